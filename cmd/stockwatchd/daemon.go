@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/stockwatch/stockwatch/internal/api"
+	"github.com/stockwatch/stockwatch/internal/store"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+)
+
+// maxMessageSize bounds a request: the largest legitimate one is well
+// under a kilobyte.
+const maxMessageSize = 64 << 10
+
+// daemon is the running process: its listeners, servers and database.
+type daemon struct {
+	cfg    config
+	log    *slog.Logger
+	db     *store.DB
+	grpc   *grpc.Server
+	health *health.Server
+	glis   net.Listener // nil unless the API runs
+	hlis   net.Listener // nil when -http-addr is empty
+}
+
+func newDaemon(ctx context.Context, cfg config, log *slog.Logger) (_ *daemon, err error) {
+	log.Info("starting stockwatchd", cfg.logValue()...)
+	d := &daemon{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	if d.db, err = store.Open(ctx, cfg.DB, log); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", store.Redact(cfg.DB), err)
+	}
+	if cfg.runsAPI() {
+		if err := d.setupAPI(); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.HTTPAddr != "" {
+		if d.hlis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("-http-addr: %w", err)
+		}
+	}
+	return d, nil
+}
+
+func (d *daemon) setupAPI() error {
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(maxMessageSize),
+		grpc.ChainUnaryInterceptor(logRPC(d.log), api.AdminAuth(d.cfg.AdminToken)),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
+	}
+	if d.cfg.TLSCert != "" {
+		tc, err := serverTLS(d.cfg)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tc)))
+	}
+	d.grpc = grpc.NewServer(opts...)
+	api.New(d.db, api.Config{DedupTTL: d.cfg.DedupTTL, Logger: d.log}).Register(d.grpc)
+	d.health = health.NewServer()
+	healthpb.RegisterHealthServer(d.grpc, d.health)
+	reflection.Register(d.grpc)
+	d.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	d.health.SetServingStatus(pb.StockService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+
+	var err error
+	if d.glis, err = net.Listen("tcp", d.cfg.GRPCAddr); err != nil {
+		return fmt.Errorf("-grpc-addr: %w", err)
+	}
+	if d.cfg.AdminToken == "" && !isLoopback(d.glis.Addr()) {
+		d.log.Warn("the API listens on a non-loopback address without -admin-token: anyone who reaches it can list and delete data", "addr", d.glis.Addr().String())
+	}
+	return nil
+}
+
+func serverTLS(cfg config) (*tls.Config, error) {
+	if fi, err := os.Stat(cfg.TLSKey); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		slog.Warn("TLS key file is readable by other users", "file", cfg.TLSKey, "mode", fi.Mode().Perm().String())
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if cfg.TLSClientCA != "" {
+		pem, err := os.ReadFile(cfg.TLSClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("-tls-client-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("-tls-client-ca: no PEM certificate in %s", cfg.TLSClientCA)
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// serve runs until ctx is done or a component fails, then shuts down:
+// health turns NOT_SERVING, the listeners stop accepting, in-flight
+// requests get -shutdown-timeout to finish, and the database closes last.
+func (d *daemon) serve(ctx context.Context) error {
+	defer d.close()
+	g, gctx := errgroup.WithContext(ctx)
+	if d.grpc != nil {
+		d.log.Info("serving gRPC", "addr", d.glis.Addr().String())
+		g.Go(func() error {
+			if err := d.grpc.Serve(d.glis); err != nil {
+				return fmt.Errorf("grpc: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error { d.purgeRequests(gctx); return nil })
+	}
+	var hs *http.Server
+	if d.hlis != nil {
+		hs = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		d.log.Info("serving HTTP", "addr", d.hlis.Addr().String())
+		g.Go(func() error {
+			if err := hs.Serve(d.hlis); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("http: %w", err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		d.log.Info("shutting down", "timeout", d.cfg.ShutdownTimeout)
+		d.shutdown(hs)
+		return nil
+	})
+	err := g.Wait()
+	if ctx.Err() != nil && err == nil {
+		d.log.Info("stopped")
+	}
+	return err
+}
+
+func (d *daemon) shutdown(hs *http.Server) {
+	var wg sync.WaitGroup
+	if d.grpc != nil {
+		d.health.Shutdown() // NOT_SERVING, so balancers drain us first
+		wg.Go(func() {
+			done := make(chan struct{})
+			go func() { d.grpc.GracefulStop(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(d.cfg.ShutdownTimeout):
+				d.log.Warn("in-flight requests did not finish in time; cancelling them")
+				d.grpc.Stop()
+			}
+		})
+	}
+	if hs != nil {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+			defer cancel()
+			_ = hs.Shutdown(ctx)
+		})
+	}
+	wg.Wait()
+}
+
+// purgeRequests forgets request records older than -dedup-ttl, every
+// tenth of it (at most hourly), until ctx is done.
+func (d *daemon) purgeRequests(ctx context.Context) {
+	every := min(d.cfg.DedupTTL/10, time.Hour)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := d.db.PurgeRequests(ctx, time.Now().Add(-d.cfg.DedupTTL))
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			d.log.Warn("purging expired request records failed", "err", err)
+		case n > 0:
+			d.log.Info("purged expired request records", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (d *daemon) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := d.db.Ping(ctx); err != nil {
+			d.log.Warn("not ready", "err", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return mux
+}
+
+func (d *daemon) close() {
+	if d.glis != nil {
+		d.glis.Close()
+	}
+	if d.hlis != nil {
+		d.hlis.Close()
+	}
+	if d.db != nil {
+		if err := d.db.Close(); err != nil {
+			d.log.Warn("closing database", "err", err)
+		}
+	}
+}

@@ -1,0 +1,50 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+)
+
+// codeOf is the one table from domain error kinds to gRPC codes.
+var codeOf = map[stock.Kind]codes.Code{
+	stock.KindInvalid:            codes.InvalidArgument,
+	stock.KindNotFound:           codes.NotFound,
+	stock.KindAlreadyExists:      codes.AlreadyExists,
+	stock.KindFailedPrecondition: codes.FailedPrecondition,
+	stock.KindUnavailable:        codes.Unavailable,
+	stock.KindAborted:            codes.Aborted,
+	stock.KindUnauthenticated:    codes.Unauthenticated,
+}
+
+// toStatus turns err into the gRPC status the client sees. Domain errors
+// keep their message; context errors map to their codes; anything else is
+// logged with its detail and shown as a plain "internal error".
+func toStatus(ctx context.Context, log *slog.Logger, method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "request canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	code, ok := codeOf[stock.KindOf(err)]
+	if !ok {
+		log.ErrorContext(ctx, "internal error", "method", method, "err", err)
+		return status.Error(codes.Internal, "internal error")
+	}
+	if code == codes.Unavailable || code == codes.Aborted {
+		log.WarnContext(ctx, "request failed", "method", method, "code", code.String(), "err", err)
+	}
+	return status.Error(code, stock.MessageOf(err))
+}

@@ -1,0 +1,64 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"time"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+)
+
+// pageToken is the position after a page. Clients see it as an opaque
+// string; it is bound to the listing (and ticker filter) it came from.
+type pageToken struct {
+	List   string `json:"l"`           // "users" or "prices"
+	Ticker string `json:"t,omitempty"` // prices: the filter it was issued for
+	Email  string `json:"e,omitempty"` // users: last e-mail of the page
+	Market int64  `json:"m,omitempty"` // prices: last market time, Unix µs
+	ID     int64  `json:"i,omitempty"` // prices: last id
+}
+
+func (t pageToken) encode() string {
+	b, _ := json.Marshal(t) // cannot fail: plain fields
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+var errBadToken = stock.Errorf(stock.KindInvalid, "invalid page_token")
+
+// decodePageToken parses s, which must have been issued for list (and,
+// for prices, for the same ticker filter). An empty s is the first page.
+// It returns KindInvalid for anything else.
+func decodePageToken(s, list, ticker string) (*pageToken, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if len(s) > 512 {
+		return nil, errBadToken
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, errBadToken
+	}
+	var t pageToken
+	if err := json.Unmarshal(b, &t); err != nil || t.List != list || t.Ticker != ticker {
+		return nil, errBadToken
+	}
+	switch list {
+	case "users":
+		if _, err := stock.ParseEmail(t.Email); err != nil || t.Market != 0 || t.ID != 0 {
+			return nil, errBadToken
+		}
+	case "prices":
+		if t.ID <= 0 || t.Market < 0 || t.Email != "" {
+			return nil, errBadToken
+		}
+	}
+	return &t, nil
+}
+
+func (t *pageToken) priceCursor() *stock.PriceCursor {
+	if t == nil {
+		return nil
+	}
+	return &stock.PriceCursor{MarketTime: time.UnixMicro(t.Market).UTC(), ID: t.ID}
+}

@@ -1,0 +1,409 @@
+// Package api serves Stockwatch's gRPC API (stockwatch.v1.StockService):
+// it validates requests at the edge, runs mutations at most once through
+// the store, and maps domain errors to gRPC codes in one place.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+)
+
+// Store is what the API needs of the database. *store.DB implements it.
+type Store interface {
+	// Once runs fn at most once per key.ID; see store.DB.Once.
+	Once(ctx context.Context, key stock.RequestKey, fn func(context.Context, stock.Tx) (stock.Outcome, error)) (stock.Outcome, bool, error)
+	GetUser(ctx context.Context, email string) (stock.User, error)
+	LatestPrice(ctx context.Context, email string) (stock.Price, error)
+	AveragePrice(ctx context.Context, email string, n int) (stock.Average, error)
+	ListUsers(ctx context.Context, after string, limit int) ([]stock.UserWithPrice, error)
+	ListPrices(ctx context.Context, ticker string, after *stock.PriceCursor, limit int) ([]stock.Price, error)
+}
+
+// Config tunes a Server. Zero values take the defaults.
+type Config struct {
+	// DedupTTL is how long a request id is remembered (default 24h).
+	DedupTTL time.Duration
+	// Now is the clock (default time.Now); tests inject their own.
+	Now func() time.Time
+	// Logger receives internal errors with their detail (default: discard).
+	Logger *slog.Logger
+}
+
+// Server implements pb.StockServiceServer.
+type Server struct {
+	pb.UnimplementedStockServiceServer
+	store Store
+	ttl   time.Duration
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+var _ pb.StockServiceServer = (*Server)(nil)
+
+// New returns a Server backed by st.
+func New(st Store, cfg Config) *Server {
+	s := &Server{store: st, ttl: cfg.DedupTTL, now: cfg.Now, log: cfg.Logger}
+	if s.ttl <= 0 {
+		s.ttl = 24 * time.Hour
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// Register registers the service on gs.
+func (s *Server) Register(gs grpc.ServiceRegistrar) { pb.RegisterStockServiceServer(gs, s) }
+
+// Method names, as recorded with request ids.
+const (
+	methodRegister     = "/stockwatch.v1.StockService/RegisterUser"
+	methodUpdate       = "/stockwatch.v1.StockService/UpdateUser"
+	methodDelete       = "/stockwatch.v1.StockService/DeleteUser"
+	methodGetUser      = "/stockwatch.v1.StockService/GetUser"
+	methodLatest       = "/stockwatch.v1.StockService/GetLatestPrice"
+	methodAverage      = "/stockwatch.v1.StockService/GetAveragePrice"
+	methodListUsers    = "/stockwatch.v1.StockService/ListUsers"
+	methodListPrices   = "/stockwatch.v1.StockService/ListPrices"
+	methodDeletePrices = "/stockwatch.v1.StockService/DeletePrices"
+)
+
+// now returns the clock's time in UTC, truncated to the microseconds the
+// store keeps, so that a first answer and its replay agree.
+func (s *Server) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// mutation is one validated mutating request.
+type mutation struct {
+	method    string
+	requestID string   // validated, lower-case; "" for none
+	payload   []string // the normalised fields that identify the request
+	// effect applies the request in tx and returns the response, or a
+	// deterministic domain error to store, or another error to roll back.
+	effect func(ctx context.Context, tx stock.Tx) (proto.Message, error)
+}
+
+// run executes m at most once and decodes the (possibly replayed)
+// response into resp. Every answer, first or replayed, is decoded from the
+// stored bytes, so a replay is byte-identical to the first answer.
+func (s *Server) run(ctx context.Context, m mutation, resp proto.Message) error {
+	now := s.clock()
+	key := stock.RequestKey{
+		ID:           m.requestID,
+		Method:       m.method,
+		Fingerprint:  fingerprint(m.method, m.payload),
+		Now:          now,
+		ExpireBefore: now.Add(-s.ttl),
+	}
+	out, _, err := s.store.Once(ctx, key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+		msg, err := m.effect(ctx, tx)
+		if err != nil {
+			if out, ok := stock.OutcomeOf(err); ok {
+				return out, nil
+			}
+			return stock.Outcome{}, err
+		}
+		body, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
+		return stock.Outcome{Body: body}, err
+	})
+	if err != nil {
+		return err
+	}
+	if err := out.Err(); err != nil {
+		return err
+	}
+	return proto.Unmarshal(out.Body, resp)
+}
+
+// fingerprint digests the method and the normalised fields of a request;
+// fields are length-prefixed so that no two field lists collide.
+func fingerprint(method string, fields []string) []byte {
+	h := sha256.New()
+	for _, f := range append([]string{method}, fields...) {
+		h.Write([]byte(strconv.Itoa(len(f))))
+		h.Write([]byte{':'})
+		h.Write([]byte(f))
+	}
+	return h.Sum(nil)
+}
+
+// RegisterUser creates a user. INVALID_ARGUMENT for a bad field,
+// ALREADY_EXISTS for a registered e-mail.
+func (s *Server) RegisterUser(ctx context.Context, req *pb.RegisterUserRequest) (*pb.User, error) {
+	resp := new(pb.User)
+	if err := s.registerUser(ctx, req, resp); err != nil {
+		return nil, toStatus(ctx, s.log, methodRegister, err)
+	}
+	return resp, nil
+}
+
+func (s *Server) registerUser(ctx context.Context, req *pb.RegisterUserRequest, resp *pb.User) error {
+	id, err := stock.ValidateRequestID(req.GetRequestId())
+	if err != nil {
+		return err
+	}
+	email, err := stock.ParseEmail(req.GetEmail())
+	if err != nil {
+		return err
+	}
+	ticker, err := stock.ParseTicker(req.GetTicker())
+	if err != nil {
+		return err
+	}
+	return s.run(ctx, mutation{
+		method: methodRegister, requestID: id, payload: []string{email, ticker},
+		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
+			now := s.clock()
+			u := stock.User{Email: email, Ticker: ticker, CreateTime: now, UpdateTime: now}
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return nil, err
+			}
+			return userPB(u), nil
+		},
+	}, resp)
+}
+
+// UpdateUser changes a user's ticker. INVALID_ARGUMENT for a bad field,
+// NOT_FOUND for an unknown e-mail.
+func (s *Server) UpdateUser(ctx context.Context, req *pb.UpdateUserRequest) (*pb.User, error) {
+	resp := new(pb.User)
+	if err := s.updateUser(ctx, req, resp); err != nil {
+		return nil, toStatus(ctx, s.log, methodUpdate, err)
+	}
+	return resp, nil
+}
+
+func (s *Server) updateUser(ctx context.Context, req *pb.UpdateUserRequest, resp *pb.User) error {
+	id, err := stock.ValidateRequestID(req.GetRequestId())
+	if err != nil {
+		return err
+	}
+	email, err := stock.ParseEmail(req.GetEmail())
+	if err != nil {
+		return err
+	}
+	ticker, err := stock.ParseTicker(req.GetTicker())
+	if err != nil {
+		return err
+	}
+	return s.run(ctx, mutation{
+		method: methodUpdate, requestID: id, payload: []string{email, ticker},
+		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
+			u, err := tx.UpdateUser(ctx, email, ticker, s.clock())
+			if err != nil {
+				return nil, err
+			}
+			return userPB(u), nil
+		},
+	}, resp)
+}
+
+// DeleteUser removes a user. INVALID_ARGUMENT for a bad field, NOT_FOUND
+// for an unknown e-mail.
+func (s *Server) DeleteUser(ctx context.Context, req *pb.DeleteUserRequest) (*pb.DeleteUserResponse, error) {
+	resp := new(pb.DeleteUserResponse)
+	if err := s.deleteUser(ctx, req, resp); err != nil {
+		return nil, toStatus(ctx, s.log, methodDelete, err)
+	}
+	return resp, nil
+}
+
+func (s *Server) deleteUser(ctx context.Context, req *pb.DeleteUserRequest, resp *pb.DeleteUserResponse) error {
+	id, err := stock.ValidateRequestID(req.GetRequestId())
+	if err != nil {
+		return err
+	}
+	email, err := stock.ParseEmail(req.GetEmail())
+	if err != nil {
+		return err
+	}
+	return s.run(ctx, mutation{
+		method: methodDelete, requestID: id, payload: []string{email},
+		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
+			if err := tx.DeleteUser(ctx, email); err != nil {
+				return nil, err
+			}
+			return &pb.DeleteUserResponse{}, nil
+		},
+	}, resp)
+}
+
+// DeletePrices removes prices collected more than older_than ago.
+// INVALID_ARGUMENT for a missing or non-positive older_than.
+func (s *Server) DeletePrices(ctx context.Context, req *pb.DeletePricesRequest) (*pb.DeletePricesResponse, error) {
+	resp := new(pb.DeletePricesResponse)
+	if err := s.deletePrices(ctx, req, resp); err != nil {
+		return nil, toStatus(ctx, s.log, methodDeletePrices, err)
+	}
+	return resp, nil
+}
+
+func (s *Server) deletePrices(ctx context.Context, req *pb.DeletePricesRequest, resp *pb.DeletePricesResponse) error {
+	id, err := stock.ValidateRequestID(req.GetRequestId())
+	if err != nil {
+		return err
+	}
+	if req.GetOlderThan() == nil {
+		return stock.Errorf(stock.KindInvalid, "older_than is required")
+	}
+	if err := req.GetOlderThan().CheckValid(); err != nil {
+		return stock.Errorf(stock.KindInvalid, "older_than is not a valid duration")
+	}
+	age := req.GetOlderThan().AsDuration()
+	if err := stock.ValidateOlderThan(age); err != nil {
+		return err
+	}
+	return s.run(ctx, mutation{
+		method: methodDeletePrices, requestID: id, payload: []string{strconv.FormatInt(int64(age), 10)},
+		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
+			n, err := tx.DeletePrices(ctx, s.clock().Add(-age))
+			if err != nil {
+				return nil, err
+			}
+			return &pb.DeletePricesResponse{DeletedCount: n}, nil
+		},
+	}, resp)
+}
+
+// GetUser returns a user. INVALID_ARGUMENT for a bad e-mail, NOT_FOUND for
+// an unknown one.
+func (s *Server) GetUser(ctx context.Context, req *pb.GetUserRequest) (*pb.User, error) {
+	email, err := stock.ParseEmail(req.GetEmail())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, methodGetUser, err)
+	}
+	u, err := s.store.GetUser(ctx, email)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, methodGetUser, err)
+	}
+	return userPB(u), nil
+}
+
+// GetLatestPrice returns the newest price of the user's ticker.
+// NOT_FOUND for an unknown user, FAILED_PRECONDITION before any price.
+func (s *Server) GetLatestPrice(ctx context.Context, req *pb.GetLatestPriceRequest) (*pb.Price, error) {
+	email, err := stock.ParseEmail(req.GetEmail())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, methodLatest, err)
+	}
+	p, err := s.store.LatestPrice(ctx, email)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, methodLatest, err)
+	}
+	return pricePB(p), nil
+}
+
+// GetAveragePrice returns the mean of the newest count prices of the
+// user's ticker. INVALID_ARGUMENT for a bad e-mail or count, NOT_FOUND for
+// an unknown user, FAILED_PRECONDITION before any price.
+func (s *Server) GetAveragePrice(ctx context.Context, req *pb.GetAveragePriceRequest) (*pb.AveragePrice, error) {
+	email, err := stock.ParseEmail(req.GetEmail())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, methodAverage, err)
+	}
+	n, err := stock.ValidateCount(int64(req.GetCount()))
+	if err != nil {
+		return nil, toStatus(ctx, s.log, methodAverage, err)
+	}
+	a, err := s.store.AveragePrice(ctx, email, n)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, methodAverage, err)
+	}
+	return averagePB(a), nil
+}
+
+// ListUsers pages through users in e-mail order, each with the latest price
+// of their ticker. INVALID_ARGUMENT for a bad page size or token.
+func (s *Server) ListUsers(ctx context.Context, req *pb.ListUsersRequest) (*pb.ListUsersResponse, error) {
+	resp, err := s.listUsers(ctx, req)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, methodListUsers, err)
+	}
+	return resp, nil
+}
+
+func (s *Server) listUsers(ctx context.Context, req *pb.ListUsersRequest) (*pb.ListUsersResponse, error) {
+	size, err := stock.PageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	tok, err := decodePageToken(req.GetPageToken(), "users", "")
+	if err != nil {
+		return nil, err
+	}
+	after := ""
+	if tok != nil {
+		after = tok.Email
+	}
+	// One extra row tells whether another page exists.
+	users, err := s.store.ListUsers(ctx, after, size+1)
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.ListUsersResponse{}
+	if len(users) > size {
+		users = users[:size]
+		resp.NextPageToken = pageToken{List: "users", Email: users[size-1].Email}.encode()
+	}
+	for _, u := range users {
+		uw := &pb.UserWithPrice{User: userPB(u.User)}
+		if u.Latest != nil {
+			uw.LatestPrice = pricePB(*u.Latest)
+		}
+		resp.Users = append(resp.Users, uw)
+	}
+	return resp, nil
+}
+
+// ListPrices pages through prices newest first, of one ticker or all.
+// INVALID_ARGUMENT for a bad ticker, page size or token.
+func (s *Server) ListPrices(ctx context.Context, req *pb.ListPricesRequest) (*pb.ListPricesResponse, error) {
+	resp, err := s.listPrices(ctx, req)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, methodListPrices, err)
+	}
+	return resp, nil
+}
+
+func (s *Server) listPrices(ctx context.Context, req *pb.ListPricesRequest) (*pb.ListPricesResponse, error) {
+	var ticker string
+	if req.GetTicker() != "" {
+		var err error
+		if ticker, err = stock.ParseTicker(req.GetTicker()); err != nil {
+			return nil, err
+		}
+	}
+	size, err := stock.PageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	tok, err := decodePageToken(req.GetPageToken(), "prices", ticker)
+	if err != nil {
+		return nil, err
+	}
+	prices, err := s.store.ListPrices(ctx, ticker, tok.priceCursor(), size+1)
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.ListPricesResponse{}
+	if len(prices) > size {
+		prices = prices[:size]
+		last := prices[size-1]
+		resp.NextPageToken = pageToken{List: "prices", Ticker: ticker, Market: last.MarketTime.UnixMicro(), ID: last.ID}.encode()
+	}
+	for _, p := range prices {
+		resp.Prices = append(resp.Prices, pricePB(p))
+	}
+	return resp, nil
+}

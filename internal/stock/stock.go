@@ -1,0 +1,54 @@
+// Package stock holds Stockwatch's domain: users, tickers, prices, the
+// validation rules for them, the error kinds every layer shares, and the
+// storage contract the API and the collector consume.
+//
+// It imports no driver, gRPC or HTTP package.
+package stock
+
+import (
+	"time"
+)
+
+// User is a registered user. Email is normalised (see ParseEmail) and is the
+// user's identity; Ticker is the one symbol the user tracks.
+type User struct {
+	Email      string
+	Ticker     string
+	CreateTime time.Time
+	UpdateTime time.Time
+}
+
+// Quote is one price observation from the quote source.
+type Quote struct {
+	Ticker     string
+	Price      float64
+	Currency   string    // as the source reports it; case is kept ("GBp")
+	MarketTime time.Time // when the market priced it, UTC
+}
+
+// Price is a stored quote.
+type Price struct {
+	ID          int64 // storage key, used for stable paging
+	Ticker      string
+	Price       float64
+	Currency    string
+	MarketTime  time.Time
+	CollectTime time.Time
+}
+
+// Average is the mean of the newest prices of one ticker.
+type Average struct {
+	Ticker    string
+	Average   float64
+	Currency  string
+	Count     int // samples used; fewer than Requested when fewer exist
+	Requested int
+	Oldest    time.Time // market time of the oldest sample used
+	Newest    time.Time // market time of the newest sample used
+}
+
+// UserWithPrice is a user and the latest price of their ticker, if any.
+type UserWithPrice struct {
+	User
+	Latest *Price // nil when no price has been collected yet
+}

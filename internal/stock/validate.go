@@ -1,0 +1,120 @@
+package stock
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Limits of the API's inputs.
+const (
+	MaxEmailLen     = 254
+	MinCount        = 1
+	MaxCount        = 10000
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// ParseEmail trims and lower-cases s and checks that it is a bare e-mail
+// address (no display name, no angle brackets, no comments) of at most 254
+// characters. It returns an error of KindInvalid otherwise.
+//
+// No provider-specific rewriting is done: dots and +tags are kept.
+func ParseEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return "", Errorf(KindInvalid, "email is required")
+	case len(s) > MaxEmailLen:
+		return "", Errorf(KindInvalid, "email is longer than %d characters", MaxEmailLen)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return "", Errorf(KindInvalid, "email %q is not a valid address", s)
+	}
+	return strings.ToLower(s), nil
+}
+
+var tickerRE = regexp.MustCompile(`^\^?[A-Z0-9][A-Z0-9.&-]{0,31}(=[A-Z])?$`)
+
+// ParseTicker trims and upper-cases s and checks it against the ticker
+// syntax (AAPL, BRK-B, ^GSPC, EURUSD=X, GC=F, 0700.HK). It returns an error
+// of KindInvalid otherwise.
+func ParseTicker(s string) (string, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	switch {
+	case s == "":
+		return "", Errorf(KindInvalid, "ticker is required")
+	case !tickerRE.MatchString(s):
+		return "", Errorf(KindInvalid, "ticker %q is not a valid symbol", truncate(s, 40))
+	}
+	return s, nil
+}
+
+// ValidateRequestID accepts an empty id (no deduplication) or a UUID in its
+// 36-character text form, and returns it lower-cased so that one id has one
+// spelling. It returns an error of KindInvalid otherwise.
+func ValidateRequestID(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	if len(s) != 36 || !isUUID(s) {
+		return "", Errorf(KindInvalid, "request_id %q is not a UUID", truncate(s, 40))
+	}
+	return strings.ToLower(s), nil
+}
+
+func isUUID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ValidateCount checks the number of prices asked of an average: 1…10000.
+// It returns an error of KindInvalid otherwise.
+func ValidateCount(n int64) (int, error) {
+	if n < MinCount || n > MaxCount {
+		return 0, Errorf(KindInvalid, "count must be between %d and %d, got %d", MinCount, MaxCount, n)
+	}
+	return int(n), nil
+}
+
+// PageSize maps a requested page size to the one served: 0 means
+// DefaultPageSize; negative or above MaxPageSize is an error of KindInvalid.
+func PageSize(n int32) (int, error) {
+	switch {
+	case n == 0:
+		return DefaultPageSize, nil
+	case n < 0 || n > MaxPageSize:
+		return 0, Errorf(KindInvalid, "page_size must be between 0 and %d, got %d", MaxPageSize, n)
+	}
+	return int(n), nil
+}
+
+// ValidateOlderThan checks the age of a price purge: positive.
+// It returns an error of KindInvalid otherwise.
+func ValidateOlderThan(d time.Duration) error {
+	if d <= 0 {
+		return Errorf(KindInvalid, "older_than must be positive, got %s", d)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

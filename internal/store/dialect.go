@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is what differs between the backends.
+type dialect struct {
+	name   string
+	goose  goose.Dialect
+	locker func() (lock.Locker, error) // serialises migrations across replicas; nil if not needed
+	// onConflictIgnore ends an INSERT into stock_prices so that a row whose
+	// (ticker, market_time) exists is skipped and not counted as affected.
+	onConflictIgnore string
+	isDuplicate      func(error) bool // unique key violation
+	isRetryable      func(error) bool // deadlock or lock timeout: rerun the transaction
+	isUnavailable    func(error) bool // the database cannot be reached
+}
+
+func openSQLite(path string) (*DB, error) {
+	d := dialect{
+		name:             "sqlite",
+		goose:            goose.DialectSQLite3,
+		onConflictIgnore: "ON CONFLICT (ticker, market_time) DO NOTHING",
+		isDuplicate: func(err error) bool {
+			c := sqliteCode(err)
+			return c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || c == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+		},
+		isRetryable:   func(error) bool { return false },
+		isUnavailable: func(err error) bool { c := sqliteCode(err) & 0xff; return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED },
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_txlock", "immediate")
+	if path == ":memory:" {
+		// Every connection to :memory: is a new database: use exactly one.
+		db, err := sql.Open("sqlite", "file::memory:?"+q.Encode())
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(1)
+		db.SetConnMaxIdleTime(0)
+		db.SetConnMaxLifetime(0)
+		return &DB{r: db, w: db, d: d, dsn: "sqlite://:memory:"}, nil
+	}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	dsn := "file:" + path + "?" + q.Encode()
+	// SQLite has one writer at a time: queue writers in Go on one
+	// connection rather than spinning in busy handlers; readers run beside
+	// it thanks to WAL.
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return &DB{r: r, w: w, d: d, dsn: "sqlite://" + path}, nil
+}
+
+func sqliteCode(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// MySQL error numbers used below.
+const (
+	erDupEntry        = 1062
+	erLockWaitTimeout = 1205
+	erLockDeadlock    = 1213
+	erConCount        = 1040 // too many connections
+	erServerShutdown  = 1053
+)
+
+// mysqlDSN turns USER[:PASS]@HOST[:PORT]/DB[?params] into a driver config
+// with the settings Stockwatch relies on.
+func mysqlConfig(rest string) (*mysql.Config, error) {
+	u, err := url.Parse("mysql://" + rest)
+	if err != nil {
+		return nil, fmt.Errorf("mysql URL: %w", errors.Unwrap(err))
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	if u.User == nil || u.User.Username() == "" || u.Host == "" || db == "" || strings.Contains(db, "/") {
+		return nil, errors.New("mysql URL: want mysql://USER[:PASS]@HOST[:PORT]/DB[?params]")
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "3306")
+	}
+	pass, _ := u.User.Password()
+	params := u.Query()
+	params.Set("parseTime", "true")
+	params.Set("loc", "UTC")
+	if params.Get("timeout") == "" {
+		params.Set("timeout", "5s")
+	}
+	dsn := fmt.Sprintf("%s:%s@tcp(%s)/%s?%s", u.User.Username(), pass, host, db, params.Encode())
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("mysql URL: %w", err)
+	}
+	return cfg, nil
+}
+
+func openMySQL(rest string) (*DB, error) {
+	cfg, err := mysqlConfig(rest)
+	if err != nil {
+		return nil, err
+	}
+	c, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql URL: %w", err)
+	}
+	db := sql.OpenDB(readCommitted{c})
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxLifetime(5 * time.Minute)
+	db.SetConnMaxIdleTime(time.Minute)
+	d := dialect{
+		name:  "mysql",
+		goose: goose.DialectMySQL,
+		locker: func() (lock.Locker, error) {
+			return lock.NewMySQLTableLocker(lock.WithTableName("stockwatch_migration_lock"))
+		},
+		onConflictIgnore: "ON DUPLICATE KEY UPDATE id = id",
+		isDuplicate:      func(err error) bool { return mysqlNumber(err) == erDupEntry },
+		isRetryable: func(err error) bool {
+			n := mysqlNumber(err)
+			return n == erLockDeadlock || n == erLockWaitTimeout
+		},
+		isUnavailable: func(err error) bool {
+			switch mysqlNumber(err) {
+			case erConCount, erServerShutdown:
+				return true
+			}
+			var ne net.Error
+			return errors.As(err, &ne) ||
+				errors.Is(err, driver.ErrBadConn) ||
+				errors.Is(err, mysql.ErrInvalidConn) ||
+				errors.Is(err, io.ErrUnexpectedEOF) ||
+				errors.Is(err, io.EOF) ||
+				errors.Is(err, syscall.ECONNREFUSED) ||
+				errors.Is(err, syscall.ECONNRESET) ||
+				errors.Is(err, sql.ErrConnDone)
+		},
+	}
+	return &DB{r: db, w: db, d: d, dsn: Redact("mysql://" + rest)}, nil
+}
+
+func mysqlNumber(err error) uint16 {
+	var e *mysql.MySQLError
+	if errors.As(err, &e) {
+		return e.Number
+	}
+	return 0
+}
+
+// readCommitted sets READ COMMITTED on every new session, so that readers
+// always see what the collector committed (the original system's bug) and
+// so that no statement pays for it per transaction. The statement is the
+// same on MySQL 8 and MariaDB.
+type readCommitted struct{ driver.Connector }
+
+func (c readCommitted) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := conn.(driver.ExecerContext)
+	if !ok {
+		conn.Close()
+		return nil, errors.New("mysql driver connection cannot execute statements")
+	}
+	if _, err := ex.ExecContext(ctx, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", nil); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}

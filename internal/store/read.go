@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+)
+
+const priceColumns = `p.id, p.ticker, p.price, p.currency, p.market_time, p.collect_time`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanPrice(s scanner, extra ...any) (stock.Price, error) {
+	var (
+		p      stock.Price
+		mt, ct int64
+	)
+	err := s.Scan(append([]any{&p.ID, &p.Ticker, &p.Price, &p.Currency, &mt, &ct}, extra...)...)
+	p.MarketTime, p.CollectTime = fromMicros(mt), fromMicros(ct)
+	return p, err
+}
+
+// GetUser returns the user with the given normalised e-mail. It returns an
+// error of KindNotFound when there is none.
+func (db *DB) GetUser(ctx context.Context, email string) (stock.User, error) {
+	var (
+		u      stock.User
+		ct, ut int64
+	)
+	err := db.r.QueryRowContext(ctx,
+		`SELECT email, ticker, create_time, update_time FROM users WHERE email = ?`, email,
+	).Scan(&u.Email, &u.Ticker, &ct, &ut)
+	if errors.Is(err, sql.ErrNoRows) {
+		return stock.User{}, userNotFound(email)
+	}
+	u.CreateTime, u.UpdateTime = fromMicros(ct), fromMicros(ut)
+	return u, db.wrap(err, "get user")
+}
+
+func userNotFound(email string) error {
+	return stock.Errorf(stock.KindNotFound, "user %s not found", email)
+}
+
+// noPrice returns the error for a ticker that has no price yet: the user's
+// if the user exists, KindNotFound otherwise.
+func (db *DB) noPrice(ctx context.Context, email string) error {
+	u, err := db.GetUser(ctx, email)
+	if err != nil {
+		return err
+	}
+	return stock.Errorf(stock.KindFailedPrecondition, "no price collected yet for %s", u.Ticker)
+}
+
+// LatestPrice returns the newest price of the ticker the user tracks. It
+// returns KindNotFound for an unknown user and KindFailedPrecondition when
+// no price of the ticker is stored yet.
+//
+// One indexed query serves it: the user by primary key, then the newest
+// row of (ticker, market_time).
+func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error) {
+	p, err := scanPrice(db.r.QueryRowContext(ctx, `SELECT `+priceColumns+`
+		FROM users u JOIN stock_prices p ON p.ticker = u.ticker
+		WHERE u.email = ?
+		ORDER BY p.market_time DESC LIMIT 1`, email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return stock.Price{}, db.noPrice(ctx, email)
+	}
+	return p, db.wrap(err, "latest price")
+}
+
+// AveragePrice returns the mean of the newest n prices of the user's ticker,
+// or of all of them when fewer than n are stored. It returns KindNotFound
+// for an unknown user and KindFailedPrecondition when no price is stored.
+func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Average, error) {
+	var (
+		a              stock.Average
+		ticker, cur    sql.NullString
+		avg            sql.NullFloat64
+		oldest, newest sql.NullInt64
+	)
+	err := db.r.QueryRowContext(ctx, `SELECT MAX(t.ticker), MAX(t.currency), AVG(t.price), COUNT(*), MIN(t.market_time), MAX(t.market_time)
+		FROM (SELECT p.ticker, p.currency, p.price, p.market_time
+			FROM users u JOIN stock_prices p ON p.ticker = u.ticker
+			WHERE u.email = ?
+			ORDER BY p.market_time DESC LIMIT ?) t`, email, n,
+	).Scan(&ticker, &cur, &avg, &a.Count, &oldest, &newest)
+	if err != nil {
+		return stock.Average{}, db.wrap(err, "average price")
+	}
+	if a.Count == 0 {
+		return stock.Average{}, db.noPrice(ctx, email)
+	}
+	a.Ticker, a.Currency, a.Average, a.Requested = ticker.String, cur.String, avg.Float64, n
+	a.Oldest, a.Newest = fromMicros(oldest.Int64), fromMicros(newest.Int64)
+	return a, nil
+}
+
+// ListUsers returns up to limit users whose e-mail sorts after the given
+// one, in e-mail order, each with the latest price of their ticker.
+func (db *DB) ListUsers(ctx context.Context, after string, limit int) ([]stock.UserWithPrice, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT u.email, u.ticker, u.create_time, u.update_time,
+			p.id, p.ticker, p.price, p.currency, p.market_time, p.collect_time
+		FROM users u LEFT JOIN stock_prices p ON p.id = (
+			SELECT q.id FROM stock_prices q WHERE q.ticker = u.ticker ORDER BY q.market_time DESC LIMIT 1)
+		WHERE u.email > ?
+		ORDER BY u.email LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, db.wrap(err, "list users")
+	}
+	defer rows.Close()
+	var out []stock.UserWithPrice
+	for rows.Next() {
+		var (
+			u       stock.UserWithPrice
+			ct, ut  int64
+			id      sql.NullInt64
+			ticker  sql.NullString
+			price   sql.NullFloat64
+			cur     sql.NullString
+			mt, col sql.NullInt64
+		)
+		if err := rows.Scan(&u.Email, &u.Ticker, &ct, &ut, &id, &ticker, &price, &cur, &mt, &col); err != nil {
+			return nil, db.wrap(err, "list users")
+		}
+		u.CreateTime, u.UpdateTime = fromMicros(ct), fromMicros(ut)
+		if id.Valid {
+			u.Latest = &stock.Price{ID: id.Int64, Ticker: ticker.String, Price: price.Float64, Currency: cur.String,
+				MarketTime: fromMicros(mt.Int64), CollectTime: fromMicros(col.Int64)}
+		}
+		out = append(out, u)
+	}
+	return out, db.wrap(rows.Err(), "list users")
+}
+
+// ListPrices returns up to limit prices after the cursor (nil: from the
+// newest), newest first by market time, of one ticker or ("") of all.
+func (db *DB) ListPrices(ctx context.Context, ticker string, after *stock.PriceCursor, limit int) ([]stock.Price, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if ticker != "" {
+		where = append(where, "p.ticker = ?")
+		args = append(args, ticker)
+	}
+	if after != nil {
+		mt := micros(after.MarketTime)
+		where = append(where, "(p.market_time < ? OR (p.market_time = ? AND p.id < ?))")
+		args = append(args, mt, mt, after.ID)
+	}
+	q := `SELECT ` + priceColumns + ` FROM stock_prices p`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY p.market_time DESC, p.id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, db.wrap(err, "list prices")
+	}
+	defer rows.Close()
+	var out []stock.Price
+	for rows.Next() {
+		p, err := scanPrice(rows)
+		if err != nil {
+			return nil, db.wrap(err, "list prices")
+		}
+		out = append(out, p)
+	}
+	return out, db.wrap(rows.Err(), "list prices")
+}
+
+// Tickers returns the distinct tickers of all users, sorted.
+func (db *DB) Tickers(ctx context.Context) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT ticker FROM users ORDER BY ticker`)
+	if err != nil {
+		return nil, db.wrap(err, "tickers")
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, db.wrap(err, "tickers")
+		}
+		out = append(out, t)
+	}
+	return out, db.wrap(rows.Err(), "tickers")
+}
+
+// CountPrices returns the number of stored prices, of one ticker or ("") all.
+func (db *DB) CountPrices(ctx context.Context, ticker string) (int64, error) {
+	var n int64
+	q, args := `SELECT COUNT(*) FROM stock_prices`, []any{}
+	if ticker != "" {
+		q, args = q+` WHERE ticker = ?`, append(args, ticker)
+	}
+	err := db.r.QueryRowContext(ctx, q, args...).Scan(&n)
+	return n, db.wrap(err, fmt.Sprintf("count prices %q", ticker))
+}

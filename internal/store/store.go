@@ -1,0 +1,183 @@
+// Package store keeps Stockwatch's users, prices and at-most-once request
+// records in SQL: SQLite (modernc.org/sqlite, pure Go) or MySQL/MariaDB
+// (go-sql-driver/mysql). Both backends share every query; the differences
+// (connection set-up, migrations, conflict syntax, error codes) live in a
+// dialect.
+//
+// Times are stored as Unix microseconds (UTC) in integer columns, which both
+// engines index and compare the same way and which carry no time zone.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is a Stockwatch database. It is safe for concurrent use.
+type DB struct {
+	r, w    *sql.DB // readers and writers; the same pool except on SQLite files
+	d       dialect
+	dsn     string // redacted, for logs
+	retries int    // of a write transaction that deadlocked
+
+	// beforeCommit, when set (by tests), runs after a write transaction's
+	// statements and before its commit; an error rolls it back.
+	beforeCommit func(context.Context) error
+}
+
+// Open connects to the database named by dsn (sqlite://PATH,
+// sqlite://:memory:, or mysql://USER[:PASS]@HOST[:PORT]/DB[?params]) and
+// applies the embedded migrations. It returns an error if the DSN is
+// malformed, the database is unreachable or a migration fails.
+func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	scheme, rest, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	var db *DB
+	if scheme == "sqlite" {
+		db, err = openSQLite(rest)
+	} else {
+		db, err = openMySQL(rest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	db.retries = 5
+	if err := db.migrate(ctx, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// CheckDSN reports whether dsn is a well-formed database URL, without
+// connecting. It returns an error that says what is wrong otherwise.
+func CheckDSN(dsn string) error {
+	_, _, err := parseDSN(dsn)
+	return err
+}
+
+func parseDSN(dsn string) (scheme, rest string, err error) {
+	scheme, rest, _ = strings.Cut(dsn, "://")
+	switch scheme {
+	case "sqlite":
+		if rest == "" {
+			return "", "", errors.New("sqlite URL: empty path (use sqlite://stockwatch.db or sqlite://:memory:)")
+		}
+	case "mysql":
+		if _, err := mysqlConfig(rest); err != nil {
+			return "", "", err
+		}
+	default:
+		return "", "", fmt.Errorf("unsupported database URL %q: want sqlite://PATH or mysql://USER[:PASS]@HOST[:PORT]/DB", Redact(dsn))
+	}
+	return scheme, rest, nil
+}
+
+// Redact returns dsn with any password replaced by "xxxxx".
+func Redact(dsn string) string {
+	scheme, rest, ok := strings.Cut(dsn, "://")
+	if !ok {
+		return dsn
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return dsn
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return dsn
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
+}
+
+func (db *DB) migrate(ctx context.Context, log *slog.Logger) error {
+	fsys, err := fs.Sub(migrations, "migrations/"+db.d.name)
+	if err != nil {
+		return err
+	}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if db.d.locker != nil {
+		l, err := db.d.locker()
+		if err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithLocker(l))
+	}
+	p, err := goose.NewProvider(db.d.goose, db.w, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", db.dsn, db.classify(err))
+	}
+	for _, r := range res {
+		log.Info("applied migration", "source", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Close closes the connection pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+// Ping reports whether the database answers and is migrated. It returns an
+// error of KindUnavailable otherwise.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests WHERE request_id = ''`).Scan(&n)
+	return db.wrap(err, "ping")
+}
+
+// Pools returns the connection pools, for metrics.
+func (db *DB) Pools() (reader, writer *sql.DB) { return db.r, db.w }
+
+// Backend returns "sqlite" or "mysql".
+func (db *DB) Backend() string { return db.d.name }
+
+// wrap adds op as context to err and marks a database outage as
+// KindUnavailable. It returns nil for a nil err.
+func (db *DB) wrap(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, db.classify(err))
+}
+
+func (db *DB) classify(err error) error {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case db.d.isUnavailable(err):
+		return fmt.Errorf("%w: %w", stock.ErrUnavailable, err)
+	}
+	return err
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

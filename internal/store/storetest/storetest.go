@@ -1,0 +1,172 @@
+// Package storetest opens fresh Stockwatch databases for tests: SQLite
+// always, MySQL/MariaDB when STOCKWATCH_TEST_MYSQL names a server.
+//
+// STOCKWATCH_TEST_MYSQL is a mysql:// URL whose user may create databases;
+// each test gets a database of its own, dropped when it ends. When the
+// variable is unset the MySQL backend is skipped, unless CI=true, where a
+// missing or unreachable server fails the test instead.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/stockwatch/stockwatch/internal/store"
+)
+
+// EnvMySQL names the variable holding the MySQL test server's URL.
+const EnvMySQL = "STOCKWATCH_TEST_MYSQL"
+
+// Backend names a database backend under test.
+type Backend string
+
+// The backends.
+const (
+	SQLite Backend = "sqlite"
+	MySQL  Backend = "mysql"
+)
+
+// Backends returns the backends every store-backed suite runs against.
+func Backends() []Backend { return []Backend{SQLite, MySQL} }
+
+// Open returns a migrated, empty database of backend b, closed when tb
+// ends. It skips tb for MySQL when no server is configured outside CI.
+func Open(tb testing.TB, b Backend) *store.DB {
+	tb.Helper()
+	db, err := store.Open(context.Background(), URL(tb, b), nil)
+	if err != nil {
+		tb.Fatalf("open %s: %v", b, err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// URL returns the -db URL of a fresh, empty database of backend b, removed
+// when tb ends. It skips tb for MySQL when no server is configured outside CI.
+func URL(tb testing.TB, b Backend) string {
+	tb.Helper()
+	switch b {
+	case SQLite:
+		return "sqlite://" + filepath.Join(tb.TempDir(), "stockwatch.db")
+	case MySQL:
+		return mysqlURL(tb)
+	}
+	tb.Fatalf("unknown backend %q", b)
+	return ""
+}
+
+func mysqlURL(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv(EnvMySQL)
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("%s is not set, and CI=true requires the MySQL suite to run", EnvMySQL)
+		}
+		tb.Skipf("%s not set; skipping MySQL backend", EnvMySQL)
+	}
+	rest, ok := strings.CutPrefix(base, "mysql://")
+	if !ok {
+		tb.Fatalf("%s=%q: want mysql://USER[:PASS]@HOST[:PORT]/DB", EnvMySQL, base)
+	}
+	at := strings.LastIndex(rest, "@")
+	slash := strings.Index(rest[at+1:], "/")
+	if at < 0 || slash < 0 {
+		tb.Fatalf("%s=%q: want mysql://USER[:PASS]@HOST[:PORT]/DB", EnvMySQL, base)
+	}
+	hostEnd := at + 1 + slash
+	admin := adminDB(tb, rest[:hostEnd])
+	name := "sw_" + randomHex(8)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatalf("create test database: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE "+name); err != nil {
+			tb.Errorf("drop test database %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	_, params, _ := strings.Cut(rest[hostEnd+1:], "?")
+	u := "mysql://" + rest[:hostEnd] + "/" + name
+	if params != "" {
+		u += "?" + params
+	}
+	return u
+}
+
+// adminDB connects to the server of userHost (USER[:PASS]@HOST[:PORT])
+// without selecting a database.
+func adminDB(tb testing.TB, userHost string) *sql.DB {
+	tb.Helper()
+	at := strings.LastIndex(userHost, "@")
+	user, pass, _ := strings.Cut(userHost[:at], ":")
+	host := userHost[at+1:]
+	if !strings.Contains(host, ":") {
+		host += ":3306"
+	}
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.Timeout = user, pass, "tcp", host, 5*time.Second
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		tb.Fatalf("mysql test server: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		tb.Fatalf("mysql test server %s unreachable (%s): %v", host, EnvMySQL, err)
+	}
+	return db
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Each runs f once per backend as a subtest named for the backend.
+func Each(t *testing.T, f func(t *testing.T, b Backend)) {
+	t.Helper()
+	for _, b := range Backends() {
+		t.Run(string(b), func(t *testing.T) { f(t, b) })
+	}
+}
+
+// MustExec runs a statement on db's writer pool, for tests that arrange rows
+// directly.
+func MustExec(tb testing.TB, db *store.DB, query string, args ...any) {
+	tb.Helper()
+	_, w := db.Pools()
+	if _, err := w.ExecContext(context.Background(), query, args...); err != nil {
+		tb.Fatalf("%s: %v", query, err)
+	}
+}
+
+// Count returns SELECT COUNT(*) FROM table [WHERE where].
+func Count(tb testing.TB, db *store.DB, table, where string, args ...any) int {
+	tb.Helper()
+	q := "SELECT COUNT(*) FROM " + table
+	if where != "" {
+		q += " WHERE " + where
+	}
+	var n int
+	_, w := db.Pools()
+	if err := w.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+

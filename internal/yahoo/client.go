@@ -1,0 +1,310 @@
+// Package yahoo is the HTTP client for Yahoo Finance's chart endpoint, the
+// collector's quote source.
+//
+// One request per symbol:
+//
+//	GET {base}/v8/finance/chart/{SYMBOL}?range=1d&interval=1m
+//
+// Yahoo's data is for personal use; the defaults stay polite (one request
+// per call, a 10s timeout, no retries here: retrying is the caller's choice).
+package yahoo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+)
+
+// Defaults of a Client; each can be changed with an Option.
+const (
+	// DefaultBaseURL is Yahoo's public query host.
+	DefaultBaseURL = "https://query2.finance.yahoo.com"
+	// DefaultTimeout bounds one request, from dial to the last body byte.
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxBodySize is the largest body read; a real one-day chart
+	// is a few tens of KiB.
+	DefaultMaxBodySize int64 = 1 << 20
+	// DefaultUserAgent is a desktop browser's: Yahoo answers Go's default
+	// "Go-http-client/1.1" with 429.
+	DefaultUserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+
+// Client fetches quotes from Yahoo Finance. It is safe for concurrent use.
+type Client struct {
+	base        string
+	http        *http.Client
+	timeout     time.Duration
+	userAgent   string
+	maxBodySize int64
+}
+
+// Option changes one setting of a Client.
+type Option func(*Client)
+
+// WithHTTPClient makes the Client send its requests through hc. A nil hc
+// keeps the default (a client on http.DefaultTransport).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.http = hc
+		}
+	}
+}
+
+// WithTimeout bounds each request, body included, to d. A request that
+// runs out of time fails with an *UpstreamError. A non-positive d keeps
+// DefaultTimeout.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.timeout = d
+		}
+	}
+}
+
+// WithUserAgent sets the User-Agent header. An empty ua keeps
+// DefaultUserAgent.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) {
+		if ua != "" {
+			c.userAgent = ua
+		}
+	}
+}
+
+// WithMaxBodySize sets the largest response body read, in bytes; a larger
+// successful body is malformed (ErrMalformed). A non-positive n keeps
+// DefaultMaxBodySize.
+func WithMaxBodySize(n int64) Option {
+	return func(c *Client) {
+		if n > 0 {
+			c.maxBodySize = n
+		}
+	}
+}
+
+// New returns a Client for the Yahoo host at baseURL (DefaultBaseURL when
+// empty), e.g. "https://query2.finance.yahoo.com" or a test server's URL.
+// It does not contact the host; a malformed baseURL makes every Quote fail.
+func New(baseURL string, opts ...Option) *Client {
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	c := &Client{
+		base:        strings.TrimRight(baseURL, "/"),
+		http:        &http.Client{},
+		timeout:     DefaultTimeout,
+		userAgent:   DefaultUserAgent,
+		maxBodySize: DefaultMaxBodySize,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Quote returns the latest quote of ticker, which is trimmed and
+// upper-cased; the returned Quote carries that normalised ticker, Yahoo's
+// currency as it spells it ("GBp") and the market time in UTC.
+//
+// On failure it returns, without wrapping that would change the message:
+//   - for an unknown symbol, an error matching stock.ErrUnknownTicker whose
+//     message is "unknown ticker SYMBOL";
+//   - for HTTP 429, an error wrapping *RateLimitError;
+//   - for other non-2xx statuses, network errors and the Client's own
+//     timeout, an error wrapping *UpstreamError;
+//   - for a body that is not a chart with a positive price and a market
+//     time, an error wrapping ErrMalformed;
+//   - when ctx is cancelled or its deadline passes, an error wrapping
+//     ctx.Err() (context.Canceled or context.DeadlineExceeded) and no
+//     *UpstreamError: the caller gave up, the upstream did not fail.
+//
+// IsFailure tells which of these count against the upstream.
+func (c *Client) Quote(ctx context.Context, ticker string) (stock.Quote, error) {
+	symbol := strings.ToUpper(strings.TrimSpace(ticker))
+	if symbol == "" {
+		return stock.Quote{}, unknownTicker(symbol)
+	}
+	q, err := c.quote(ctx, symbol)
+	if err != nil {
+		if isUnknown(err) {
+			return stock.Quote{}, err
+		}
+		return stock.Quote{}, fmt.Errorf("yahoo quote %s: %w", symbol, err)
+	}
+	return q, nil
+}
+
+func (c *Client) quote(ctx context.Context, symbol string) (stock.Quote, error) {
+	if err := ctx.Err(); err != nil {
+		return stock.Quote{}, err
+	}
+	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	u := c.base + "/v8/finance/chart/" + url.PathEscape(symbol) + "?range=1d&interval=1m"
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, u, nil)
+	if err != nil {
+		return stock.Quote{}, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return stock.Quote{}, c.transportError(ctx, reqCtx, err)
+	}
+	defer resp.Body.Close()
+
+	// One byte over the limit tells a body at the limit from a larger one.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBodySize+1))
+	if err != nil {
+		return stock.Quote{}, c.transportError(ctx, reqCtx, fmt.Errorf("read body: %w", err))
+	}
+	tooLarge := int64(len(body)) > c.maxBodySize
+
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return stock.Quote{}, &RateLimitError{RetryAfter: retryAfter(resp.Header, time.Now())}
+	case resp.StatusCode == http.StatusNotFound && !tooLarge && isNotFoundBody(body):
+		return stock.Quote{}, unknownTicker(symbol)
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		var detail error
+		if len(body) > 0 {
+			detail = fmt.Errorf("body %s", excerpt(body))
+		}
+		return stock.Quote{}, &UpstreamError{Status: resp.StatusCode, Err: detail}
+	case tooLarge:
+		return stock.Quote{}, fmt.Errorf("%w: body larger than %d bytes", ErrMalformed, c.maxBodySize)
+	}
+	return parseChart(symbol, body)
+}
+
+// transportError classifies an error of sending a request or reading its
+// body. The caller's context is looked at first: when it is done, the
+// caller gave up, whatever the transport says.
+func (c *Client) transportError(ctx, reqCtx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if reqCtx.Err() != nil {
+		return &UpstreamError{Err: fmt.Errorf("no response within %s: %w", c.timeout, context.DeadlineExceeded)}
+	}
+	return &UpstreamError{Err: err}
+}
+
+// chartResponse is the part of the chart body the client reads. Pointers
+// tell a missing field from a zero one.
+type chartResponse struct {
+	Chart *struct {
+		Result []struct {
+			Meta *struct {
+				Currency           string   `json:"currency"`
+				Symbol             string   `json:"symbol"`
+				RegularMarketPrice *float64 `json:"regularMarketPrice"`
+				RegularMarketTime  *int64   `json:"regularMarketTime"`
+			} `json:"meta"`
+		} `json:"result"`
+		Error *struct {
+			Code        string `json:"code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	} `json:"chart"`
+}
+
+func parseChart(symbol string, body []byte) (stock.Quote, error) {
+	var r chartResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		return stock.Quote{}, fmt.Errorf("%w: %v (body %s)", ErrMalformed, err, excerpt(body))
+	}
+	switch {
+	case r.Chart == nil:
+		return stock.Quote{}, fmt.Errorf("%w: no chart", ErrMalformed)
+	case len(r.Chart.Result) == 0:
+		return stock.Quote{}, fmt.Errorf("%w: no chart.result", ErrMalformed)
+	case r.Chart.Result[0].Meta == nil:
+		return stock.Quote{}, fmt.Errorf("%w: no chart.result[0].meta", ErrMalformed)
+	}
+	m := r.Chart.Result[0].Meta
+	switch {
+	case m.RegularMarketPrice == nil:
+		return stock.Quote{}, fmt.Errorf("%w: no regularMarketPrice", ErrMalformed)
+	case !(*m.RegularMarketPrice > 0) || math.IsInf(*m.RegularMarketPrice, 0):
+		return stock.Quote{}, fmt.Errorf("%w: regularMarketPrice %v is not a positive number", ErrMalformed, *m.RegularMarketPrice)
+	case m.RegularMarketTime == nil || *m.RegularMarketTime <= 0:
+		return stock.Quote{}, fmt.Errorf("%w: no regularMarketTime", ErrMalformed)
+	}
+	return stock.Quote{
+		Ticker:     symbol,
+		Price:      *m.RegularMarketPrice,
+		Currency:   m.Currency,
+		MarketTime: time.Unix(*m.RegularMarketTime, 0).UTC(),
+	}, nil
+}
+
+// isNotFoundBody reports whether body is Yahoo's answer for an unknown
+// symbol, as opposed to a 404 from a proxy or a wrong path.
+func isNotFoundBody(body []byte) bool {
+	var r chartResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		return false
+	}
+	return r.Chart != nil && r.Chart.Error != nil && r.Chart.Error.Code == "Not Found"
+}
+
+// retryAfter parses a Retry-After header: delay-seconds or an HTTP-date.
+// A date is measured from the response's Date header when it has one, so
+// that clock skew between us and the server does not matter. It returns 0
+// when the header is absent, invalid or in the past.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if secs, err := parseSeconds(v); err == nil {
+		return secs
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	if date, err := http.ParseTime(h.Get("Date")); err == nil {
+		now = date
+	}
+	if d := at.Sub(now); d > 0 {
+		return d
+	}
+	return 0
+}
+
+func parseSeconds(v string) (time.Duration, error) {
+	var n int64
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, fmt.Errorf("not delay-seconds: %q", v)
+		}
+		n = n*10 + int64(v[i]-'0')
+		if n > math.MaxInt64/int64(time.Second)/10 {
+			return 0, fmt.Errorf("delay-seconds out of range: %q", v)
+		}
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// excerpt quotes the start of a body for an error message.
+func excerpt(body []byte) string {
+	const limit = 120
+	if len(body) > limit {
+		return strconv.Quote(string(body[:limit])) + "…"
+	}
+	return strconv.Quote(string(body))
+}
