@@ -73,7 +73,7 @@ func (d *daemon) setupAPI() error {
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
 	}
 	if d.cfg.TLSCert != "" {
-		tc, err := serverTLS(d.cfg)
+		tc, err := serverTLS(d.cfg, d.log)
 		if err != nil {
 			return err
 		}
@@ -97,9 +97,9 @@ func (d *daemon) setupAPI() error {
 	return nil
 }
 
-func serverTLS(cfg config) (*tls.Config, error) {
+func serverTLS(cfg config, log *slog.Logger) (*tls.Config, error) {
 	if fi, err := os.Stat(cfg.TLSKey); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		slog.Warn("TLS key file is readable by other users", "file", cfg.TLSKey, "mode", fi.Mode().Perm().String())
+		log.Warn("TLS key file is readable by other users", "file", cfg.TLSKey, "mode", fi.Mode().Perm().String())
 	}
 	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 	if err != nil {

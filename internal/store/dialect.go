@@ -42,8 +42,11 @@ func openSQLite(path string) (*DB, error) {
 			c := sqliteCode(err)
 			return c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || c == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 		},
-		isRetryable:   func(error) bool { return false },
-		isUnavailable: func(err error) bool { c := sqliteCode(err) & 0xff; return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED },
+		isRetryable: func(error) bool { return false },
+		isUnavailable: func(err error) bool {
+			c := sqliteCode(err) & 0xff
+			return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+		},
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")

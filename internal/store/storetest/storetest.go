@@ -169,4 +169,3 @@ func Count(tb testing.TB, db *store.DB, table, where string, args ...any) int {
 	}
 	return n
 }
-

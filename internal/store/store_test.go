@@ -1,0 +1,324 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+)
+
+var t0 = time.Date(2026, 11, 27, 14, 30, 0, 123456000, time.UTC)
+
+func price(ticker string, p float64, market time.Time) stock.Price {
+	return stock.Price{Ticker: ticker, Price: p, Currency: "USD", MarketTime: market, CollectTime: market.Add(time.Second)}
+}
+
+func createUser(t *testing.T, db *store.DB, email, ticker string) {
+	t.Helper()
+	_, _, err := db.Once(context.Background(), stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+		return stock.Outcome{}, tx.CreateUser(ctx, stock.User{Email: email, Ticker: ticker, CreateTime: t0, UpdateTime: t0})
+	})
+	if err != nil {
+		t.Fatalf("create %s: %v", email, err)
+	}
+}
+
+func TestPrices(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		ctx := context.Background()
+		db := storetest.Open(t, b)
+		createUser(t, db, "a@x.com", "AAPL")
+		createUser(t, db, "b@x.com", "AAPL")
+		createUser(t, db, "c@x.com", "VOD.L")
+
+		if _, err := db.LatestPrice(ctx, "a@x.com"); stock.KindOf(err) != stock.KindFailedPrecondition || stock.MessageOf(err) != "no price collected yet for AAPL" {
+			t.Fatalf("LatestPrice before any price: %v", err)
+		}
+		if _, err := db.AveragePrice(ctx, "nobody@x.com", 3); stock.KindOf(err) != stock.KindNotFound {
+			t.Fatalf("AveragePrice of unknown user: %v, want not found", err)
+		}
+
+		ps := []stock.Price{price("AAPL", 10, t0), price("AAPL", 20, t0.Add(time.Minute)), price("AAPL", 40, t0.Add(2*time.Minute)), price("VOD.L", 70.5, t0)}
+		n, err := db.InsertPrices(ctx, ps)
+		if err != nil || n != 4 {
+			t.Fatalf("InsertPrices = %d, %v; want 4", n, err)
+		}
+		// The same quotes again add nothing; a moved market time adds one.
+		n, err = db.InsertPrices(ctx, append(ps, price("VOD.L", 71, t0.Add(time.Minute))))
+		if err != nil || n != 1 {
+			t.Fatalf("InsertPrices again = %d, %v; want 1", n, err)
+		}
+
+		latest, err := db.LatestPrice(ctx, "b@x.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := price("AAPL", 40, t0.Add(2*time.Minute))
+		want.ID = latest.ID
+		if diff := cmp.Diff(want, latest); diff != "" {
+			t.Errorf("LatestPrice mismatch (-want +got):\n%s", diff)
+		}
+
+		avg, err := db.AveragePrice(ctx, "a@x.com", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantAvg := stock.Average{Ticker: "AAPL", Average: 30, Currency: "USD", Count: 2, Requested: 2, Oldest: t0.Add(time.Minute), Newest: t0.Add(2 * time.Minute)}
+		if diff := cmp.Diff(wantAvg, avg); diff != "" {
+			t.Errorf("AveragePrice(2) mismatch (-want +got):\n%s", diff)
+		}
+		avg, err = db.AveragePrice(ctx, "a@x.com", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantAvg = stock.Average{Ticker: "AAPL", Average: 70.0 / 3, Currency: "USD", Count: 3, Requested: 100, Oldest: t0, Newest: t0.Add(2 * time.Minute)}
+		if diff := cmp.Diff(wantAvg, avg); diff != "" {
+			t.Errorf("AveragePrice(100) mismatch (-want +got):\n%s", diff)
+		}
+
+		tickers, err := db.Tickers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"AAPL", "VOD.L"}, tickers); diff != "" {
+			t.Errorf("Tickers mismatch (-want +got):\n%s", diff)
+		}
+
+		// Newest first across tickers (ties: newest row first), in pages that meet exactly.
+		var got []float64
+		var after *stock.PriceCursor
+		for {
+			page, err := db.ListPrices(ctx, "", after, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range page {
+				got = append(got, p.Price)
+			}
+			if len(page) < 2 {
+				break
+			}
+			last := page[len(page)-1]
+			after = &stock.PriceCursor{MarketTime: last.MarketTime, ID: last.ID}
+		}
+		if diff := cmp.Diff([]float64{40, 71, 20, 70.5, 10}, got); diff != "" {
+			t.Errorf("ListPrices order mismatch (-want +got):\n%s", diff)
+		}
+
+		users, err := db.ListUsers(ctx, "a@x.com", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(users) != 2 || users[0].Email != "b@x.com" || users[0].Latest == nil || users[0].Latest.Price != 40 || users[1].Latest.Price != 71 {
+			t.Errorf("ListUsers after a@x.com = %+v", users)
+		}
+
+		deleted, err := db.DeletePrices(ctx, t0.Add(time.Minute))
+		if err != nil || deleted != 2 {
+			t.Fatalf("DeletePrices = %d, %v; want 2 (the two collected at t0+1s)", deleted, err)
+		}
+		if got := storetest.Count(t, db, "stock_prices", ""); got != 3 {
+			t.Errorf("prices left = %d, want 3", got)
+		}
+	})
+}
+
+// TestOnceConcurrent sends one request id from 50 goroutines at once:
+// exactly one runs the effect, every caller sees its outcome.
+func TestOnceConcurrent(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		db := storetest.Open(t, b)
+		key := stock.RequestKey{ID: "0b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
+		var runs atomic.Int32
+		var wg sync.WaitGroup
+		outs := make([]stock.Outcome, 50)
+		errs := make([]error, 50)
+		start := make(chan struct{})
+		for i := range 50 {
+			wg.Go(func() {
+				<-start
+				outs[i], _, errs[i] = db.Once(context.Background(), key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+					runs.Add(1)
+					err := tx.CreateUser(ctx, stock.User{Email: "once@x.com", Ticker: "AAPL", CreateTime: t0, UpdateTime: t0})
+					return stock.Outcome{Body: []byte("created")}, err
+				})
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i := range 50 {
+			if errs[i] != nil || string(outs[i].Body) != "created" {
+				t.Errorf("caller %d: outcome %+v, err %v", i, outs[i], errs[i])
+			}
+		}
+		if n := runs.Load(); n != 1 {
+			t.Errorf("effect ran %d times, want 1", n)
+		}
+		if n := storetest.Count(t, db, "users", ""); n != 1 {
+			t.Errorf("users = %d, want 1", n)
+		}
+	})
+}
+
+func TestOnceRecords(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		ctx := context.Background()
+		db := storetest.Open(t, b)
+		key := stock.RequestKey{ID: "1b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
+		notFound := func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+			out, _ := stock.OutcomeOf(tx.DeleteUser(ctx, "ghost@x.com"))
+			return out, nil
+		}
+		out, replayed, err := db.Once(ctx, key, notFound)
+		if err != nil || replayed || out.Kind != stock.KindNotFound {
+			t.Fatalf("first = %+v, %v, %v", out, replayed, err)
+		}
+		// The stored outcome is replayed, whatever the world looks like now.
+		createUser(t, db, "ghost@x.com", "AAPL")
+		out2, replayed, err := db.Once(ctx, key, func(context.Context, stock.Tx) (stock.Outcome, error) {
+			t.Fatal("replay ran the effect")
+			return stock.Outcome{}, nil
+		})
+		if err != nil || !replayed {
+			t.Fatalf("replay = %v, %v", replayed, err)
+		}
+		if diff := cmp.Diff(out, out2); diff != "" {
+			t.Errorf("replayed outcome mismatch (-want +got):\n%s", diff)
+		}
+
+		other := key
+		other.Fingerprint = []byte("g")
+		if _, _, err := db.Once(ctx, other, notFound); stock.KindOf(err) != stock.KindInvalid || stock.MessageOf(err) != "request_id reused with a different request" {
+			t.Errorf("reuse with other payload: %v", err)
+		}
+
+		// Once expired, the id is new and runs again.
+		later := key
+		later.Now, later.ExpireBefore = t0.Add(25*time.Hour), t0.Add(time.Hour)
+		out3, replayed, err := db.Once(ctx, later, notFound)
+		if err != nil || replayed || out3.Kind != "" {
+			t.Fatalf("after expiry = %+v, %v, %v; want a fresh success (ghost exists now)", out3, replayed, err)
+		}
+
+		// A failure before commit leaves neither the record nor the effect.
+		boom := errors.New("injected")
+		db.SetBeforeCommit(func(context.Context) error { return boom })
+		k2 := key
+		k2.ID = "2b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11"
+		if _, _, err := db.Once(ctx, k2, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+			return stock.Outcome{}, tx.CreateUser(ctx, stock.User{Email: "crash@x.com", Ticker: "AAPL", CreateTime: t0, UpdateTime: t0})
+		}); !errors.Is(err, boom) {
+			t.Fatalf("injected failure: %v", err)
+		}
+		db.SetBeforeCommit(nil)
+		if n := storetest.Count(t, db, "users", "email = ?", "crash@x.com"); n != 0 {
+			t.Errorf("users after rollback = %d, want 0", n)
+		}
+		if n := storetest.Count(t, db, "requests", "request_id = ?", k2.ID); n != 0 {
+			t.Errorf("records after rollback = %d, want 0", n)
+		}
+
+		purged, err := db.PurgeRequests(ctx, t0.Add(26*time.Hour))
+		if err != nil || purged != 1 {
+			t.Errorf("PurgeRequests = %d, %v; want 1", purged, err)
+		}
+	})
+}
+
+func TestUpdateUser(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		ctx := context.Background()
+		db := storetest.Open(t, b)
+		createUser(t, db, "u@x.com", "AAPL")
+		var got stock.User
+		_, _, err := db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+			var err error
+			got, err = tx.UpdateUser(ctx, "u@x.com", "MSFT", t0.Add(time.Hour))
+			return stock.Outcome{}, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := stock.User{Email: "u@x.com", Ticker: "MSFT", CreateTime: t0, UpdateTime: t0.Add(time.Hour)}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("UpdateUser mismatch (-want +got):\n%s", diff)
+		}
+		stored, err := db.GetUser(ctx, "u@x.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, stored); diff != "" {
+			t.Errorf("GetUser after update mismatch (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestCheckDSN(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		dsn, wantErr string
+	}{
+		{"sqlite://stockwatch.db", ""},
+		{"sqlite://:memory:", ""},
+		{"mysql://root@127.0.0.1/test", ""},
+		{"mysql://u:p@db:3307/stock?tls=true", ""},
+		{"sqlite://", "sqlite URL: empty path (use sqlite://stockwatch.db or sqlite://:memory:)"},
+		{"mysql://db/x", "mysql URL: want mysql://USER[:PASS]@HOST[:PORT]/DB[?params]"},
+		{"mysql://u@db", "mysql URL: want mysql://USER[:PASS]@HOST[:PORT]/DB[?params]"},
+		{"stockwatch.db", `unsupported database URL "stockwatch.db": want sqlite://PATH or mysql://USER[:PASS]@HOST[:PORT]/DB`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dsn, func(t *testing.T) {
+			err := store.CheckDSN(tt.dsn)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.wantErr {
+				t.Errorf("CheckDSN(%q) = %q, want %q", tt.dsn, got, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"mysql://u:secret@db:3306/x": "mysql://u:xxxxx@db:3306/x",
+		"mysql://u@db/x":             "mysql://u@db/x",
+		"sqlite://a.db":              "sqlite://a.db",
+	} {
+		if got := store.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMemory(t *testing.T) {
+	t.Parallel()
+	db, err := store.Open(context.Background(), "sqlite://:memory:", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	createUser(t, db, "m@x.com", "AAPL")
+	if _, err := db.GetUser(context.Background(), "m@x.com"); err != nil {
+		t.Fatalf("GetUser on :memory: %v", err)
+	}
+}
