@@ -22,7 +22,10 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/stockwatch/stockwatch/internal/api"
+	"github.com/stockwatch/stockwatch/internal/breaker"
+	"github.com/stockwatch/stockwatch/internal/collector"
 	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/yahoo"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -37,8 +40,10 @@ type daemon struct {
 	db     *store.DB
 	grpc   *grpc.Server
 	health *health.Server
-	glis   net.Listener // nil unless the API runs
-	hlis   net.Listener // nil when -http-addr is empty
+	glis   net.Listener         // nil unless the API runs
+	hlis   net.Listener         // nil when -http-addr is empty
+	quotes *breaker.Breaker     // the quote source; nil if nothing needs it
+	coll   *collector.Collector // nil unless the collector runs
 }
 
 func newDaemon(ctx context.Context, cfg config, log *slog.Logger) (_ *daemon, err error) {
@@ -51,6 +56,19 @@ func newDaemon(ctx context.Context, cfg config, log *slog.Logger) (_ *daemon, er
 	}()
 	if d.db, err = store.Open(ctx, cfg.DB, log); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", store.Redact(cfg.DB), err)
+	}
+	if cfg.runsCollector() || cfg.runsAPI() && cfg.VerifyTickers {
+		// One breaker for the process: the API's ticker checks and the
+		// collector see the same upstream.
+		d.quotes = breaker.New(yahoo.New(cfg.YahooURL), breaker.Config{
+			Name: "yahoo", Failures: uint32(cfg.BreakerFailures), Timeout: cfg.BreakerTimeout,
+			IsFailure: yahoo.IsFailure, Logger: log,
+		})
+	}
+	if cfg.runsCollector() {
+		d.coll = collector.New(d.db, d.quotes, collector.Config{
+			Interval: cfg.Interval, Concurrency: cfg.Concurrency, Retention: cfg.Retention, Logger: log,
+		})
 	}
 	if cfg.runsAPI() {
 		if err := d.setupAPI(); err != nil {
@@ -80,7 +98,11 @@ func (d *daemon) setupAPI() error {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tc)))
 	}
 	d.grpc = grpc.NewServer(opts...)
-	api.New(d.db, api.Config{DedupTTL: d.cfg.DedupTTL, Logger: d.log}).Register(d.grpc)
+	acfg := api.Config{DedupTTL: d.cfg.DedupTTL, Logger: d.log}
+	if d.cfg.VerifyTickers {
+		acfg.Quoter = d.quotes
+	}
+	api.New(d.db, acfg).Register(d.grpc)
 	d.health = health.NewServer()
 	healthpb.RegisterHealthServer(d.grpc, d.health)
 	reflection.Register(d.grpc)
@@ -140,6 +162,9 @@ func (d *daemon) serve(ctx context.Context) error {
 			return nil
 		})
 		g.Go(func() error { d.purgeRequests(gctx); return nil })
+	}
+	if d.coll != nil {
+		g.Go(func() error { return d.coll.Run(gctx) })
 	}
 	var hs *http.Server
 	if d.hlis != nil {

@@ -116,7 +116,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	t.Parallel()
 	bin := buildDaemon(t)
 	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "e2e.db")
-	cmd, addr := startDaemon(t, bin, "-role", "api", "-db", dbURL)
+	cmd, addr := startDaemon(t, bin, "-role", "api", "-db", dbURL, "-verify-tickers=false")
 
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -163,7 +163,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 		t.Fatal("daemon did not exit within 15s of SIGTERM")
 	}
 	// A restart on the same database keeps the user.
-	_, addr = startDaemon(t, bin, "-role", "api", "-db", dbURL)
+	_, addr = startDaemon(t, bin, "-role", "api", "-db", dbURL, "-verify-tickers=false")
 	conn2, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

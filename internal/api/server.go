@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"log/slog"
 	"strconv"
 	"time"
@@ -21,11 +22,18 @@ import (
 type Store interface {
 	// Once runs fn at most once per key.ID; see store.DB.Once.
 	Once(ctx context.Context, key stock.RequestKey, fn func(context.Context, stock.Tx) (stock.Outcome, error)) (stock.Outcome, bool, error)
+	// Lookup returns the stored outcome of key.ID, if any; see store.DB.Lookup.
+	Lookup(ctx context.Context, key stock.RequestKey) (stock.Outcome, bool, error)
 	GetUser(ctx context.Context, email string) (stock.User, error)
 	LatestPrice(ctx context.Context, email string) (stock.Price, error)
 	AveragePrice(ctx context.Context, email string, n int) (stock.Average, error)
 	ListUsers(ctx context.Context, after string, limit int) ([]stock.UserWithPrice, error)
 	ListPrices(ctx context.Context, ticker string, after *stock.PriceCursor, limit int) ([]stock.Price, error)
+}
+
+// Quoter fetches a ticker's current quote. *breaker.Breaker implements it.
+type Quoter interface {
+	Quote(ctx context.Context, ticker string) (stock.Quote, error)
 }
 
 // Config tunes a Server. Zero values take the defaults.
@@ -36,22 +44,33 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives internal errors with their detail (default: discard).
 	Logger *slog.Logger
+	// Quoter, when set, checks a new ticker at register and update: an
+	// unknown one is rejected, a quote is stored as the first price.
+	Quoter Quoter
+	// QuoteTimeout bounds that check (default 3s); when it fails for any
+	// reason but an unknown ticker, the request goes ahead without it.
+	QuoteTimeout time.Duration
 }
 
 // Server implements pb.StockServiceServer.
 type Server struct {
 	pb.UnimplementedStockServiceServer
-	store Store
-	ttl   time.Duration
-	now   func() time.Time
-	log   *slog.Logger
+	store  Store
+	ttl    time.Duration
+	now    func() time.Time
+	log    *slog.Logger
+	quoter Quoter
+	qwait  time.Duration
 }
 
 var _ pb.StockServiceServer = (*Server)(nil)
 
 // New returns a Server backed by st.
 func New(st Store, cfg Config) *Server {
-	s := &Server{store: st, ttl: cfg.DedupTTL, now: cfg.Now, log: cfg.Logger}
+	s := &Server{store: st, ttl: cfg.DedupTTL, now: cfg.Now, log: cfg.Logger, quoter: cfg.Quoter, qwait: cfg.QuoteTimeout}
+	if s.qwait <= 0 {
+		s.qwait = 3 * time.Second
+	}
 	if s.ttl <= 0 {
 		s.ttl = 24 * time.Hour
 	}
@@ -89,6 +108,9 @@ type mutation struct {
 	method    string
 	requestID string   // validated, lower-case; "" for none
 	payload   []string // the normalised fields that identify the request
+	// prepare, if set, runs before the transaction, and only when no
+	// stored outcome exists: work a replay must not repeat (a quote fetch).
+	prepare func(ctx context.Context) error
 	// effect applies the request in tx and returns the response, or a
 	// deterministic domain error to store, or another error to roll back.
 	effect func(ctx context.Context, tx stock.Tx) (proto.Message, error)
@@ -106,6 +128,18 @@ func (s *Server) run(ctx context.Context, m mutation, resp proto.Message) error 
 		Now:          now,
 		ExpireBefore: now.Add(-s.ttl),
 	}
+	if m.prepare != nil {
+		out, found, err := s.store.Lookup(ctx, key)
+		if err != nil {
+			return err
+		}
+		if found {
+			return decode(out, resp)
+		}
+		if err := m.prepare(ctx); err != nil {
+			return err
+		}
+	}
 	out, _, err := s.store.Once(ctx, key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
 		msg, err := m.effect(ctx, tx)
 		if err != nil {
@@ -120,10 +154,55 @@ func (s *Server) run(ctx context.Context, m mutation, resp proto.Message) error 
 	if err != nil {
 		return err
 	}
+	return decode(out, resp)
+}
+
+// decode turns a stored outcome into the response or the error it holds.
+func decode(out stock.Outcome, resp proto.Message) error {
 	if err := out.Err(); err != nil {
 		return err
 	}
 	return proto.Unmarshal(out.Body, resp)
+}
+
+// tickerCheck returns a prepare step that asks the quote source about
+// ticker and leaves any quote in *quote, or nil when there is no source.
+// The step returns KindInvalid for a ticker the source does not know, and
+// nil otherwise: an unreachable source (or an open breaker) must not stop
+// registrations; the collector fills the price in later.
+func (s *Server) tickerCheck(ticker string, quote **stock.Quote) func(context.Context) error {
+	if s.quoter == nil {
+		return nil
+	}
+	return func(ctx context.Context) error { return s.checkTicker(ctx, ticker, quote) }
+}
+
+func (s *Server) checkTicker(ctx context.Context, ticker string, quote **stock.Quote) error {
+	qctx, cancel := context.WithTimeout(ctx, s.qwait)
+	defer cancel()
+	q, err := s.quoter.Quote(qctx, ticker)
+	switch {
+	case err == nil:
+		q.Ticker = ticker
+		*quote = &q
+		return nil
+	case errors.Is(err, stock.ErrUnknownTicker):
+		return stock.Errorf(stock.KindInvalid, "unknown ticker %s", ticker)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	s.log.WarnContext(ctx, "could not check ticker; accepting it", "ticker", ticker, "err", err)
+	return nil
+}
+
+// storeQuote saves the quote fetched at registration as the ticker's
+// first price (skipped if that market time is already stored).
+func storeQuote(ctx context.Context, tx stock.Tx, q *stock.Quote, now time.Time) error {
+	if q == nil {
+		return nil
+	}
+	_, err := tx.InsertPrices(ctx, []stock.Price{{Ticker: q.Ticker, Price: q.Price, Currency: q.Currency, MarketTime: q.MarketTime, CollectTime: now}})
+	return err
 }
 
 // fingerprint digests the method and the normalised fields of a request;
@@ -161,12 +240,17 @@ func (s *Server) registerUser(ctx context.Context, req *pb.RegisterUserRequest, 
 	if err != nil {
 		return err
 	}
+	var quote *stock.Quote
 	return s.run(ctx, mutation{
 		method: methodRegister, requestID: id, payload: []string{email, ticker},
+		prepare: s.tickerCheck(ticker, &quote),
 		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
 			now := s.clock()
 			u := stock.User{Email: email, Ticker: ticker, CreateTime: now, UpdateTime: now}
 			if err := tx.CreateUser(ctx, u); err != nil {
+				return nil, err
+			}
+			if err := storeQuote(ctx, tx, quote, now); err != nil {
 				return nil, err
 			}
 			return userPB(u), nil
@@ -197,11 +281,17 @@ func (s *Server) updateUser(ctx context.Context, req *pb.UpdateUserRequest, resp
 	if err != nil {
 		return err
 	}
+	var quote *stock.Quote
 	return s.run(ctx, mutation{
 		method: methodUpdate, requestID: id, payload: []string{email, ticker},
+		prepare: s.tickerCheck(ticker, &quote),
 		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
-			u, err := tx.UpdateUser(ctx, email, ticker, s.clock())
+			now := s.clock()
+			u, err := tx.UpdateUser(ctx, email, ticker, now)
 			if err != nil {
+				return nil, err
+			}
+			if err := storeQuote(ctx, tx, quote, now); err != nil {
 				return nil, err
 			}
 			return userPB(u), nil

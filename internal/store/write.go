@@ -120,6 +120,21 @@ func (db *DB) replay(ctx context.Context, key stock.RequestKey) (stock.Outcome, 
 	return out, true, nil
 }
 
+// Lookup returns the stored outcome of key's request id, if a live record
+// of it exists. It returns KindInvalid when the id was used for another
+// method or payload. Callers use it to skip work that only a first
+// execution needs; Once still decides.
+func (db *DB) Lookup(ctx context.Context, key stock.RequestKey) (stock.Outcome, bool, error) {
+	if key.ID == "" {
+		return stock.Outcome{}, false, nil
+	}
+	out, found, err := db.replay(ctx, key)
+	if errors.Is(err, errRetry) {
+		return stock.Outcome{}, false, nil
+	}
+	return out, found, err
+}
+
 // PurgeRequests deletes request records created before t and returns how
 // many it deleted.
 func (db *DB) PurgeRequests(ctx context.Context, before time.Time) (int64, error) {

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stockwatch/stockwatch/internal/stock"
@@ -45,7 +46,13 @@ type Client struct {
 	timeout     time.Duration
 	userAgent   string
 	maxBodySize int64
+
+	mu        sync.Mutex
+	holdUntil time.Time // after a 429 with Retry-After: send nothing before this
 }
+
+// maxHold caps how long one Retry-After keeps the client quiet.
+const maxHold = 10 * time.Minute
 
 // Option changes one setting of a Client.
 type Option func(*Client)
@@ -116,9 +123,9 @@ func New(baseURL string, opts ...Option) *Client {
 // upper-cased; the returned Quote carries that normalised ticker, Yahoo's
 // currency as it spells it ("GBp") and the market time in UTC.
 //
-// On failure it returns, without wrapping that would change the message:
+// On failure it returns:
 //   - for an unknown symbol, an error matching stock.ErrUnknownTicker whose
-//     message is "unknown ticker SYMBOL";
+//     message is exactly "unknown ticker SYMBOL";
 //   - for HTTP 429, an error wrapping *RateLimitError;
 //   - for other non-2xx statuses, network errors and the Client's own
 //     timeout, an error wrapping *UpstreamError;
@@ -128,6 +135,7 @@ func New(baseURL string, opts ...Option) *Client {
 //     ctx.Err() (context.Canceled or context.DeadlineExceeded) and no
 //     *UpstreamError: the caller gave up, the upstream did not fail.
 //
+// All but the first are prefixed "yahoo quote SYMBOL: ".
 // IsFailure tells which of these count against the upstream.
 func (c *Client) Quote(ctx context.Context, ticker string) (stock.Quote, error) {
 	symbol := strings.ToUpper(strings.TrimSpace(ticker))
@@ -147,6 +155,10 @@ func (c *Client) Quote(ctx context.Context, ticker string) (stock.Quote, error) 
 func (c *Client) quote(ctx context.Context, symbol string) (stock.Quote, error) {
 	if err := ctx.Err(); err != nil {
 		return stock.Quote{}, err
+	}
+	if wait := c.held(); wait > 0 {
+		// Yahoo asked us to back off: answer as it would, without asking.
+		return stock.Quote{}, &RateLimitError{RetryAfter: wait}
 	}
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -174,7 +186,9 @@ func (c *Client) quote(ctx context.Context, symbol string) (stock.Quote, error) 
 
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return stock.Quote{}, &RateLimitError{RetryAfter: retryAfter(resp.Header, time.Now())}
+		wait := retryAfter(resp.Header, time.Now())
+		c.hold(wait)
+		return stock.Quote{}, &RateLimitError{RetryAfter: wait}
 	case resp.StatusCode == http.StatusNotFound && !tooLarge && isNotFoundBody(body):
 		return stock.Quote{}, unknownTicker(symbol)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
@@ -187,6 +201,25 @@ func (c *Client) quote(ctx context.Context, symbol string) (stock.Quote, error) 
 		return stock.Quote{}, fmt.Errorf("%w: body larger than %d bytes", ErrMalformed, c.maxBodySize)
 	}
 	return parseChart(symbol, body)
+}
+
+// held returns how long the client must still stay quiet after a 429.
+func (c *Client) held() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Until(c.holdUntil)
+}
+
+// hold keeps the client from sending for d (at most maxHold).
+func (c *Client) hold(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until := time.Now().Add(min(d, maxHold)); until.After(c.holdUntil) {
+		c.holdUntil = until
+	}
 }
 
 // transportError classifies an error of sending a request or reading its

@@ -48,8 +48,10 @@ func TestQuote(t *testing.T) {
 			want:   stock.Quote{Ticker: "^GSPC", Price: 6144.15, Currency: "USD", MarketTime: gspcTime},
 		},
 		{
-			name:   "market time is UTC whatever the zone given",
-			setup:  func(s *yahootest.Server) { s.SetQuote("0700.HK", 411.2, "HKD", gspcTime.In(time.FixedZone("HKT", 8*3600))) },
+			name: "market time is UTC whatever the zone given",
+			setup: func(s *yahootest.Server) {
+				s.SetQuote("0700.HK", 411.2, "HKD", gspcTime.In(time.FixedZone("HKT", 8*3600)))
+			},
 			ticker: "0700.HK",
 			want:   stock.Quote{Ticker: "0700.HK", Price: 411.2, Currency: "HKD", MarketTime: gspcTime},
 		},
@@ -395,14 +397,16 @@ func TestQuote_Timeout(t *testing.T) {
 func TestQuote_CallerContext(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name         string
-		ctx          func() (context.Context, context.CancelFunc)
-		wantRequests int64
+		name string
+		// ctx returns the caller's context; it may watch srv to cancel
+		// once the request has arrived.
+		ctx          func(srv *yahootest.Server) (context.Context, context.CancelFunc)
+		wantRequests int64 // -1: not checked, it depends on scheduling
 		want         outcome
 	}{
 		{
 			name: "CanceledBefore",
-			ctx: func() (context.Context, context.CancelFunc) {
+			ctx: func(*yahootest.Server) (context.Context, context.CancelFunc) {
 				ctx, cancel := context.WithCancel(context.Background())
 				cancel()
 				return ctx, cancel
@@ -412,9 +416,14 @@ func TestQuote_CallerContext(t *testing.T) {
 		},
 		{
 			name: "CanceledInFlight",
-			ctx: func() (context.Context, context.CancelFunc) {
+			ctx: func(srv *yahootest.Server) (context.Context, context.CancelFunc) {
 				ctx, cancel := context.WithCancel(context.Background())
-				time.AfterFunc(20*time.Millisecond, cancel)
+				go func() {
+					for srv.RequestsFor("AAPL") == 0 && ctx.Err() == nil {
+						time.Sleep(time.Millisecond)
+					}
+					cancel()
+				}()
 				return ctx, cancel
 			},
 			wantRequests: 1,
@@ -422,10 +431,10 @@ func TestQuote_CallerContext(t *testing.T) {
 		},
 		{
 			name: "DeadlineInFlight",
-			ctx: func() (context.Context, context.CancelFunc) {
+			ctx: func(*yahootest.Server) (context.Context, context.CancelFunc) {
 				return context.WithTimeout(context.Background(), 20*time.Millisecond)
 			},
-			wantRequests: 1,
+			wantRequests: -1,
 			want:         outcome{Kind: "deadline"},
 		},
 	}
@@ -434,13 +443,13 @@ func TestQuote_CallerContext(t *testing.T) {
 			t.Parallel()
 			srv := yahootest.NewServer(t)
 			srv.SetFault("AAPL", yahootest.Fault{Delay: time.Minute})
-			ctx, cancel := tt.ctx()
+			ctx, cancel := tt.ctx(srv)
 			defer cancel()
 			_, err := yahoo.New(srv.URL()).Quote(ctx, "AAPL")
 			if diff := cmp.Diff(tt.want, outcomeOf(err)); diff != "" {
 				t.Errorf("Quote error %v: mismatch (-want +got):\n%s", err, diff)
 			}
-			if got := srv.RequestsFor("AAPL"); got != tt.wantRequests {
+			if got := srv.RequestsFor("AAPL"); tt.wantRequests >= 0 && got != tt.wantRequests {
 				t.Errorf("RequestsFor(AAPL) = %d, want %d", got, tt.wantRequests)
 			}
 		})
@@ -502,5 +511,39 @@ func TestErrorMessages(t *testing.T) {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// TestQuote_HonoursRetryAfter: after a 429 with Retry-After the client
+// sends nothing until the delay has passed, answering rate-limited itself.
+func TestQuote_HonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	srv := yahootest.NewServer(t)
+	srv.SetGlobalFault(yahootest.Fault{Kind: yahootest.FaultRateLimit, Header: http.Header{"Retry-After": {"1"}}})
+	c := yahoo.New(srv.URL())
+	_, err := c.Quote(context.Background(), "AAPL")
+	if got := outcomeOf(err); got.Kind != "rate-limited" || got.RetryAfter != time.Second {
+		t.Fatalf("first Quote = %+v, want rate-limited with RetryAfter 1s", got)
+	}
+	srv.SetGlobalFault(yahootest.Fault{})
+	_, err = c.Quote(context.Background(), "VOD.L")
+	if got := outcomeOf(err); got.Kind != "rate-limited" || got.RetryAfter <= 0 || got.RetryAfter > time.Second {
+		t.Fatalf("Quote during hold = %+v, want rate-limited with 0 < RetryAfter <= 1s", got)
+	}
+	if got := srv.Requests(); got != 1 {
+		t.Fatalf("requests during hold = %d, want 1", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err = c.Quote(context.Background(), "VOD.L"); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("Quote after the hold: %v", err)
+	}
+	if got := srv.Requests(); got != 2 {
+		t.Errorf("requests = %d, want 2 (one 429, one after the hold)", got)
 	}
 }

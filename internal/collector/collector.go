@@ -1,0 +1,194 @@
+// Package collector runs Stockwatch's poll loop: every interval it reads
+// the distinct tickers of all users, fetches a quote for each from the
+// quote source with bounded concurrency, and stores them in one batch.
+package collector
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+)
+
+// Quoter fetches the current quote of a ticker. *breaker.Breaker (around
+// *yahoo.Client) implements it.
+type Quoter interface {
+	Quote(ctx context.Context, ticker string) (stock.Quote, error)
+}
+
+// Store is what the collector needs of the database. *store.DB implements it.
+type Store interface {
+	Tickers(ctx context.Context) ([]string, error)
+	InsertPrices(ctx context.Context, ps []stock.Price) (int64, error)
+	DeletePrices(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Config tunes a Collector. Zero values take the defaults.
+type Config struct {
+	Interval    time.Duration // between cycle starts (default 60s)
+	Concurrency int           // quotes in flight at once (default 4)
+	Retention   time.Duration // delete prices older than this each cycle; 0 keeps all
+	Now         func() time.Time
+	Logger      *slog.Logger
+	// OnCycle, when set, receives every cycle's result (for metrics).
+	OnCycle func(Result)
+}
+
+// Result is what one cycle did.
+type Result struct {
+	Tickers  int           // distinct tickers of all users
+	Fetched  int           // quotes received
+	Unknown  int           // tickers the source does not know
+	Failed   int           // tickers whose fetch failed (including breaker open)
+	Inserted int64         // new price rows
+	Purged   int64         // prices deleted by retention
+	Duration time.Duration // wall time of the cycle
+	Err      error         // a database error that cut the cycle short
+}
+
+// Collector is the poll loop. Create it with New.
+type Collector struct {
+	st  Store
+	q   Quoter
+	cfg Config
+	log *slog.Logger
+	mu  sync.Mutex // held for a whole cycle: cycles never overlap
+}
+
+// New returns a Collector that reads tickers from st and quotes from q.
+func New(st Store, q Quoter, cfg Config) *Collector {
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Minute
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Collector{st: st, q: q, cfg: cfg, log: cfg.Logger}
+}
+
+// Run runs a cycle at once and then one every interval until ctx is done.
+// A cycle that overruns the interval delays the next one; cycles never
+// stack. Run returns nil when ctx is done; a failing cycle is logged and the
+// next one carries on.
+func (c *Collector) Run(ctx context.Context) error {
+	t := time.NewTicker(c.cfg.Interval)
+	defer t.Stop()
+	for {
+		c.Cycle(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C: // a Ticker drops ticks a slow cycle missed
+		}
+	}
+}
+
+// Cycle runs one collection: tickers, quotes, one batched insert, then
+// retention. A ticker that fails never loses the others' rows. It returns
+// what it did; Result.Err holds a database error, if any.
+func (c *Collector) Cycle(ctx context.Context) Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	start := time.Now()
+	res := c.cycle(ctx)
+	res.Duration = time.Since(start)
+	if ctx.Err() != nil && res.Err == nil {
+		res.Err = ctx.Err()
+	}
+	level := slog.LevelInfo
+	if res.Err != nil || res.Failed > 0 {
+		level = slog.LevelWarn
+	}
+	attrs := []any{"tickers", res.Tickers, "fetched", res.Fetched, "unknown", res.Unknown, "failed", res.Failed,
+		"inserted", res.Inserted, "purged", res.Purged, "duration", res.Duration}
+	if res.Err != nil {
+		attrs = append(attrs, "err", res.Err)
+	}
+	c.log.Log(ctx, level, "collection cycle", attrs...)
+	if c.cfg.OnCycle != nil {
+		c.cfg.OnCycle(res)
+	}
+	return res
+}
+
+func (c *Collector) cycle(ctx context.Context) Result {
+	var res Result
+	tickers, err := c.st.Tickers(ctx)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	res.Tickers = len(tickers)
+	quotes := c.fetch(ctx, tickers, &res)
+
+	now := c.cfg.Now().UTC()
+	prices := make([]stock.Price, 0, len(quotes))
+	for _, q := range quotes {
+		prices = append(prices, stock.Price{Ticker: q.Ticker, Price: q.Price, Currency: q.Currency, MarketTime: q.MarketTime, CollectTime: now})
+	}
+	if len(prices) > 0 {
+		if res.Inserted, err = c.st.InsertPrices(ctx, prices); err != nil {
+			res.Err = err
+			return res
+		}
+	}
+	if c.cfg.Retention > 0 {
+		if res.Purged, err = c.st.DeletePrices(ctx, now.Add(-c.cfg.Retention)); err != nil {
+			res.Err = err
+		}
+	}
+	return res
+}
+
+// fetch quotes every ticker with at most Concurrency requests in flight,
+// and returns the quotes received.
+func (c *Collector) fetch(ctx context.Context, tickers []string, res *Result) []stock.Quote {
+	type outcome struct {
+		q   stock.Quote
+		err error
+	}
+	outs := make([]outcome, len(tickers))
+	sem := make(chan struct{}, c.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i, t := range tickers {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			outs[i].err = ctx.Err()
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			q, err := c.q.Quote(ctx, t)
+			if err == nil && q.Ticker != t {
+				q.Ticker = t // stored under the ticker users track
+			}
+			outs[i] = outcome{q, err}
+		})
+	}
+	wg.Wait()
+	var quotes []stock.Quote
+	for i, o := range outs {
+		switch {
+		case o.err == nil:
+			res.Fetched++
+			quotes = append(quotes, o.q)
+		case errors.Is(o.err, stock.ErrUnknownTicker):
+			res.Unknown++
+			c.log.Debug("unknown ticker", "ticker", tickers[i])
+		default:
+			res.Failed++
+			c.log.Debug("quote failed", "ticker", tickers[i], "err", o.err)
+		}
+	}
+	return quotes
+}

@@ -1,0 +1,223 @@
+package collector_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/stockwatch/stockwatch/internal/breaker"
+	"github.com/stockwatch/stockwatch/internal/collector"
+	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/yahoo"
+	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
+)
+
+var t0 = time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
+
+func addUser(t *testing.T, db *store.DB, email, ticker string) {
+	t.Helper()
+	_, _, err := db.Once(context.Background(), stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+		return stock.Outcome{}, tx.CreateUser(ctx, stock.User{Email: email, Ticker: ticker, CreateTime: t0, UpdateTime: t0})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ignoreTiming drops what depends on the machine's speed.
+var ignoreTiming = cmpopts.IgnoreFields(collector.Result{}, "Duration")
+
+func TestCycle(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		ctx := context.Background()
+		db := storetest.Open(t, b)
+		up := yahootest.NewServer(t)
+		up.SetQuote("MSFT", 410.25, "USD", t0)
+		addUser(t, db, "a@x.com", "AAPL")
+		addUser(t, db, "b@x.com", "AAPL")
+		addUser(t, db, "c@x.com", "MSFT")
+		now := t0.Add(time.Minute)
+		c := collector.New(db, yahoo.New(up.URL()), collector.Config{Now: func() time.Time { return now }})
+
+		// 3 users on 2 distinct tickers: 2 requests, 2 rows.
+		res := c.Cycle(ctx)
+		if diff := cmp.Diff(collector.Result{Tickers: 2, Fetched: 2, Inserted: 2}, res, ignoreTiming); diff != "" {
+			t.Errorf("first cycle mismatch (-want +got):\n%s", diff)
+		}
+		if got := up.Requests(); got != 2 {
+			t.Errorf("upstream requests = %d, want 2", got)
+		}
+		p, err := db.LatestPrice(ctx, "c@x.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := stock.Price{ID: p.ID, Ticker: "MSFT", Price: 410.25, Currency: "USD", MarketTime: t0, CollectTime: now}
+		if diff := cmp.Diff(want, p); diff != "" {
+			t.Errorf("stored price mismatch (-want +got):\n%s", diff)
+		}
+
+		// An unchanged quote adds no row; a moved market time adds one.
+		res = c.Cycle(ctx)
+		if diff := cmp.Diff(collector.Result{Tickers: 2, Fetched: 2, Inserted: 0}, res, ignoreTiming); diff != "" {
+			t.Errorf("unchanged cycle mismatch (-want +got):\n%s", diff)
+		}
+		up.SetQuote("MSFT", 411, "USD", t0.Add(time.Minute))
+		res = c.Cycle(ctx)
+		if diff := cmp.Diff(collector.Result{Tickers: 2, Fetched: 2, Inserted: 1}, res, ignoreTiming); diff != "" {
+			t.Errorf("moved cycle mismatch (-want +got):\n%s", diff)
+		}
+		if n := storetest.Count(t, db, "stock_prices", ""); n != 3 {
+			t.Errorf("rows = %d, want 3", n)
+		}
+	})
+}
+
+// TestCycleFailures: a failing or unknown ticker never loses the others' rows.
+func TestCycleFailures(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		ctx := context.Background()
+		db := storetest.Open(t, b)
+		up := yahootest.NewServer(t)
+		up.SetFault("BAD", yahootest.Fault{Kind: yahootest.FaultServerError})
+		up.SetFault("HTML", yahootest.Fault{Kind: yahootest.FaultHTML})
+		for _, tk := range []string{"AAPL", "BAD", "HTML", "ZZZZ", "VOD.L"} {
+			addUser(t, db, tk+"@x.com", tk)
+		}
+		c := collector.New(db, yahoo.New(up.URL()), collector.Config{Concurrency: 2, Now: func() time.Time { return t0 }})
+		res := c.Cycle(ctx)
+		if diff := cmp.Diff(collector.Result{Tickers: 5, Fetched: 2, Unknown: 1, Failed: 2, Inserted: 2}, res, ignoreTiming); diff != "" {
+			t.Errorf("cycle mismatch (-want +got):\n%s", diff)
+		}
+		p, err := db.LatestPrice(ctx, "VOD.L@x.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Currency != "GBp" {
+			t.Errorf("VOD.L currency = %q, want GBp", p.Currency)
+		}
+	})
+}
+
+func TestRetention(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.Open(t, storetest.SQLite)
+	up := yahootest.NewServer(t)
+	addUser(t, db, "a@x.com", "MSFT")
+	up.SetQuote("MSFT", 1, "USD", t0)
+	if _, err := db.InsertPrices(ctx, []stock.Price{{Ticker: "MSFT", Price: 1, Currency: "USD", MarketTime: t0.Add(-48 * time.Hour), CollectTime: t0.Add(-48 * time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	c := collector.New(db, yahoo.New(up.URL()), collector.Config{Retention: 24 * time.Hour, Now: func() time.Time { return t0 }})
+	res := c.Cycle(ctx)
+	if diff := cmp.Diff(collector.Result{Tickers: 1, Fetched: 1, Inserted: 1, Purged: 1}, res, ignoreTiming); diff != "" {
+		t.Errorf("cycle mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestBreakerOpenCycle: with the breaker open a cycle sends nothing.
+func TestBreakerOpenCycle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.Open(t, storetest.SQLite)
+	up := yahootest.NewServer(t)
+	up.SetGlobalFault(yahootest.Fault{Kind: yahootest.FaultServerError})
+	for _, tk := range []string{"AAPL", "MSFT", "IBM"} {
+		addUser(t, db, tk+"@x.com", tk)
+	}
+	br := breaker.New(yahoo.New(up.URL()), breaker.Config{Failures: 2, Timeout: time.Hour, IsFailure: yahoo.IsFailure})
+	c := collector.New(db, br, collector.Config{Concurrency: 1})
+	res := c.Cycle(ctx)
+	if res.Failed != 3 || up.Requests() != 2 || br.State() != breaker.StateOpen {
+		t.Fatalf("first cycle: failed %d, requests %d, state %v; want 3, 2, open", res.Failed, up.Requests(), br.State())
+	}
+	res = c.Cycle(ctx)
+	if res.Failed != 3 || up.Requests() != 2 {
+		t.Errorf("open cycle: failed %d, requests %d; want 3 and still 2", res.Failed, up.Requests())
+	}
+}
+
+// countingStore records how many cycles read tickers at once.
+type countingStore struct {
+	collector.Store
+	inFlight, maxInFlight atomic.Int32
+}
+
+func (s *countingStore) Tickers(ctx context.Context) ([]string, error) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		m := s.maxInFlight.Load()
+		if n <= m || s.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	return s.Store.Tickers(ctx)
+}
+
+// TestRunNeverOverlaps: an upstream slower than the interval delays cycles
+// but never runs two at once; Run returns when its context ends.
+func TestRunNeverOverlaps(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, storetest.SQLite)
+	up := yahootest.NewServer(t)
+	up.SetGlobalFault(yahootest.Fault{Delay: 30 * time.Millisecond})
+	addUser(t, db, "a@x.com", "AAPL")
+	st := &countingStore{Store: db}
+	var cycles atomic.Int32
+	c := collector.New(st, yahoo.New(up.URL()), collector.Config{Interval: 5 * time.Millisecond, OnCycle: func(collector.Result) { cycles.Add(1) }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	for cycles.Load() < 4 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Manual cycles from elsewhere serialise with Run's too.
+	c.Cycle(context.Background())
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if m := st.maxInFlight.Load(); m != 1 {
+		t.Errorf("cycles in flight at once = %d, want 1", m)
+	}
+}
+
+// TestShutdownMidCycle: cancelling during a slow fetch ends the cycle
+// promptly and stores nothing half-done.
+func TestShutdownMidCycle(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, storetest.SQLite)
+	up := yahootest.NewServer(t)
+	up.SetGlobalFault(yahootest.Fault{Delay: 10 * time.Second})
+	addUser(t, db, "a@x.com", "AAPL")
+	c := collector.New(db, yahoo.New(up.URL()), collector.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res := c.Cycle(ctx)
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("cycle took %v after cancel", time.Since(start))
+	}
+	if res.Err == nil || res.Inserted != 0 {
+		t.Errorf("result = %+v, want a context error and nothing inserted", res)
+	}
+	if n := storetest.Count(t, db, "stock_prices", ""); n != 0 {
+		t.Errorf("rows = %d, want 0", n)
+	}
+}
