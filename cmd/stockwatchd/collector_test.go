@@ -57,7 +57,7 @@ func startInProcess(t *testing.T, args ...string) (string, *logLines) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, append([]string{"-grpc-addr", "127.0.0.1:0", "-http-addr", "", "-log-format", "json"}, args...), func(string) string { return "" }, pw)
+		err := run(ctx, append([]string{"-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-log-format", "json"}, args...), func(string) string { return "" }, pw)
 		pw.Close()
 		done <- err
 	}()

@@ -24,6 +24,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/api"
 	"github.com/stockwatch/stockwatch/internal/breaker"
 	"github.com/stockwatch/stockwatch/internal/collector"
+	"github.com/stockwatch/stockwatch/internal/metrics"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
@@ -40,15 +41,16 @@ type daemon struct {
 	db     *store.DB
 	grpc   *grpc.Server
 	health *health.Server
-	glis   net.Listener         // nil unless the API runs
-	hlis   net.Listener         // nil when -http-addr is empty
+	glis   net.Listener // nil unless the API runs
+	hlis   net.Listener // nil when -http-addr is empty
+	met    *metrics.Metrics
 	quotes *breaker.Breaker     // the quote source; nil if nothing needs it
 	coll   *collector.Collector // nil unless the collector runs
 }
 
 func newDaemon(ctx context.Context, cfg config, log *slog.Logger) (_ *daemon, err error) {
 	log.Info("starting stockwatchd", cfg.logValue()...)
-	d := &daemon{cfg: cfg, log: log}
+	d := &daemon{cfg: cfg, log: log, met: metrics.New()}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -57,17 +59,27 @@ func newDaemon(ctx context.Context, cfg config, log *slog.Logger) (_ *daemon, er
 	if d.db, err = store.Open(ctx, cfg.DB, log); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", store.Redact(cfg.DB), err)
 	}
+	r, w := d.db.Pools()
+	d.met.DBPool(w, "writer")
+	if r != w {
+		d.met.DBPool(r, "reader")
+	}
 	if cfg.runsCollector() || cfg.runsAPI() && cfg.VerifyTickers {
 		// One breaker for the process: the API's ticker checks and the
 		// collector see the same upstream.
 		d.quotes = breaker.New(yahoo.New(cfg.YahooURL), breaker.Config{
 			Name: "yahoo", Failures: uint32(cfg.BreakerFailures), Timeout: cfg.BreakerTimeout,
 			IsFailure: yahoo.IsFailure, Logger: log,
+			OnStateChange: func(from, to breaker.State) { d.met.BreakerTransition(from.String(), to.String()) },
 		})
+		d.met.BreakerState(func() float64 { return float64(d.quotes.State()) })
 	}
 	if cfg.runsCollector() {
 		d.coll = collector.New(d.db, d.quotes, collector.Config{
 			Interval: cfg.Interval, Concurrency: cfg.Concurrency, Retention: cfg.Retention, Logger: log,
+			OnCycle: func(r collector.Result) {
+				d.met.Cycle(r.Duration.Seconds(), r.Fetched, r.Unknown, r.Failed, r.Inserted, r.Purged, r.Err != nil && !errors.Is(r.Err, context.Canceled))
+			},
 		})
 	}
 	if cfg.runsAPI() {
@@ -86,7 +98,7 @@ func newDaemon(ctx context.Context, cfg config, log *slog.Logger) (_ *daemon, er
 func (d *daemon) setupAPI() error {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxMessageSize),
-		grpc.ChainUnaryInterceptor(logRPC(d.log), api.AdminAuth(d.cfg.AdminToken)),
+		grpc.ChainUnaryInterceptor(d.met.GRPC.UnaryServerInterceptor(), logRPC(d.log), api.AdminAuth(d.cfg.AdminToken)),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
 	}
@@ -98,7 +110,7 @@ func (d *daemon) setupAPI() error {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tc)))
 	}
 	d.grpc = grpc.NewServer(opts...)
-	acfg := api.Config{DedupTTL: d.cfg.DedupTTL, Logger: d.log}
+	acfg := api.Config{DedupTTL: d.cfg.DedupTTL, Logger: d.log, OnReplay: d.met.Replayed}
 	if d.cfg.VerifyTickers {
 		acfg.Quoter = d.quotes
 	}
@@ -106,6 +118,7 @@ func (d *daemon) setupAPI() error {
 	d.health = health.NewServer()
 	healthpb.RegisterHealthServer(d.grpc, d.health)
 	reflection.Register(d.grpc)
+	d.met.GRPC.InitializeMetrics(d.grpc)
 	d.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	d.health.SetServingStatus(pb.StockService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 
@@ -241,6 +254,7 @@ func (d *daemon) purgeRequests(ctx context.Context) {
 
 func (d *daemon) httpHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", d.met.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

@@ -47,6 +47,9 @@ type Config struct {
 	// Quoter, when set, checks a new ticker at register and update: an
 	// unknown one is rejected, a quote is stored as the first price.
 	Quoter Quoter
+	// OnReplay, when set, is called for every request answered from a
+	// stored outcome (for metrics).
+	OnReplay func(method string)
 	// QuoteTimeout bounds that check (default 3s); when it fails for any
 	// reason but an unknown ticker, the request goes ahead without it.
 	QuoteTimeout time.Duration
@@ -61,13 +64,17 @@ type Server struct {
 	log    *slog.Logger
 	quoter Quoter
 	qwait  time.Duration
+	replay func(method string)
 }
 
 var _ pb.StockServiceServer = (*Server)(nil)
 
 // New returns a Server backed by st.
 func New(st Store, cfg Config) *Server {
-	s := &Server{store: st, ttl: cfg.DedupTTL, now: cfg.Now, log: cfg.Logger, quoter: cfg.Quoter, qwait: cfg.QuoteTimeout}
+	s := &Server{store: st, ttl: cfg.DedupTTL, now: cfg.Now, log: cfg.Logger, quoter: cfg.Quoter, qwait: cfg.QuoteTimeout, replay: cfg.OnReplay}
+	if s.replay == nil {
+		s.replay = func(string) {}
+	}
 	if s.qwait <= 0 {
 		s.qwait = 3 * time.Second
 	}
@@ -134,13 +141,14 @@ func (s *Server) run(ctx context.Context, m mutation, resp proto.Message) error 
 			return err
 		}
 		if found {
+			s.replay(m.method)
 			return decode(out, resp)
 		}
 		if err := m.prepare(ctx); err != nil {
 			return err
 		}
 	}
-	out, _, err := s.store.Once(ctx, key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+	out, replayed, err := s.store.Once(ctx, key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
 		msg, err := m.effect(ctx, tx)
 		if err != nil {
 			if out, ok := stock.OutcomeOf(err); ok {
@@ -153,6 +161,9 @@ func (s *Server) run(ctx context.Context, m mutation, resp proto.Message) error 
 	})
 	if err != nil {
 		return err
+	}
+	if replayed {
+		s.replay(m.method)
 	}
 	return decode(out, resp)
 }

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+)
+
+// scrape returns the value of every sample on /metrics, keyed by the
+// sample's name and labels exactly as exposed (e.g. `x_total{a="b"}`).
+func scrape(t *testing.T, httpAddr string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+func httpAddr(t *testing.T, logs *logLines) string {
+	t.Helper()
+	var line map[string]any
+	eventually(t, "a 'serving HTTP' log line", func() bool {
+		line = logs.find(map[string]any{"msg": "serving HTTP"})
+		return line != nil
+	})
+	return line["addr"].(string)
+}
+
+func dial(t *testing.T, addr string) pb.StockServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return pb.NewStockServiceClient(conn)
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	up := yahootest.NewServer(t)
+	t0 := time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
+	up.SetQuote("AAPL", 190.5, "USD", t0)
+	addr, logs := startInProcess(t, "-role", "all", "-db", storetest.URL(t, storetest.SQLite), "-yahoo-url", up.URL(), "-interval", "100ms")
+	c := dial(t, addr)
+	ctx := context.Background()
+	reg := &pb.RegisterUserRequest{RequestId: "3f2b8c1d-0a4e-4b6f-9c7d-2e1f0a9b8c7d", Email: "m@x.com", Ticker: "AAPL"}
+	for range 2 { // the second is a replay
+		if _, err := c.RegisterUser(ctx, reg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.GetUser(ctx, &pb.GetUserRequest{Email: "nobody@x.com"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("GetUser(nobody) = %v, want NOT_FOUND", err)
+	}
+	// A new market time: the collector's next cycle stores exactly one row.
+	up.SetQuote("AAPL", 191, "USD", t0.Add(time.Minute))
+	h := httpAddr(t, logs)
+	var m map[string]float64
+	eventually(t, "the collector to store a row", func() bool {
+		m = scrape(t, h)
+		return m["stockwatch_collector_rows_inserted_total"] == 1
+	})
+	want := map[string]float64{
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="RegisterUser",grpc_service="stockwatch.v1.StockService",grpc_type="unary"}`:  2,
+		`grpc_server_handled_total{grpc_code="NotFound",grpc_method="GetUser",grpc_service="stockwatch.v1.StockService",grpc_type="unary"}`: 1,
+		`grpc_server_handling_seconds_count{grpc_method="RegisterUser",grpc_service="stockwatch.v1.StockService",grpc_type="unary"}`:        2,
+		`stockwatch_requests_replayed_total{method="/stockwatch.v1.StockService/RegisterUser"}`:                                             1,
+		`stockwatch_breaker_state`:                             0,
+		`stockwatch_collector_rows_inserted_total`:             1,
+		`stockwatch_collector_tickers_total{outcome="failed"}`: 0,
+	}
+	for k, v := range want {
+		if got, ok := m[k]; !ok || got != v {
+			t.Errorf("%s = %v (present %v), want %v", k, got, ok, v)
+		}
+	}
+	for _, k := range []string{
+		`stockwatch_collector_cycle_duration_seconds_count`,
+		`stockwatch_collector_tickers_total{outcome="ok"}`,
+		`go_sql_max_open_connections{db_name="writer"}`,
+		`go_sql_max_open_connections{db_name="reader"}`,
+	} {
+		if m[k] < 1 {
+			t.Errorf("%s = %v, want >= 1", k, m[k])
+		}
+	}
+}
+
+// proxy is a TCP proxy the test can cut and restore, standing in for a
+// database that goes away.
+type proxy struct {
+	t      *testing.T
+	target string
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	p := &proxy{t: t, target: target}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(u, c); u.Close() }()
+			go func() { _, _ = io.Copy(c, u); c.Close() }()
+		}
+	}()
+}
+
+// cut closes the listener and every connection: the database is gone.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// restore listens again on the same address.
+func (p *proxy) restore() {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatalf("proxy restore: %v", err)
+	}
+	p.serve(ln)
+}
+
+// TestDatabaseOutage: when MySQL goes away the API answers UNAVAILABLE and
+// /readyz 503; both recover without a restart when it returns.
+func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	u := storetest.URL(t, storetest.MySQL)
+	rest := strings.TrimPrefix(u, "mysql://")
+	at := strings.LastIndex(rest, "@")
+	slash := strings.Index(rest[at:], "/") + at
+	target := rest[at+1 : slash]
+	if !strings.Contains(target, ":") {
+		target += ":3306"
+	}
+	px := newProxy(t, target)
+	proxied := fmt.Sprintf("mysql://%s@%s%s", rest[:at], px.addr, rest[slash:])
+
+	addr, logs := startInProcess(t, "-role", "api", "-db", proxied, "-verify-tickers=false")
+	c := dial(t, addr)
+	h := httpAddr(t, logs)
+	ctx := context.Background()
+	ready := func() int {
+		resp, err := http.Get("http://" + h + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if _, err := c.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "o@x.com", Ticker: "AAPL"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ready(); got != http.StatusOK {
+		t.Fatalf("/readyz = %d, want 200", got)
+	}
+
+	px.cut()
+	_, err := c.GetUser(ctx, &pb.GetUserRequest{Email: "o@x.com"})
+	if status.Code(err) != codes.Unavailable || status.Convert(err).Message() != "database unavailable" {
+		t.Errorf("GetUser during outage = %v, want UNAVAILABLE database unavailable", err)
+	}
+	if got := ready(); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz during outage = %d, want 503", got)
+	}
+
+	px.restore()
+	eventually(t, "/readyz to recover", func() bool { return ready() == http.StatusOK })
+	eventually(t, "the API to recover", func() bool {
+		_, err := c.GetUser(ctx, &pb.GetUserRequest{Email: "o@x.com"})
+		return err == nil
+	})
+}

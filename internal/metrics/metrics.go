@@ -1,0 +1,109 @@
+// Package metrics defines Stockwatch's Prometheus metrics and serves them.
+// The daemon wires components to it through their callbacks, so no
+// component imports Prometheus.
+package metrics
+
+import (
+	"database/sql"
+	"net/http"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds every series the daemon exports, on a registry of its own
+// (no global state).
+type Metrics struct {
+	reg  *prometheus.Registry
+	GRPC *grpcprom.ServerMetrics // per-RPC counts by code and latency histograms
+
+	cycleSeconds prometheus.Histogram
+	tickers      *prometheus.CounterVec
+	rowsInserted prometheus.Counter
+	pricesPurged prometheus.Counter
+	cycleErrors  prometheus.Counter
+	transitions  *prometheus.CounterVec
+	replays      *prometheus.CounterVec
+}
+
+// New returns the metrics, registered with Go runtime and process
+// collectors on a new registry.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		GRPC: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
+			grpcprom.WithHistogramBuckets([]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}))),
+		cycleSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "stockwatch_collector_cycle_duration_seconds", Help: "Wall time of one collection cycle.",
+			Buckets: []float64{.01, .05, .1, .5, 1, 2.5, 5, 10, 30, 60, 120},
+		}),
+		tickers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockwatch_collector_tickers_total", Help: "Tickers fetched by the collector, by outcome (ok, unknown, failed).",
+		}, []string{"outcome"}),
+		rowsInserted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stockwatch_collector_rows_inserted_total", Help: "Price rows the collector stored.",
+		}),
+		pricesPurged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stockwatch_collector_prices_purged_total", Help: "Price rows deleted by -retention.",
+		}),
+		cycleErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stockwatch_collector_cycle_errors_total", Help: "Cycles cut short by a database error.",
+		}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockwatch_breaker_transitions_total", Help: "Circuit breaker state changes, by from and to state.",
+		}, []string{"from", "to"}),
+		replays: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockwatch_requests_replayed_total", Help: "Mutating requests answered from a stored outcome (at-most-once), by method.",
+		}, []string{"method"}),
+	}
+	for _, outcome := range []string{"ok", "unknown", "failed"} {
+		m.tickers.WithLabelValues(outcome)
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.GRPC, m.cycleSeconds, m.tickers, m.rowsInserted, m.pricesPurged, m.cycleErrors, m.transitions, m.replays,
+	)
+	return m
+}
+
+// Cycle records one collection cycle.
+func (m *Metrics) Cycle(seconds float64, ok, unknown, failed int, inserted, purged int64, failedDB bool) {
+	m.cycleSeconds.Observe(seconds)
+	m.tickers.WithLabelValues("ok").Add(float64(ok))
+	m.tickers.WithLabelValues("unknown").Add(float64(unknown))
+	m.tickers.WithLabelValues("failed").Add(float64(failed))
+	m.rowsInserted.Add(float64(inserted))
+	m.pricesPurged.Add(float64(purged))
+	if failedDB {
+		m.cycleErrors.Inc()
+	}
+}
+
+// BreakerTransition records a circuit breaker state change.
+func (m *Metrics) BreakerTransition(from, to string) {
+	m.transitions.WithLabelValues(from, to).Inc()
+}
+
+// BreakerState exports the breaker's current state, read at scrape time
+// by state(): 0 closed, 1 half-open, 2 open. It panics if called twice.
+func (m *Metrics) BreakerState(state func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "stockwatch_breaker_state", Help: "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
+	}, state))
+}
+
+// Replayed counts a mutating request answered from its stored outcome.
+func (m *Metrics) Replayed(method string) { m.replays.WithLabelValues(method).Inc() }
+
+// DBPool exports the statistics of a connection pool under name.
+func (m *Metrics) DBPool(db *sql.DB, name string) {
+	m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
