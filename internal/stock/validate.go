@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Limits of the API's inputs.
@@ -26,7 +27,7 @@ func ParseEmail(s string) (string, error) {
 	switch {
 	case s == "":
 		return "", Errorf(KindInvalid, "email is required")
-	case len(s) > MaxEmailLen:
+	case utf8.RuneCountInString(s) > MaxEmailLen:
 		return "", Errorf(KindInvalid, "email is longer than %d characters", MaxEmailLen)
 	}
 	a, err := mail.ParseAddress(s)

@@ -1,0 +1,173 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+)
+
+// brokenStore is a real store whose GetUser and Once fail with err.
+type brokenStore struct {
+	*store.DB
+	err error
+}
+
+func (s brokenStore) GetUser(context.Context, string) (stock.User, error) { return stock.User{}, s.err }
+
+func (s brokenStore) Once(context.Context, stock.RequestKey, func(context.Context, stock.Tx) (stock.Outcome, error)) (stock.Outcome, bool, error) {
+	return stock.Outcome{}, false, s.err
+}
+
+// TestStoreErrors: store failures reach the client as their code and a
+// plain message; no SQL or driver detail leaks.
+func TestStoreErrors(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		db := storetest.Open(t, b)
+		tests := []struct {
+			name string
+			err  error
+			code codes.Code
+			msg  string
+		}{
+			{"Internal/SQLError", fmt.Errorf("get user: %w", errors.New("Error 1054 (42S22): Unknown column 'emial' in 'where clause'")),
+				codes.Internal, "internal error"},
+			{"Unavailable", fmt.Errorf("begin: %w: %w", stock.ErrUnavailable, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}),
+				codes.Unavailable, "database unavailable"},
+			{"Aborted", fmt.Errorf("request 1: %w: %w", stock.ErrAborted, errors.New("Error 1213: Deadlock found")),
+				codes.Aborted, "request conflicted with a concurrent one; retry"},
+			{"DeadlineExceeded", fmt.Errorf("get user: %w", context.DeadlineExceeded),
+				codes.DeadlineExceeded, "deadline exceeded"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				c := serve(t, brokenStore{DB: db, err: tt.err}, options{})
+				ctx := ctxTimeout(t)
+				_, err := c.GetUser(ctx, &pb.GetUserRequest{Email: "a@x.com"})
+				wantStatus(t, err, tt.code, tt.msg)
+				_, err = c.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: "a@x.com", Ticker: "AAPL"})
+				wantStatus(t, err, tt.code, tt.msg)
+			})
+		}
+	})
+}
+
+// TestDatabaseDown: when the MySQL server becomes unreachable, every RPC
+// answers UNAVAILABLE.
+func TestDatabaseDown(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		if b != storetest.MySQL {
+			t.Skip("an open SQLite file cannot become unreachable")
+		}
+		t.Parallel()
+		url := storetest.URL(t, b)
+		at := strings.LastIndex(url, "@")
+		slash := at + strings.Index(url[at:], "/")
+		p := startProxy(t, url[at+1:slash])
+		db, err := store.Open(ctxTimeout(t), url[:at+1]+p.addr()+url[slash:], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		c := serve(t, db, options{})
+		ctx := ctxTimeout(t)
+		_, err = c.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "a@x.com", Ticker: "AAPL"})
+		mustOK(t, err)
+
+		p.stop()
+		calls := []struct {
+			name string
+			call func() error
+		}{
+			{"GetUser", func() error { _, err := c.GetUser(ctx, &pb.GetUserRequest{Email: "a@x.com"}); return err }},
+			{"GetLatestPrice", func() error {
+				_, err := c.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "a@x.com"})
+				return err
+			}},
+			{"ListUsers", func() error { _, err := c.ListUsers(ctx, &pb.ListUsersRequest{}); return err }},
+			{"RegisterUser", func() error {
+				_, err := c.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: "b@x.com", Ticker: "AAPL"})
+				return err
+			}},
+			{"DeleteUser", func() error { _, err := c.DeleteUser(ctx, &pb.DeleteUserRequest{Email: "a@x.com"}); return err }},
+		}
+		for _, tt := range calls {
+			t.Run("Unavailable/"+tt.name, func(t *testing.T) {
+				wantStatus(t, tt.call(), codes.Unavailable, "database unavailable")
+			})
+		}
+	})
+}
+
+// proxy forwards TCP connections to a target until stopped.
+type proxy struct {
+	lis    net.Listener
+	target string
+
+	mu    sync.Mutex
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+func startProxy(tb testing.TB, target string) *proxy {
+	tb.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &proxy{lis: lis, target: target}
+	p.wg.Add(1)
+	go p.serve()
+	tb.Cleanup(p.stop)
+	return p
+}
+
+func (p *proxy) addr() string { return p.lis.Addr().String() }
+
+func (p *proxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.lis.Accept()
+		if err != nil {
+			return
+		}
+		d, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, d)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go func() { defer p.wg.Done(); io.Copy(d, c); d.Close() }()
+		go func() { defer p.wg.Done(); io.Copy(c, d); c.Close() }()
+	}
+}
+
+// stop closes the listener and every connection, as a server crash would.
+func (p *proxy) stop() {
+	p.lis.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+	p.wg.Wait()
+}

@@ -1,0 +1,493 @@
+package api_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+)
+
+const reusedID = "request_id reused with a different request"
+
+// TestOnceReplay: a retry of each mutating RPC gets the first answer back,
+// byte for byte, even though the clock moved, and the effect happened once.
+func TestOnceReplay(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		e := newEnv(t, b, options{})
+
+		t.Run("RegisterUser", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "reg@x.com", Ticker: "AAPL"}
+			first, err := e.client.RegisterUser(ctx, req)
+			mustOK(t, err)
+			e.clock.Advance(time.Minute)
+			replay, err := e.client.RegisterUser(ctx, req)
+			mustOK(t, err)
+			wantSameBytes(t, first, replay)
+			diffProto(t, &pb.User{Email: "reg@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us)}, replay)
+			if n := e.users(t, "reg@x.com"); n != 1 {
+				t.Errorf("users = %d, want 1", n)
+			}
+			if n := storetest.Count(t, e.db, "requests", "request_id = ?", req.RequestId); n != 1 {
+				t.Errorf("request records = %d, want 1", n)
+			}
+		})
+
+		t.Run("UpdateUser", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			e.register(t, "upd@x.com", "AAPL")
+			e.clock.Advance(time.Minute)
+			req := &pb.UpdateUserRequest{RequestId: newID(t), Email: "upd@x.com", Ticker: "MSFT"}
+			first, err := e.client.UpdateUser(ctx, req)
+			mustOK(t, err)
+			e.clock.Advance(time.Minute)
+			replay, err := e.client.UpdateUser(ctx, req)
+			mustOK(t, err)
+			wantSameBytes(t, first, replay)
+			// Not executed again: update_time did not move to the new clock.
+			stored, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: "upd@x.com"})
+			mustOK(t, err)
+			diffProto(t, first, stored)
+		})
+
+		t.Run("DeleteUser", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			e.register(t, "del@x.com", "AAPL")
+			req := &pb.DeleteUserRequest{RequestId: newID(t), Email: "del@x.com"}
+			first, err := e.client.DeleteUser(ctx, req)
+			mustOK(t, err)
+			e.clock.Advance(time.Minute)
+			// A re-execution would answer NOT_FOUND.
+			replay, err := e.client.DeleteUser(ctx, req)
+			mustOK(t, err)
+			wantSameBytes(t, first, replay)
+			if n := e.users(t, "del@x.com"); n != 0 {
+				t.Errorf("users = %d, want 0", n)
+			}
+		})
+
+		t.Run("DeletePrices", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			now := e.clock.Now()
+			e.insertPrices(t, px("OLD", 1, now.Add(-3*time.Hour)), px("OLD", 2, now.Add(-4*time.Hour)), px("OLD", 3, now.Add(-5*time.Hour)))
+			req := &pb.DeletePricesRequest{RequestId: newID(t), OlderThan: durationpb.New(time.Hour)}
+			first, err := e.client.DeletePrices(ctx, req)
+			mustOK(t, err)
+			diffProto(t, &pb.DeletePricesResponse{DeletedCount: 3}, first)
+			// More old prices arrive; a re-execution would delete them.
+			e.insertPrices(t, px("OLD", 4, now.Add(-6*time.Hour)), px("OLD", 5, now.Add(-7*time.Hour)))
+			e.clock.Advance(time.Minute)
+			replay, err := e.client.DeletePrices(ctx, req)
+			mustOK(t, err)
+			wantSameBytes(t, first, replay)
+			if n := storetest.Count(t, e.db, "stock_prices", "ticker = ?", "OLD"); n != 2 {
+				t.Errorf("prices left = %d, want 2", n)
+			}
+		})
+
+		t.Run("RequestIDCaseInsensitive", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			id := newID(t)
+			first, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "case@x.com", Ticker: "AAPL"})
+			mustOK(t, err)
+			e.clock.Advance(time.Minute)
+			// Same id in upper case, same request in another spelling.
+			replay, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: strings.ToUpper(id), Email: " CASE@x.com", Ticker: "aapl"})
+			mustOK(t, err)
+			wantSameBytes(t, first, replay)
+		})
+	})
+}
+
+// TestOnceReplaysErrors: a stored ALREADY_EXISTS or NOT_FOUND is replayed as
+// such even after the state changed so that a re-execution would succeed.
+func TestOnceReplaysErrors(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		e := newEnv(t, b, options{})
+
+		t.Run("AlreadyExists", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: "x@x.com", Ticker: "AAPL"})
+			mustOK(t, err)
+			id2 := newID(t)
+			req2 := &pb.RegisterUserRequest{RequestId: id2, Email: "x@x.com", Ticker: "AAPL"}
+			_, err = e.client.RegisterUser(ctx, req2)
+			wantStatus(t, err, codes.AlreadyExists, "user x@x.com already exists")
+			_, err = e.client.DeleteUser(ctx, &pb.DeleteUserRequest{RequestId: newID(t), Email: "x@x.com"})
+			mustOK(t, err)
+			_, err = e.client.RegisterUser(ctx, req2)
+			wantStatus(t, err, codes.AlreadyExists, "user x@x.com already exists")
+			if n := e.users(t, "x@x.com"); n != 0 {
+				t.Errorf("users = %d, want 0: the replay executed", n)
+			}
+		})
+
+		t.Run("NotFound/UpdateUser", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			req := &pb.UpdateUserRequest{RequestId: newID(t), Email: "y@x.com", Ticker: "MSFT"}
+			_, err := e.client.UpdateUser(ctx, req)
+			wantStatus(t, err, codes.NotFound, "user y@x.com not found")
+			e.register(t, "y@x.com", "AAPL")
+			_, err = e.client.UpdateUser(ctx, req)
+			wantStatus(t, err, codes.NotFound, "user y@x.com not found")
+			u, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: "y@x.com"})
+			mustOK(t, err)
+			if u.GetTicker() != "AAPL" {
+				t.Errorf("ticker = %q, want AAPL: the replay executed", u.GetTicker())
+			}
+		})
+
+		t.Run("NotFound/DeleteUser", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			req := &pb.DeleteUserRequest{RequestId: newID(t), Email: "z@x.com"}
+			_, err := e.client.DeleteUser(ctx, req)
+			wantStatus(t, err, codes.NotFound, "user z@x.com not found")
+			e.register(t, "z@x.com", "AAPL")
+			_, err = e.client.DeleteUser(ctx, req)
+			wantStatus(t, err, codes.NotFound, "user z@x.com not found")
+			if n := e.users(t, "z@x.com"); n != 1 {
+				t.Errorf("users = %d, want 1: the replay executed", n)
+			}
+		})
+	})
+}
+
+// TestOnceReusedID: one request id sent with another payload or to another
+// method is the client's mistake, and changes nothing.
+func TestOnceReusedID(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		e := newEnv(t, b, options{})
+		ctx := ctxTimeout(t)
+		id := newID(t)
+		first, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "a@x.com", Ticker: "AAPL"})
+		mustOK(t, err)
+		e.register(t, "b@x.com", "AAPL")
+
+		tests := []struct {
+			name string
+			call func(ctx context.Context) error
+		}{
+			{"RegisterUser/OtherTicker", func(ctx context.Context) error {
+				_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "a@x.com", Ticker: "MSFT"})
+				return err
+			}},
+			{"RegisterUser/OtherEmail", func(ctx context.Context) error {
+				_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "c@x.com", Ticker: "AAPL"})
+				return err
+			}},
+			{"UpdateUser/SameFields", func(ctx context.Context) error {
+				_, err := e.client.UpdateUser(ctx, &pb.UpdateUserRequest{RequestId: id, Email: "a@x.com", Ticker: "AAPL"})
+				return err
+			}},
+			{"UpdateUser/OtherUser", func(ctx context.Context) error {
+				_, err := e.client.UpdateUser(ctx, &pb.UpdateUserRequest{RequestId: id, Email: "b@x.com", Ticker: "MSFT"})
+				return err
+			}},
+			{"DeleteUser", func(ctx context.Context) error {
+				_, err := e.client.DeleteUser(ctx, &pb.DeleteUserRequest{RequestId: id, Email: "a@x.com"})
+				return err
+			}},
+			{"DeletePrices", func(ctx context.Context) error {
+				_, err := e.client.DeletePrices(ctx, &pb.DeletePricesRequest{RequestId: id, OlderThan: durationpb.New(time.Hour)})
+				return err
+			}},
+		}
+		for _, tt := range tests {
+			t.Run("InvalidArgument/"+tt.name, func(t *testing.T) {
+				wantStatus(t, tt.call(ctxTimeout(t)), codes.InvalidArgument, reusedID)
+			})
+		}
+
+		// Nothing changed, and the original request still replays.
+		for _, email := range []string{"a@x.com", "b@x.com"} {
+			u, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: email})
+			mustOK(t, err)
+			if u.GetTicker() != "AAPL" {
+				t.Errorf("%s ticker = %q, want AAPL", email, u.GetTicker())
+			}
+		}
+		if n := e.users(t, "c@x.com"); n != 0 {
+			t.Errorf("c@x.com rows = %d, want 0", n)
+		}
+		replay, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "a@x.com", Ticker: "AAPL"})
+		mustOK(t, err)
+		wantSameBytes(t, first, replay)
+		if n := e.requests(t); n != 1 {
+			t.Errorf("request records = %d, want 1", n)
+		}
+
+		// A validation error is not stored: the id stays free.
+		t.Run("ValidationErrorNotStored", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			id := newID(t)
+			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "not-an-email", Ticker: "AAPL"})
+			wantStatus(t, err, codes.InvalidArgument, `email "not-an-email" is not a valid address`)
+			if n := storetest.Count(t, e.db, "requests", "request_id = ?", id); n != 0 {
+				t.Errorf("request records for the invalid request = %d, want 0", n)
+			}
+			_, err = e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "d@x.com", Ticker: "AAPL"})
+			mustOK(t, err)
+			if n := e.users(t, "d@x.com"); n != 1 {
+				t.Errorf("users = %d, want 1", n)
+			}
+		})
+	})
+}
+
+// TestOnceConcurrent: many copies of one request at once execute once and
+// all get the same answer.
+func TestOnceConcurrent(t *testing.T) {
+	t.Parallel()
+	const n = 50
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		e := newEnv(t, b, options{})
+
+		t.Run("SameID", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "race@x.com", Ticker: "AAPL"}
+			resps, errs := concurrently(n, func() (proto.Message, error) { return e.client.RegisterUser(ctx, req) })
+			for i := range n {
+				mustOK(t, errs[i])
+				wantSameBytes(t, resps[0], resps[i])
+			}
+			diffProto(t, &pb.User{Email: "race@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us)}, resps[0])
+			if got := e.users(t, "race@x.com"); got != 1 {
+				t.Errorf("users = %d, want 1", got)
+			}
+			if got := storetest.Count(t, e.db, "requests", "request_id = ?", req.RequestId); got != 1 {
+				t.Errorf("request records = %d, want 1", got)
+			}
+		})
+
+		t.Run("SameIDStoredError", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			req := &pb.DeleteUserRequest{RequestId: newID(t), Email: "ghost@x.com"}
+			_, errs := concurrently(n, func() (proto.Message, error) { return e.client.DeleteUser(ctx, req) })
+			for i := range n {
+				wantStatus(t, errs[i], codes.NotFound, "user ghost@x.com not found")
+			}
+		})
+
+		// Distinct ids for one e-mail: the store, not the records, decides.
+		t.Run("DistinctIDs", func(t *testing.T) {
+			ctx := ctxTimeout(t)
+			ids := make(chan string, n)
+			for range n {
+				ids <- newID(t)
+			}
+			_, errs := concurrently(n, func() (proto.Message, error) {
+				return e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: <-ids, Email: "many@x.com", Ticker: "AAPL"})
+			})
+			ok := 0
+			for i := range n {
+				if errs[i] == nil {
+					ok++
+					continue
+				}
+				wantStatus(t, errs[i], codes.AlreadyExists, "user many@x.com already exists")
+			}
+			if ok != 1 {
+				t.Errorf("%d registrations succeeded, want 1", ok)
+			}
+			if got := e.users(t, "many@x.com"); got != 1 {
+				t.Errorf("users = %d, want 1", got)
+			}
+		})
+	})
+}
+
+// concurrently runs f n times at once and returns the results in order.
+func concurrently(n int, f func() (proto.Message, error)) ([]proto.Message, []error) {
+	resps, errs := make([]proto.Message, n), make([]error, n)
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	ready.Add(n)
+	done.Add(n)
+	for i := range n {
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			resps[i], errs[i] = f()
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+	return resps, errs
+}
+
+// TestOnceAcrossServers: the records live in the database, so a retry to a
+// restarted server, or to another replica on the same database, replays.
+func TestOnceAcrossServers(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		ctx := ctxTimeout(t)
+		url := storetest.URL(t, b)
+		open := func() *store.DB {
+			db, err := store.Open(ctx, url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+		clock := newClock(t0)
+		db1 := open()
+		a := serve(t, db1, options{clock: clock})
+		req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "a@x.com", Ticker: "AAPL"}
+		first, err := a.RegisterUser(ctx, req)
+		mustOK(t, err)
+
+		// A second replica on its own connection pool, later.
+		clock.Advance(time.Minute)
+		db2 := open()
+		replica := serve(t, db2, options{clock: clock})
+		got, err := replica.RegisterUser(ctx, req)
+		mustOK(t, err)
+		wantSameBytes(t, first, got)
+
+		// The first server goes away; a new one on a fresh pool replays.
+		if err := db1.Close(); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Minute)
+		restarted := serve(t, open(), options{clock: clock})
+		got, err = restarted.RegisterUser(ctx, req)
+		mustOK(t, err)
+		wantSameBytes(t, first, got)
+
+		// Another id for the same e-mail is a new request.
+		_, err = restarted.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: "a@x.com", Ticker: "AAPL"})
+		wantStatus(t, err, codes.AlreadyExists, "user a@x.com already exists")
+		if n := storetest.Count(t, db2, "users", "email = ?", "a@x.com"); n != 1 {
+			t.Errorf("users = %d, want 1", n)
+		}
+	})
+}
+
+// TestOnceExpiry: a record is kept for DedupTTL; after that the id is a new
+// request.
+func TestOnceExpiry(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		const ttl = time.Hour
+		e := newEnv(t, b, options{ttl: ttl})
+		ctx := ctxTimeout(t)
+		id1, id2 := newID(t), newID(t)
+		reg := &pb.RegisterUserRequest{RequestId: id1, Email: "x@x.com", Ticker: "AAPL"}
+		first, err := e.client.RegisterUser(ctx, reg)
+		mustOK(t, err)
+		_, err = e.client.DeleteUser(ctx, &pb.DeleteUserRequest{RequestId: id2, Email: "x@x.com"})
+		mustOK(t, err)
+
+		// Exactly TTL later the record is not yet older than the TTL.
+		e.clock.Advance(ttl)
+		got, err := e.client.RegisterUser(ctx, reg)
+		mustOK(t, err)
+		wantSameBytes(t, first, got)
+		if n := e.users(t, "x@x.com"); n != 0 {
+			t.Fatalf("users = %d, want 0: a remembered request executed again", n)
+		}
+
+		// A microsecond later it is forgotten: the register runs again.
+		e.clock.Advance(time.Microsecond)
+		later := t0us.Add(ttl + time.Microsecond)
+		got, err = e.client.RegisterUser(ctx, reg)
+		mustOK(t, err)
+		diffProto(t, &pb.User{Email: "x@x.com", Ticker: "AAPL", CreateTime: tsp(later), UpdateTime: tsp(later)}, got)
+		if n := e.users(t, "x@x.com"); n != 1 {
+			t.Errorf("users = %d, want 1", n)
+		}
+		if n := storetest.Count(t, e.db, "requests", "request_id = ?", id1); n != 1 {
+			t.Errorf("records of the reused id = %d, want 1", n)
+		}
+		// ...and is remembered anew.
+		e.clock.Advance(time.Minute)
+		replay, err := e.client.RegisterUser(ctx, reg)
+		mustOK(t, err)
+		wantSameBytes(t, got, replay)
+
+		// An expired id may even carry another request now.
+		_, err = e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id2, Email: "y@x.com", Ticker: "MSFT"})
+		mustOK(t, err)
+		if n := e.users(t, "y@x.com"); n != 1 {
+			t.Errorf("users y@x.com = %d, want 1", n)
+		}
+	})
+}
+
+// TestRegisterDeleteRegister: the original system remembered e-mails, not
+// requests, so a user could not come back. Three registrations with
+// distinct ids, each after a delete, all succeed.
+func TestRegisterDeleteRegister(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		e := newEnv(t, b, options{})
+		ctx := ctxTimeout(t)
+		for i := range 3 {
+			if i > 0 {
+				_, err := e.client.DeleteUser(ctx, &pb.DeleteUserRequest{RequestId: newID(t), Email: "x@x.com"})
+				mustOK(t, err)
+				e.clock.Advance(time.Second)
+			}
+			u, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: "x@x.com", Ticker: "AAPL"})
+			if err != nil {
+				t.Fatalf("register #%d: %v (code %v)", i+1, err, status.Code(err))
+			}
+			if want := t0us.Add(time.Duration(i) * time.Second); !u.GetCreateTime().AsTime().Equal(want) {
+				t.Errorf("register #%d create_time = %v, want %v", i+1, u.GetCreateTime().AsTime(), want)
+			}
+		}
+		if n := e.users(t, "x@x.com"); n != 1 {
+			t.Errorf("users = %d, want 1", n)
+		}
+		if n := e.requests(t); n != 5 {
+			t.Errorf("request records = %d, want 5", n)
+		}
+	})
+}
+
+// TestOnceEmptyRequestID: without a request id nothing is deduplicated or
+// recorded.
+func TestOnceEmptyRequestID(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		e := newEnv(t, b, options{})
+		ctx := ctxTimeout(t)
+		req := &pb.RegisterUserRequest{Email: "x@x.com", Ticker: "AAPL"}
+		_, err := e.client.RegisterUser(ctx, req)
+		mustOK(t, err)
+		_, err = e.client.RegisterUser(ctx, req)
+		wantStatus(t, err, codes.AlreadyExists, "user x@x.com already exists")
+		del := &pb.DeleteUserRequest{Email: "x@x.com"}
+		_, err = e.client.DeleteUser(ctx, del)
+		mustOK(t, err)
+		_, err = e.client.DeleteUser(ctx, del)
+		wantStatus(t, err, codes.NotFound, "user x@x.com not found")
+		if n := e.requests(t); n != 0 {
+			t.Errorf("request records = %d, want 0", n)
+		}
+	})
+}

@@ -1,0 +1,166 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+)
+
+// fakeQuoter knows the tickers in quotes; "DOWN" fails as an outage would,
+// "SLOW" never answers, and any other ticker is unknown.
+type fakeQuoter struct {
+	mu     sync.Mutex
+	quotes map[string]stock.Quote
+	calls  map[string]int
+}
+
+func (q *fakeQuoter) Quote(ctx context.Context, ticker string) (stock.Quote, error) {
+	q.mu.Lock()
+	q.calls[ticker]++
+	q.mu.Unlock()
+	switch ticker {
+	case "DOWN":
+		return stock.Quote{}, errors.New("upstream answered 503")
+	case "SLOW":
+		<-ctx.Done()
+		return stock.Quote{}, ctx.Err()
+	}
+	q.mu.Lock()
+	qt, ok := q.quotes[ticker]
+	q.mu.Unlock()
+	if ok {
+		return qt, nil
+	}
+	return stock.Quote{}, stock.ErrUnknownTicker
+}
+
+func (q *fakeQuoter) called(ticker string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.calls[ticker]
+}
+
+// TestTickerCheck: with a quote source, register and update reject a
+// ticker it does not know and store the quote it returns as the first
+// price; an outage of the source does not block them.
+func TestTickerCheck(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		m := t0.Add(-time.Hour).Truncate(time.Second)
+		q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{
+			"AAPL":  {Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
+			"VOD.L": {Ticker: "VOD.L", Price: 71.2, Currency: "GBp", MarketTime: m},
+		}}
+		e := newEnv(t, b, options{quoter: q, quoteTimeout: 50 * time.Millisecond, ttl: time.Hour})
+		ctx := ctxTimeout(t)
+
+		t.Run("RegisterUser/OK/QuoteStoredAsFirstPrice", func(t *testing.T) {
+			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "a@x.com", Ticker: "aapl"})
+			mustOK(t, err)
+			got, err := e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "a@x.com"})
+			mustOK(t, err)
+			diffProto(t, &pb.Price{Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: tsp(m), CollectTime: tsp(t0us)}, got)
+		})
+		t.Run("RegisterUser/OK/QuoteAlreadyStored", func(t *testing.T) {
+			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "b@x.com", Ticker: "AAPL"})
+			mustOK(t, err)
+			if n := storetest.Count(t, e.db, "stock_prices", "ticker = ?", "AAPL"); n != 1 {
+				t.Errorf("AAPL prices = %d, want 1", n)
+			}
+		})
+		t.Run("RegisterUser/InvalidArgument/UnknownTicker", func(t *testing.T) {
+			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: "c@x.com", Ticker: "zzzz"})
+			wantStatus(t, err, codes.InvalidArgument, "unknown ticker ZZZZ")
+			if n := e.users(t, "c@x.com"); n != 0 {
+				t.Errorf("users = %d, want 0", n)
+			}
+			if n := e.requests(t); n != 0 {
+				t.Errorf("request records = %d, want 0: a rejected ticker is not stored", n)
+			}
+		})
+		t.Run("RegisterUser/OK/SourceDown", func(t *testing.T) {
+			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "d@x.com", Ticker: "DOWN"})
+			mustOK(t, err)
+			_, err = e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "d@x.com"})
+			wantStatus(t, err, codes.FailedPrecondition, "no price collected yet for DOWN")
+		})
+		t.Run("RegisterUser/OK/SourceTimesOut", func(t *testing.T) {
+			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "s@x.com", Ticker: "SLOW"})
+			mustOK(t, err)
+		})
+		t.Run("RegisterUser/ReplayDoesNotAskAgain", func(t *testing.T) {
+			req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "v@x.com", Ticker: "VOD.L"}
+			first, err := e.client.RegisterUser(ctx, req)
+			mustOK(t, err)
+			before := q.called("VOD.L")
+			replay, err := e.client.RegisterUser(ctx, req)
+			mustOK(t, err)
+			wantSameBytes(t, first, replay)
+			if after := q.called("VOD.L"); after != before {
+				t.Errorf("quote source asked %d more times on replay, want 0", after-before)
+			}
+		})
+		// With a quote source, a stored outcome is looked up before the
+		// source is asked: the same rules hold on that path.
+		t.Run("RegisterUser/InvalidArgument/ReusedID", func(t *testing.T) {
+			id := newID(t)
+			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "r@x.com", Ticker: "AAPL"})
+			mustOK(t, err)
+			before := q.called("VOD.L")
+			_, err = e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "r@x.com", Ticker: "VOD.L"})
+			wantStatus(t, err, codes.InvalidArgument, reusedID)
+			if after := q.called("VOD.L"); after != before {
+				t.Errorf("quote source asked %d times for a reused id, want 0", after-before)
+			}
+		})
+		t.Run("RegisterUser/OK/ExpiredIDRunsAgain", func(t *testing.T) {
+			req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "exp@x.com", Ticker: "AAPL"}
+			_, err := e.client.RegisterUser(ctx, req)
+			mustOK(t, err)
+			_, err = e.client.DeleteUser(ctx, &pb.DeleteUserRequest{Email: "exp@x.com"})
+			mustOK(t, err)
+			e.clock.Advance(time.Hour + time.Microsecond)
+			before := q.called("AAPL")
+			got, err := e.client.RegisterUser(ctx, req)
+			mustOK(t, err)
+			if want := t0us.Add(time.Hour + time.Microsecond); !got.GetCreateTime().AsTime().Equal(want) {
+				t.Errorf("create_time = %v, want %v (executed again)", got.GetCreateTime().AsTime(), want)
+			}
+			if n := e.users(t, "exp@x.com"); n != 1 {
+				t.Errorf("users = %d, want 1", n)
+			}
+			if after := q.called("AAPL"); after != before+1 {
+				t.Errorf("quote source asked %d times, want 1", after-before)
+			}
+		})
+		t.Run("UpdateUser/InvalidArgument/UnknownTicker", func(t *testing.T) {
+			_, err := e.client.UpdateUser(ctx, &pb.UpdateUserRequest{Email: "a@x.com", Ticker: "NOPE"})
+			wantStatus(t, err, codes.InvalidArgument, "unknown ticker NOPE")
+			u, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: "a@x.com"})
+			mustOK(t, err)
+			if u.GetTicker() != "AAPL" {
+				t.Errorf("ticker = %q, want AAPL", u.GetTicker())
+			}
+		})
+		t.Run("UpdateUser/OK/QuoteStored", func(t *testing.T) {
+			m2 := m.Add(time.Minute)
+			q.mu.Lock()
+			q.quotes["MSFT"] = stock.Quote{Ticker: "MSFT", Price: 410.25, Currency: "USD", MarketTime: m2}
+			q.mu.Unlock()
+			_, err := e.client.UpdateUser(ctx, &pb.UpdateUserRequest{Email: "d@x.com", Ticker: "msft"})
+			mustOK(t, err)
+			got, err := e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "d@x.com"})
+			mustOK(t, err)
+			diffProto(t, &pb.Price{Ticker: "MSFT", Price: 410.25, Currency: "USD", MarketTime: tsp(m2), CollectTime: tsp(e.clock.Now().Truncate(time.Microsecond))}, got)
+		})
+	})
+}

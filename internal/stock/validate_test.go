@@ -1,0 +1,140 @@
+package stock_test
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+)
+
+func TestParseEmail(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com" // 254
+	tests := []struct {
+		in, want, wantErr string
+	}{
+		{" Alice@X.com ", "alice@x.com", ""},
+		{"first.last+tag@example.co.uk", "first.last+tag@example.co.uk", ""},
+		{long, long, ""},
+		{"", "", "email is required"},
+		{long + "x", "", "email is longer than 254 characters"},
+		{"Bob <b@x.com>", "", `email "Bob <b@x.com>" is not a valid address`},
+		{"<b@x.com>", "", `email "<b@x.com>" is not a valid address`},
+		{"not-an-email", "", `email "not-an-email" is not a valid address`},
+		{"a@b@c", "", `email "a@b@c" is not a valid address`},
+		{"x@y.com'; DROP TABLE users;--", "", `email "x@y.com'; DROP TABLE users;--" is not a valid address`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := stock.ParseEmail(tt.in)
+			checkParse(t, got, err, tt.want, tt.wantErr)
+		})
+	}
+}
+
+func TestParseTicker(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want, wantErr string
+	}{
+		{"aapl", "AAPL", ""},
+		{" BRK-B ", "BRK-B", ""},
+		{"^GSPC", "^GSPC", ""},
+		{"EURUSD=X", "EURUSD=X", ""},
+		{"GC=F", "GC=F", ""},
+		{"0700.HK", "0700.HK", ""},
+		{"M&M.NS", "M&M.NS", ""},
+		{"", "", "ticker is required"},
+		{"AAPL$", "", `ticker "AAPL$" is not a valid symbol`},
+		{"-AAPL", "", `ticker "-AAPL" is not a valid symbol`},
+		{"AAPL=XX", "", `ticker "AAPL=XX" is not a valid symbol`},
+		{"A'; DROP TABLE users;--", "", `ticker "A'; DROP TABLE USERS;--" is not a valid symbol`},
+		{strings.Repeat("A", 33), "", `ticker "` + strings.Repeat("A", 33) + `" is not a valid symbol`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := stock.ParseTicker(tt.in)
+			checkParse(t, got, err, tt.want, tt.wantErr)
+		})
+	}
+}
+
+func TestValidateRequestID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want, wantErr string
+	}{
+		{"", "", ""},
+		{"6F1C2D3E-4A5B-4C6D-8E7F-9A0B1C2D3E4F", "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f", ""},
+		{"abc", "", `request_id "abc" is not a UUID`},
+		{"6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4g", "", `request_id "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4g" is not a UUID`},
+		{"6f1c2d3e04a5b04c6d08e7f09a0b1c2d3e4f", "", `request_id "6f1c2d3e04a5b04c6d08e7f09a0b1c2d3e4f" is not a UUID`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := stock.ValidateRequestID(tt.in)
+			checkParse(t, got, err, tt.want, tt.wantErr)
+		})
+	}
+}
+
+func checkParse(t *testing.T, got string, err error, want, wantErr string) {
+	t.Helper()
+	if wantErr != "" {
+		if stock.KindOf(err) != stock.KindInvalid || err.Error() != wantErr {
+			t.Fatalf("error = %v (kind %s), want %s %q", err, stock.KindOf(err), stock.KindInvalid, wantErr)
+		}
+		return
+	}
+	if err != nil || got != want {
+		t.Fatalf("= %q, %v; want %q", got, err, want)
+	}
+}
+
+// FuzzParseEmail: any input either fails with KindInvalid or yields a
+// normalised address that parses to itself.
+func FuzzParseEmail(f *testing.F) {
+	for _, s := range []string{"a@b.com", " Alice@X.com ", "Bob <b@x.com>", "\"q u\"@x.com", "a@[127.0.0.1]", "é@x.com", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := stock.ParseEmail(s)
+		if err != nil {
+			if stock.KindOf(err) != stock.KindInvalid {
+				t.Fatalf("ParseEmail(%q) error kind %s", s, stock.KindOf(err))
+			}
+			return
+		}
+		if got != strings.ToLower(got) || utf8.RuneCountInString(got) > stock.MaxEmailLen {
+			t.Fatalf("ParseEmail(%q) = %q: not normalised", s, got)
+		}
+		again, err := stock.ParseEmail(got)
+		if err != nil || again != got {
+			t.Fatalf("ParseEmail(ParseEmail(%q)) = %q, %v; want %q", s, again, err, got)
+		}
+	})
+}
+
+// FuzzParseTicker: any input either fails with KindInvalid or yields an
+// upper-case ticker that parses to itself.
+func FuzzParseTicker(f *testing.F) {
+	for _, s := range []string{"aapl", "^GSPC", "EURUSD=X", "0700.HK", "BRK-B", "A'--", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := stock.ParseTicker(s)
+		if err != nil {
+			if stock.KindOf(err) != stock.KindInvalid {
+				t.Fatalf("ParseTicker(%q) error kind %s", s, stock.KindOf(err))
+			}
+			return
+		}
+		if len(got) > 35 || strings.ContainsAny(got, "'\";\\ ") {
+			t.Fatalf("ParseTicker(%q) = %q", s, got)
+		}
+		if again, err := stock.ParseTicker(got); err != nil || again != got {
+			t.Fatalf("ParseTicker(ParseTicker(%q)) = %q, %v", s, again, err)
+		}
+	})
+}
