@@ -1,0 +1,228 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/stockwatch/stockwatch/internal/client/clienttest"
+	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+)
+
+// TestCommands runs every subcommand against a real in-process server
+// holding the seed data, and compares its output (text and JSON) with
+// testdata/NAME.golden. "go test -update" rewrites the golden files.
+func TestCommands(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		token string // the server's admin token
+		// arrange runs after the seed; check after the command.
+		arrange func(tb testing.TB, srv *clienttest.Server)
+		check   func(tb testing.TB, srv *clienttest.Server)
+		code    int
+		calls   int // StockService RPCs expected; -1: don't check
+	}{
+		// The top level.
+		{name: "help", args: []string{"-h"}},
+		{name: "unknown_command", args: []string{"buy", "AAPL"}, code: 2},
+		{name: "bad_flag", args: []string{"-frobnicate", "users"}, code: 2},
+		{name: "bad_output", args: []string{"-o", "yaml", "users"}, code: 2},
+		{name: "bad_env", args: []string{"users"}, env: map[string]string{"STOCKWATCH_TIMEOUT": "soon"}, code: 2},
+		{name: "bad_tls_file", args: []string{"-ca", "testdata/nonexistent.pem", "health"}, code: 2},
+
+		// register
+		{name: "register", args: []string{"register", "Dave@Example.com", "brk-b"}, calls: 1,
+			check: func(tb testing.TB, srv *clienttest.Server) {
+				if n := storetest.Count(tb, srv.DB, "users", "email = ? AND ticker = ?", "dave@example.com", "BRK-B"); n != 1 {
+					tb.Errorf("dave@example.com tracking BRK-B: %d rows, want 1", n)
+				}
+			}},
+		{name: "register_json", args: []string{"-o", "json", "register", "dave@example.com", "AAPL"}, calls: 1},
+		{name: "register_exists", args: []string{"register", "alice@example.com", "MSFT"}, code: 1, calls: 1},
+		{name: "register_bad_email", args: []string{"register", "Alice <alice@example.com>", "AAPL"}, code: 2},
+		{name: "register_bad_ticker", args: []string{"register", "dave@example.com", "AAPL;DROP"}, code: 2},
+		{name: "register_missing_arg", args: []string{"register", "dave@example.com"}, code: 2},
+		{name: "register_help", args: []string{"register", "-h"}},
+
+		// update
+		{name: "update", args: []string{"update", "alice@example.com", "msft"}, calls: 1},
+		{name: "update_json", args: []string{"update", "-o", "json", "alice@example.com", "MSFT"}, calls: 1},
+		{name: "update_not_found", args: []string{"update", "nobody@example.com", "MSFT"}, code: 1, calls: 1},
+		{name: "update_extra_arg", args: []string{"update", "alice@example.com", "MSFT", "GOOG"}, code: 2},
+		{name: "update_help", args: []string{"update", "-h"}},
+
+		// delete
+		{name: "delete", args: []string{"delete", "bob@example.com"}, calls: 1,
+			check: func(tb testing.TB, srv *clienttest.Server) {
+				if n := storetest.Count(tb, srv.DB, "users", ""); n != 2 {
+					tb.Errorf("users = %d, want 2", n)
+				}
+			}},
+		{name: "delete_json", args: []string{"-o", "json", "delete", "bob@example.com"}, calls: 1},
+		{name: "delete_not_found", args: []string{"delete", "nobody@example.com"}, code: 1, calls: 1},
+		{name: "delete_help", args: []string{"delete", "-h"}},
+
+		// user
+		{name: "user", args: []string{"user", "alice@example.com"}, calls: 1},
+		{name: "user_json", args: []string{"-o", "json", "user", "ALICE@example.com"}, calls: 1},
+		{name: "user_not_found", args: []string{"user", "nobody@example.com"}, code: 1, calls: 1},
+		{name: "user_bad_email", args: []string{"user", "alice"}, code: 2},
+		{name: "user_help", args: []string{"user", "-h"}},
+
+		// latest
+		{name: "latest", args: []string{"latest", "alice@example.com"}, calls: 1},
+		{name: "latest_json", args: []string{"-o", "json", "latest", "alice@example.com"}, calls: 1},
+		{name: "latest_other_zone", args: []string{"latest", "bob@example.com"}, env: map[string]string{"TZ": "Asia/Tokyo"}, calls: 1},
+		{name: "latest_no_price", args: []string{"latest", "carol@example.com"}, code: 1, calls: 1},
+		{name: "latest_not_found", args: []string{"latest", "nobody@example.com"}, code: 1, calls: 1},
+		{name: "latest_help", args: []string{"latest", "-h"}},
+
+		// average
+		{name: "average", args: []string{"average", "alice@example.com", "3"}, calls: 1},
+		{name: "average_json", args: []string{"-o", "json", "average", "alice@example.com", "3"}, calls: 1},
+		{name: "average_fewer", args: []string{"average", "alice@example.com", "10"}, calls: 1},
+		{name: "average_no_price", args: []string{"average", "carol@example.com", "5"}, code: 1, calls: 1},
+		{name: "average_count_zero", args: []string{"average", "alice@example.com", "0"}, code: 2},
+		{name: "average_count_not_number", args: []string{"average", "alice@example.com", "ten"}, code: 2},
+		{name: "average_help", args: []string{"average", "-h"}},
+
+		// users
+		{name: "users", args: []string{"users"}, calls: 1},
+		{name: "users_json", args: []string{"users", "-o", "json"}, calls: 1},
+		{name: "users_limit", args: []string{"users", "-limit", "2"}, calls: 1},
+		{name: "users_env_json", args: []string{"users"}, env: map[string]string{"STOCKWATCH_OUTPUT": "json"}, calls: 1},
+		{name: "users_unauthenticated", args: []string{"users"}, token: "s3cret", code: 1, calls: 1},
+		{name: "users_token", args: []string{"-token", "s3cret", "users", "-limit", "1"}, token: "s3cret", calls: 1},
+		{name: "users_token_env", args: []string{"users", "-limit", "1"}, token: "s3cret", env: map[string]string{"STOCKWATCH_TOKEN": "s3cret"}, calls: 1},
+		{name: "users_help", args: []string{"users", "-h"}},
+
+		// prices
+		{name: "prices", args: []string{"prices"}, calls: 1},
+		{name: "prices_json", args: []string{"-o", "json", "prices"}, calls: 1},
+		{name: "prices_ticker", args: []string{"prices", "aapl"}, calls: 1},
+		{name: "prices_limit", args: []string{"prices", "-limit", "2", "AAPL"}, calls: 1},
+		{name: "prices_none", args: []string{"prices", "MSFT"}, calls: 1},
+		{name: "prices_bad_ticker", args: []string{"prices", "not a ticker"}, code: 2},
+		{name: "prices_unauthenticated", args: []string{"prices"}, token: "s3cret", code: 1, calls: 1},
+		{name: "prices_help", args: []string{"prices", "-h"}},
+
+		// purge
+		{name: "purge", args: []string{"purge", "30d"}, calls: 1,
+			check: func(tb testing.TB, srv *clienttest.Server) {
+				if n := storetest.Count(tb, srv.DB, "stock_prices", ""); n != 4 {
+					tb.Errorf("prices left = %d, want 4", n)
+				}
+			}},
+		{name: "purge_json", args: []string{"-o", "json", "purge", "36h"}, calls: 1},
+		{name: "purge_bad_period", args: []string{"purge", "a while"}, code: 2},
+		{name: "purge_negative", args: []string{"purge", "--", "-1h"}, code: 2},
+		{name: "purge_zero", args: []string{"purge", "0d"}, code: 2},
+		{name: "purge_looks_like_flag", args: []string{"purge", "-1h"}, code: 2},
+		{name: "purge_unauthenticated", args: []string{"purge", "30d"}, token: "s3cret", code: 1, calls: 1},
+		{name: "purge_help", args: []string{"purge", "-h"}},
+
+		// health
+		{name: "health", args: []string{"health"}},
+		{name: "health_json", args: []string{"-o", "json", "health"}},
+		{name: "health_not_serving", args: []string{"health"}, code: 1,
+			arrange: func(tb testing.TB, srv *clienttest.Server) {
+				srv.Health.SetServingStatus(pb.StockService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
+			}},
+		{name: "health_help", args: []string{"health", "-h"}},
+
+		// version
+		{name: "version", args: []string{"version"}},
+		{name: "version_json", args: []string{"-o", "json", "version"}},
+		{name: "version_extra_arg", args: []string{"version", "now"}, code: 2},
+		{name: "version_help", args: []string{"version", "-h"}},
+
+		// A server failure that outlives the retries.
+		{name: "unavailable", args: []string{"-retries", "1", "user", "alice@example.com"}, code: 1, calls: 2,
+			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.FailBefore("GetUser", 2, codes.Unavailable) }},
+		{name: "timeout", args: []string{"-timeout", "50ms", "-retries", "0", "user", "alice@example.com"}, code: 1, calls: 1,
+			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.Hang("GetUser", 1) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := clienttest.Start(t, clienttest.Options{AdminToken: tt.token})
+			seed(t, srv)
+			if tt.arrange != nil {
+				tt.arrange(t, srv)
+			}
+			r := runCLI(t, t.Context(), srv.Addr, tt.env, "", tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit status = %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			if got := srv.StockCalls(); tt.calls >= 0 && got != tt.calls {
+				t.Errorf("RPCs sent = %d, want %d", got, tt.calls)
+			}
+			checkGolden(t, tt.name, r)
+			if tt.check != nil {
+				tt.check(t, srv)
+			}
+		})
+	}
+}
+
+// TestListingsPageThroughAll checks that prices and users fetch every
+// page, not just the first.
+func TestListingsPageThroughAll(t *testing.T) {
+	t.Parallel()
+	srv := clienttest.Start(t, clienttest.Options{})
+	seed(t, srv)
+	const extra = 1234
+	ps := make([]stock.Price, extra)
+	for i := range ps {
+		mt := clienttest.Now.Add(-time.Duration(i+10) * time.Minute)
+		ps[i] = stock.Price{Ticker: "GOOG", Price: 170, Currency: "USD", MarketTime: mt, CollectTime: mt}
+	}
+	srv.InsertPrices(t, ps...)
+
+	r := runCLI(t, t.Context(), srv.Addr, nil, "", "-o", "json", "prices")
+	if r.code != 0 {
+		t.Fatalf("exit status = %d; stderr:\n%s", r.code, r.stderr)
+	}
+	if got, want := strings.Count(r.stdout, "\n"), extra+5; got != want {
+		t.Errorf("prices printed = %d, want %d", got, want)
+	}
+	if n := srv.Calls("ListPrices"); n != 2 {
+		t.Errorf("ListPrices calls = %d, want 2 pages of 1000", n)
+	}
+
+	r = runCLI(t, t.Context(), srv.Addr, nil, "", "prices", "-limit", "1500", "GOOG")
+	if got, want := strings.Count(r.stdout, "\n"), extra+1; r.code != 0 || got != want {
+		t.Errorf("prices -limit 1500 GOOG: exit %d, %d lines, want 0 and %d (header + rows)", r.code, got, want)
+	}
+}
+
+// TestRegisterRetriedAfterLostReply: the server commits the registration
+// but the reply is lost twice; the command retries with the same request
+// id, reports success, and the database holds one user and one request.
+func TestRegisterRetriedAfterLostReply(t *testing.T) {
+	t.Parallel()
+	srv := clienttest.Start(t, clienttest.Options{})
+	srv.FailAfterCommit("RegisterUser", 2, codes.Unavailable)
+	r := runCLI(t, t.Context(), srv.Addr, nil, "", "register", "dave@example.com", "AAPL")
+	if r.code != 0 || r.stdout != "Registered dave@example.com, tracking AAPL.\n" {
+		t.Fatalf("exit status %d, stdout %q, stderr %q; want 0 and the registration", r.code, r.stdout, r.stderr)
+	}
+	ids := srv.RequestIDs("RegisterUser")
+	if len(ids) != 3 || ids[0] != ids[1] || ids[1] != ids[2] || ids[0] == "" {
+		t.Errorf("request ids of the attempts = %q, want one id three times", ids)
+	}
+	if n := storetest.Count(t, srv.DB, "users", ""); n != 1 {
+		t.Errorf("users = %d, want 1", n)
+	}
+	if n := storetest.Count(t, srv.DB, "requests", ""); n != 1 {
+		t.Errorf("request records = %d, want 1", n)
+	}
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stockwatch/stockwatch/internal/client/clienttest"
+	"github.com/stockwatch/stockwatch/internal/stock"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// envMain, when set, makes the test binary run the client's main instead
+// of the tests: the pseudo-terminal test runs the real program this way.
+const envMain = "STOCKWATCH_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envMain) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// seed arranges the data every CLI test starts from:
+//   - alice@example.com tracks AAPL, which has 4 prices (one 40 days old);
+//   - bob@example.com tracks VOD.L (prices in GBp);
+//   - carol@example.com tracks MSFT, which has no price yet.
+func seed(tb testing.TB, srv *clienttest.Server) {
+	tb.Helper()
+	srv.AddUser(tb, "alice@example.com", "AAPL")
+	srv.AddUser(tb, "bob@example.com", "VOD.L")
+	srv.AddUser(tb, "carol@example.com", "MSFT")
+	at := func(d time.Duration) time.Time { return clienttest.Now.Truncate(time.Minute).Add(d) }
+	old := clienttest.Now.Add(-40 * 24 * time.Hour).Truncate(time.Minute)
+	srv.InsertPrices(tb,
+		stock.Price{Ticker: "AAPL", Price: 180, Currency: "USD", MarketTime: old, CollectTime: old},
+		stock.Price{Ticker: "AAPL", Price: 187.1, Currency: "USD", MarketTime: at(-3 * time.Minute), CollectTime: at(-3 * time.Minute)},
+		stock.Price{Ticker: "AAPL", Price: 187.25, Currency: "USD", MarketTime: at(-2 * time.Minute), CollectTime: at(-2 * time.Minute)},
+		stock.Price{Ticker: "AAPL", Price: 187.42, Currency: "USD", MarketTime: at(-time.Minute), CollectTime: at(-time.Minute)},
+		stock.Price{Ticker: "VOD.L", Price: 72.34, Currency: "GBp", MarketTime: at(-2 * time.Minute), CollectTime: at(-time.Minute)},
+	)
+}
+
+// result is one run of the client.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs the client in-process against addr with env (on top of
+// TZ=UTC) and stdin.
+func runCLI(tb testing.TB, ctx context.Context, addr string, env map[string]string, stdin string, args ...string) result {
+	tb.Helper()
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		switch k {
+		case "TZ":
+			return "UTC"
+		case "STOCKWATCH_ADDR":
+			return addr
+		}
+		return ""
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, strings.NewReader(stdin), &stdout, &stderr, getenv)
+	out := strings.ReplaceAll(stdout.String(), addr, "ADDR")
+	errOut := strings.ReplaceAll(stderr.String(), addr, "ADDR")
+	return result{code: code, stdout: out, stderr: errOut}
+}
+
+// checkGolden compares a run's output with testdata/name.golden: stdout,
+// then stderr after a marker when there is any. -update rewrites it.
+func checkGolden(tb testing.TB, name string, r result) {
+	tb.Helper()
+	got := r.stdout
+	if r.stderr != "" {
+		got += "--- stderr ---\n" + r.stderr
+	}
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		tb.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stockwatch/stockwatch/internal/client/clienttest"
+	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+)
+
+// TestMenu drives the menu through stdin, one entry per case, and
+// compares the transcript with testdata/menu_NAME.golden. Invalid answers
+// must be asked again without anything reaching the server: calls is the
+// number of StockService RPCs the server saw.
+func TestMenu(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		input   string
+		token   string
+		arrange func(tb testing.TB, srv *clienttest.Server)
+		check   func(tb testing.TB, srv *clienttest.Server)
+		calls   int
+	}{
+		{name: "eof", input: ""},
+		{name: "exit", input: "9\n"},
+		{name: "invalid_choice", input: "0\n10\nthree\n\n 9 \n"},
+		{name: "register", input: "1\nDave@Example.com\nbrk-b\n9\n", calls: 1,
+			check: func(tb testing.TB, srv *clienttest.Server) {
+				if n := storetest.Count(tb, srv.DB, "users", "email = ? AND ticker = ?", "dave@example.com", "BRK-B"); n != 1 {
+					tb.Errorf("dave@example.com tracking BRK-B: %d rows, want 1", n)
+				}
+			}},
+		{name: "register_invalid", calls: 1,
+			input: "1\nnot an e-mail\n\nDave <dave@example.com>\ndave@example.com\nAAPL;\n\n$$$\naapl\n9\n"},
+		{name: "register_exists", input: "1\nalice@example.com\nMSFT\n9\n", calls: 1},
+		{name: "register_invalid_email_eof", input: "1\nalice@\n"},
+		{name: "register_invalid_ticker_eof", input: "1\ndave@example.com\nnot a ticker\n"},
+		{name: "update", input: "2\nalice@example.com\nmsft\n9\n", calls: 1,
+			check: func(tb testing.TB, srv *clienttest.Server) {
+				if n := storetest.Count(tb, srv.DB, "users", "ticker = ?", "MSFT"); n != 2 {
+					tb.Errorf("users tracking MSFT = %d, want 2", n)
+				}
+			}},
+		{name: "update_not_found", input: "2\nnobody@example.com\nMSFT\n", calls: 1},
+		{name: "delete", input: "3\nbob@example.com\n3\nbob@example.com\n9\n", calls: 2,
+			check: func(tb testing.TB, srv *clienttest.Server) {
+				if n := storetest.Count(tb, srv.DB, "users", ""); n != 2 {
+					tb.Errorf("users = %d, want 2", n)
+				}
+			}},
+		{name: "show_user", input: "4\nx\nALICE@example.com\n4\nnobody@example.com\n9\n", calls: 2},
+		{name: "latest", input: "5\nalice@example.com\n5\ncarol@example.com\n5\nbob@example.com\n9\n", calls: 3},
+		{name: "average", input: "6\nalice@example.com\nabc\n0\n10001\n-3\n2.5\n\n2\n9\n", calls: 1},
+		{name: "average_fewer", input: "6\nbob@example.com\n10000\n9\n", calls: 1},
+		{name: "average_invalid_count_eof", input: "6\nalice@example.com\nten\n"},
+		{name: "show_all", input: "7\n9\n", calls: 2},
+		{name: "show_all_paged", input: "7\nmaybe\n\n\n9\n", calls: 4, arrange: manyRows},
+		{name: "show_all_quit", input: "7\nq\nq\n9\n", calls: 2, arrange: manyRows},
+		{name: "show_all_unauthenticated", input: "7\n9\n", token: "s3cret", calls: 1},
+		{name: "purge", input: "8\nsoon\n-1h\n0\n30\n30d\n9\n", calls: 1,
+			check: func(tb testing.TB, srv *clienttest.Server) {
+				if n := storetest.Count(tb, srv.DB, "stock_prices", ""); n != 4 {
+					tb.Errorf("prices left = %d, want 4", n)
+				}
+			}},
+		{name: "purge_invalid_eof", input: "8\nyesterday\n"},
+		{name: "crlf", input: "4\r\nalice@example.com\r\n9\r\n", calls: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := clienttest.Start(t, clienttest.Options{AdminToken: tt.token})
+			seed(t, srv)
+			if tt.arrange != nil {
+				tt.arrange(t, srv)
+			}
+			// -o json must not change the menu: it is for people.
+			r := runCLI(t, t.Context(), srv.Addr, nil, tt.input, "-o", "json")
+			if r.code != 0 {
+				t.Errorf("exit status = %d, want 0; stderr:\n%s", r.code, r.stderr)
+			}
+			if got := srv.StockCalls(); got != tt.calls {
+				t.Errorf("RPCs sent = %d, want %d", got, tt.calls)
+			}
+			checkGolden(t, "menu_"+tt.name, r)
+			if tt.check != nil {
+				tt.check(t, srv)
+			}
+		})
+	}
+}
+
+// manyRows adds users and prices enough for two pages of each.
+func manyRows(tb testing.TB, srv *clienttest.Server) {
+	tb.Helper()
+	var ps []stock.Price
+	for i := range 22 {
+		srv.AddUser(tb, fmt.Sprintf("user%02d@example.com", i), "GOOG")
+		mt := clienttest.Now.Truncate(time.Hour).Add(-time.Duration(i) * time.Hour)
+		ps = append(ps, stock.Price{Ticker: "GOOG", Price: 170 + float64(i)/4, Currency: "USD", MarketTime: mt, CollectTime: mt})
+	}
+	srv.InsertPrices(tb, ps...)
+}
+
+// TestMenuInterrupted checks that Ctrl-C (the context's end) stops a menu
+// waiting for input that never comes.
+func TestMenuInterrupted(t *testing.T) {
+	t.Parallel()
+	srv := clienttest.Start(t, clienttest.Options{})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int)
+	go func() {
+		getenv := func(k string) string {
+			if k == "STOCKWATCH_ADDR" {
+				return srv.Addr
+			}
+			return ""
+		}
+		done <- run(ctx, nil, pr, io.Discard, io.Discard, getenv)
+	}()
+	if _, err := io.WriteString(pw, "4\n"); err != nil { // now it waits for the e-mail
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitInterrupted {
+			t.Errorf("exit status = %d, want %d", code, exitInterrupted)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the menu did not stop when its context ended")
+	}
+	if n := srv.StockCalls(); n != 0 {
+		t.Errorf("RPCs sent = %d, want 0", n)
+	}
+}
+
+func TestMenuUnreachableServer(t *testing.T) {
+	t.Parallel()
+	// Nothing listens on port 1 of the loopback: every call is refused,
+	// and the menu says so and goes on.
+	r := runCLI(t, t.Context(), "127.0.0.1:1", nil, "4\nalice@example.com\n9\n", "-retries", "0")
+	if r.code != 0 {
+		t.Errorf("exit status = %d, want 0", r.code)
+	}
+	if !strings.Contains(r.stdout, "Error: UNAVAILABLE: ") {
+		t.Errorf("stdout does not report UNAVAILABLE:\n%s", r.stdout)
+	}
+}

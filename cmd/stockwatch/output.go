@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+)
+
+// printer writes a command's result as text or as JSON lines.
+type printer struct {
+	w    io.Writer
+	json bool
+	loc  *time.Location // of the times in text output
+}
+
+func newPrinter(w io.Writer, json bool, loc *time.Location) *printer {
+	return &printer{w: w, json: json, loc: loc}
+}
+
+// message writes m as one line of protojson. protojson varies its
+// whitespace on purpose (so that nobody depends on it); compacting makes
+// the line stable for scripts and golden files.
+func (p *printer) message(m proto.Message) error {
+	b, err := protojson.MarshalOptions{}.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %T: %w", m, err)
+	}
+	return p.jsonLine(b)
+}
+
+// jsonLine writes the JSON document b compacted on one line.
+func (p *printer) jsonLine(b []byte) error {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return fmt.Errorf("compact JSON: %w", err)
+	}
+	buf.WriteByte('\n')
+	_, err := p.w.Write(buf.Bytes())
+	return err
+}
+
+// text writes a line of text.
+func (p *printer) text(format string, args ...any) error {
+	_, err := fmt.Fprintf(p.w, format+"\n", args...)
+	return err
+}
+
+// time formats ts in the printer's zone; "-" when absent.
+func (p *printer) time(ts *timestamppb.Timestamp) string {
+	if ts == nil {
+		return "-"
+	}
+	return ts.AsTime().In(p.loc).Format("2006-01-02 15:04:05 MST")
+}
+
+// formatPrice prints a price with up to four decimals and at least two:
+// 187.42, 100.00, 1.0834.
+func formatPrice(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 4, 64)
+	for strings.HasSuffix(s, "0") && len(s)-strings.IndexByte(s, '.') > 3 {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(n, 10) + " " + many
+}
+
+// The text forms of the responses, shared by the commands and the menu.
+
+// table writes rows of tab-separated cells as aligned columns, without
+// the trailing blanks of empty last cells.
+func (p *printer) table(rows func(w io.Writer)) error {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	rows(tw)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var out strings.Builder
+	for line := range strings.Lines(buf.String()) {
+		out.WriteString(strings.TrimRight(line, " \n"))
+		out.WriteByte('\n')
+	}
+	_, err := io.WriteString(p.w, out.String())
+	return err
+}
+
+func (p *printer) userText(u *pb.User) error {
+	return p.table(func(w io.Writer) {
+		fmt.Fprintln(w, "EMAIL\tTICKER\tREGISTERED\tUPDATED")
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", u.GetEmail(), u.GetTicker(), p.time(u.GetCreateTime()), p.time(u.GetUpdateTime()))
+	})
+}
+
+func (p *printer) priceText(pr *pb.Price) error {
+	return p.text("%s: %s %s at %s", pr.GetTicker(), formatPrice(pr.GetPrice()), pr.GetCurrency(), p.time(pr.GetMarketTime()))
+}
+
+func (p *printer) averageText(a *pb.AveragePrice) error {
+	span := fmt.Sprintf("%s to %s", p.time(a.GetOldestMarketTime()), p.time(a.GetNewestMarketTime()))
+	if a.GetCount() == 1 {
+		span = "at " + p.time(a.GetNewestMarketTime())
+	}
+	note := ""
+	if a.GetCount() < a.GetRequested() {
+		note = fmt.Sprintf("; %d requested, only %d stored", a.GetRequested(), a.GetCount())
+	}
+	return p.text("%s: average %s %s of the last %s (%s%s)", a.GetTicker(), formatPrice(a.GetAverage()), a.GetCurrency(),
+		plural(int64(a.GetCount()), "price", "prices"), span, note)
+}
+
+// usersTable writes users with their latest price as a table.
+func (p *printer) usersTable(users []*pb.UserWithPrice) error {
+	return p.table(func(w io.Writer) {
+		fmt.Fprintln(w, "EMAIL\tTICKER\tLATEST\tCURRENCY\tMARKET TIME")
+		for _, u := range users {
+			lp := u.GetLatestPrice()
+			if lp == nil {
+				fmt.Fprintf(w, "%s\t%s\t-\t\t\n", u.GetUser().GetEmail(), u.GetUser().GetTicker())
+				continue
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.GetUser().GetEmail(), u.GetUser().GetTicker(),
+				formatPrice(lp.GetPrice()), lp.GetCurrency(), p.time(lp.GetMarketTime()))
+		}
+	})
+}
+
+// pricesTable writes prices as a table.
+func (p *printer) pricesTable(prices []*pb.Price) error {
+	return p.table(func(w io.Writer) {
+		fmt.Fprintln(w, "TICKER\tPRICE\tCURRENCY\tMARKET TIME")
+		for _, pr := range prices {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", pr.GetTicker(), formatPrice(pr.GetPrice()), pr.GetCurrency(), p.time(pr.GetMarketTime()))
+		}
+	})
+}
+
+// describe is the one-line form of a failed call: "NOT_FOUND: user
+// x@y.com not found" for a gRPC status, the error's text otherwise.
+func describe(err error) string {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err.Error()
+	}
+	return codeName(st.Code().String()) + ": " + st.Message()
+}
+
+// codeName spells a gRPC code the way the gRPC spec and grpcurl do:
+// "NotFound" → "NOT_FOUND".
+func codeName(camel string) string {
+	var b strings.Builder
+	for i, r := range camel {
+		if i > 0 && 'A' <= r && r <= 'Z' && !('A' <= camel[i-1] && camel[i-1] <= 'Z') {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
+}

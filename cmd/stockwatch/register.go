@@ -1,0 +1,36 @@
+package main
+
+import "context"
+
+func registerCmd() *command {
+	return &command{
+		name:    "register",
+		args:    "EMAIL TICKER",
+		summary: "register a user who tracks TICKER",
+		help:    "Registers EMAIL to track TICKER. Fails with ALREADY_EXISTS if EMAIL is registered.",
+		example: "stockwatch register alice@example.com AAPL",
+		minArgs: 2, maxArgs: 2,
+		run: func(ctx context.Context, s *session, args []string) error {
+			email, err := emailArg("register", args[0])
+			if err != nil {
+				return err
+			}
+			ticker, err := tickerArg("register", args[1])
+			if err != nil {
+				return err
+			}
+			c, err := s.client()
+			if err != nil {
+				return err
+			}
+			u, err := c.RegisterUser(ctx, email, ticker)
+			if err != nil {
+				return err
+			}
+			if s.out.json {
+				return s.out.message(u)
+			}
+			return s.out.text("Registered %s, tracking %s.", u.GetEmail(), u.GetTicker())
+		},
+	}
+}
