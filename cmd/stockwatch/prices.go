@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-
-	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
 func pricesCmd() *command {
@@ -36,21 +34,9 @@ func pricesCmd() *command {
 			if err != nil {
 				return err
 			}
-			var rows []*pb.Price
-			for p, err := range c.AllPrices(ctx, ticker, pageSize(limit)) {
-				if err != nil {
-					return err
-				}
-				if s.out.json {
-					if err := s.out.message(p); err != nil {
-						return err
-					}
-				} else {
-					rows = append(rows, p)
-				}
-				if limit--; limit == 0 {
-					break
-				}
+			rows, err := list(s.out, c.AllPrices(ctx, ticker, pageSize(limit)), limit)
+			if err != nil {
+				return err
 			}
 			switch {
 			case s.out.json:

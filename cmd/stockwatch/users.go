@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"flag"
+	"iter"
 
-	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // listPageSize is the page size the listing commands ask for: the
@@ -38,21 +39,9 @@ func usersCmd() *command {
 			if err != nil {
 				return err
 			}
-			var rows []*pb.UserWithPrice
-			for u, err := range c.AllUsers(ctx, pageSize(limit)) {
-				if err != nil {
-					return err
-				}
-				if s.out.json {
-					if err := s.out.message(u); err != nil {
-						return err
-					}
-				} else {
-					rows = append(rows, u)
-				}
-				if limit--; limit == 0 {
-					break
-				}
+			rows, err := list(s.out, c.AllUsers(ctx, pageSize(limit)), limit)
+			if err != nil {
+				return err
 			}
 			switch {
 			case s.out.json:
@@ -72,4 +61,27 @@ func pageSize(limit int) int32 {
 		return int32(limit)
 	}
 	return listPageSize
+}
+
+// list drains a listing, stopping after limit items (0: all). With -o json
+// it prints each item as it arrives and returns none; otherwise it returns
+// them for a table.
+func list[T proto.Message](out *printer, items iter.Seq2[T, error], limit int) ([]T, error) {
+	var rows []T
+	for item, err := range items {
+		if err != nil {
+			return nil, err
+		}
+		if out.json {
+			if err := out.message(item); err != nil {
+				return nil, err
+			}
+		} else {
+			rows = append(rows, item)
+		}
+		if limit--; limit == 0 {
+			break
+		}
+	}
+	return rows, nil
 }
