@@ -1,0 +1,437 @@
+package api_test
+
+// Benchmarks of the gRPC API beside the ceilings measured in the same run
+// (issue 7). They run only with -bench; ./scripts/bench.sh runs them and
+// prints the ratios. Every figure on a shared 2-core machine is noisy: read
+// the ratios, not the absolute numbers.
+//
+// Each backend gets one server, configured like the daemon's (message size
+// limit, keepalive, the metrics, logging and admin interceptors), serving
+// the real StockService, the health service (the transport ceiling) and a
+// bench-only service whose two methods are the read and write ceilings.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/stockwatch/stockwatch/internal/api"
+	"github.com/stockwatch/stockwatch/internal/metrics"
+	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+)
+
+// The default preload: benchUsers users spread over benchTickers tickers,
+// benchPrices prices spread evenly over the tickers.
+const (
+	benchUsers   = 1000
+	benchTickers = 100
+	benchPrices  = 100_000
+)
+
+// benchConcurrency is the number of client goroutines (default 16),
+// from STOCKWATCH_BENCH_CONCURRENCY. RunParallel starts a multiple of
+// GOMAXPROCS goroutines, so the figure is rounded up to one.
+func benchConcurrency() int {
+	if n, err := strconv.Atoi(os.Getenv("STOCKWATCH_BENCH_CONCURRENCY")); err == nil && n > 0 {
+		return n
+	}
+	return 16
+}
+
+// BenchmarkAPI measures every benchmarked RPC and the three ceilings on
+// each backend, in one run, against one preloaded database.
+func BenchmarkAPI(b *testing.B) {
+	for _, be := range storetest.Backends() {
+		b.Run(string(be), func(b *testing.B) {
+			e := newBenchEnv(b, be, benchUsers, benchTickers, benchPrices)
+			e.runAll(b)
+		})
+	}
+}
+
+// BenchmarkScaling compares the price queries at 10,000 and 1,000,000
+// stored prices (100 tickers, 1,000 users). The large size takes minutes
+// to preload and runs only with STOCKWATCH_BENCH_LARGE=1.
+func BenchmarkScaling(b *testing.B) {
+	sizes := []int{10_000}
+	if os.Getenv("STOCKWATCH_BENCH_LARGE") == "1" {
+		sizes = append(sizes, 1_000_000)
+	}
+	for _, be := range storetest.Backends() {
+		for _, n := range sizes {
+			b.Run(fmt.Sprintf("%s/rows=%d", be, n), func(b *testing.B) {
+				e := newBenchEnv(b, be, benchUsers, benchTickers, n)
+				b.Run("Ceiling/Read", e.benchReadCeiling)
+				b.Run("GetLatestPrice", e.benchLatest)
+				b.Run("GetAveragePrice", e.benchAverage)
+			})
+		}
+	}
+}
+
+func (e *benchEnv) runAll(b *testing.B) {
+	b.Run("Ceiling/Noop", e.benchNoop)
+	b.Run("Ceiling/Read", e.benchReadCeiling)
+	b.Run("Ceiling/Write", e.benchWriteCeiling)
+	b.Run("GetLatestPrice", e.benchLatest)
+	b.Run("GetAveragePrice", e.benchAverage)
+	b.Run("GetUser", e.benchGetUser)
+	b.Run("RegisterUser", e.benchRegister)
+	b.Run("UpdateUser", e.benchUpdate)
+}
+
+// benchEnv is one preloaded database behind one gRPC server.
+type benchEnv struct {
+	db      *store.DB
+	conn    *grpc.ClientConn
+	client  pb.StockServiceClient
+	health  healthpb.HealthClient
+	users   int
+	tickers int
+}
+
+// benchT0 is the newest preloaded market time.
+var benchT0 = time.Date(2026, 11, 27, 14, 30, 0, 0, time.UTC)
+
+func benchTicker(i int) string { return fmt.Sprintf("T%03d", i) }
+func benchEmail(i int) string  { return fmt.Sprintf("user%06d@bench.example", i) }
+
+// newBenchEnv opens a fresh database of backend be, preloads it and
+// serves it. It fails b if any step fails.
+func newBenchEnv(b *testing.B, be storetest.Backend, users, tickers, prices int) *benchEnv {
+	b.Helper()
+	db := storetest.Open(b, be)
+	start := time.Now()
+	benchPreload(b, db, users, tickers, prices)
+	b.Logf("%s: preloaded %d users over %d tickers and %d prices in %v", be, users, tickers, prices, time.Since(start).Round(time.Millisecond))
+	_, w := db.Pools()
+	if _, err := w.ExecContext(context.Background(),
+		`CREATE TABLE bench_scratch (k VARCHAR(64) NOT NULL PRIMARY KEY, v BIGINT NOT NULL, t BIGINT NOT NULL)`); err != nil {
+		b.Fatalf("create scratch table: %v", err)
+	}
+	conn := benchServe(b, db)
+	return &benchEnv{
+		db: db, conn: conn, client: pb.NewStockServiceClient(conn), health: healthpb.NewHealthClient(conn),
+		users: users, tickers: tickers,
+	}
+}
+
+// benchPreload inserts the users (user i tracks ticker i mod tickers) and
+// the prices, one minute apart per ticker, the newest a minute before benchT0.
+func benchPreload(b *testing.B, db *store.DB, users, tickers, prices int) {
+	b.Helper()
+	ctx := context.Background()
+	_, _, err := db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+		for i := range users {
+			u := stock.User{Email: benchEmail(i), Ticker: benchTicker(i % tickers), CreateTime: benchT0, UpdateTime: benchT0}
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return stock.Outcome{}, err
+			}
+		}
+		return stock.Outcome{}, nil
+	})
+	if err != nil {
+		b.Fatalf("preload users: %v", err)
+	}
+	const batch = 20_000
+	ps := make([]stock.Price, 0, batch)
+	flush := func() {
+		if n, err := db.InsertPrices(ctx, ps); err != nil || n != int64(len(ps)) {
+			b.Fatalf("preload prices: inserted %d of %d: %v", n, len(ps), err)
+		}
+		ps = ps[:0]
+	}
+	perTicker := prices / tickers
+	for k := range perTicker {
+		m := benchT0.Add(-time.Duration(perTicker-k) * time.Minute)
+		for t := range tickers {
+			ps = append(ps, stock.Price{Ticker: benchTicker(t), Price: 100 + float64(k%100), Currency: "USD", MarketTime: m, CollectTime: m.Add(time.Second)})
+			if len(ps) == batch {
+				flush()
+			}
+		}
+	}
+	if len(ps) > 0 {
+		flush()
+	}
+}
+
+// benchLog copies the daemon's per-RPC log line (cmd/stockwatchd's
+// logRPC), written at info level to io.Discard so that its formatting
+// cost is paid as in production.
+func benchLog(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		log.LogAttrs(ctx, slog.LevelInfo, "rpc",
+			slog.String("method", info.FullMethod),
+			slog.String("code", status.Code(err).String()),
+			slog.Duration("duration", time.Since(start)))
+		return resp, err
+	}
+}
+
+// benchServe serves db on 127.0.0.1:0 with the daemon's gRPC server
+// options and returns a client connection, both closed when b ends.
+func benchServe(b *testing.B, db *store.DB) *grpc.ClientConn {
+	b.Helper()
+	met := metrics.New()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := grpc.NewServer(
+		grpc.MaxRecvMsgSize(64<<10),
+		grpc.ChainUnaryInterceptor(met.GRPC.UnaryServerInterceptor(), benchLog(log), api.AdminAuth("")),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
+	)
+	// No Quoter: the daemon's -verify-tickers=false. With it, RegisterUser
+	// and UpdateUser would also time a call to Yahoo.
+	api.New(db, api.Config{Logger: log}).Register(srv)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	srv.RegisterService(&benchCeilingDesc, &benchCeiling{db: db})
+	met.GRPC.InitializeMetrics(srv)
+
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(lis)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		srv.Stop()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		conn.Close()
+		srv.Stop()
+	})
+	return conn
+}
+
+// benchCeiling serves the read and write ceilings: the least database
+// work a price read or an at-most-once write can do, behind the same
+// gRPC server.
+type benchCeiling struct {
+	db  *store.DB
+	seq atomic.Int64
+}
+
+// Read returns the newest price of the ticker named in the request: one
+// indexed SELECT on the reader pool.
+func (c *benchCeiling) Read(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.DoubleValue, error) {
+	r, _ := c.db.Pools()
+	var (
+		id             int64
+		ticker, cur    string
+		price          float64
+		market, collec int64
+	)
+	err := r.QueryRowContext(ctx, `SELECT id, ticker, price, currency, market_time, collect_time
+		FROM stock_prices WHERE ticker = ? ORDER BY market_time DESC LIMIT 1`, in.GetValue()).
+		Scan(&id, &ticker, &price, &cur, &market, &collec)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "read: %v", err)
+	}
+	return wrapperspb.Double(price), nil
+}
+
+// Write inserts two rows into the scratch table in one transaction on the
+// writer pool.
+func (c *benchCeiling) Write(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empty, error) {
+	_, w := c.db.Pools()
+	n := c.seq.Add(1)
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "begin: %v", err)
+	}
+	defer tx.Rollback()
+	now := time.Now().UnixMicro()
+	for _, k := range []string{"a", "b"} {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bench_scratch (k, v, t) VALUES (?, ?, ?)`, k+strconv.FormatInt(n, 10), n, now); err != nil {
+			return nil, status.Errorf(codes.Internal, "insert: %v", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, status.Errorf(codes.Internal, "commit: %v", err)
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// benchCeilingDesc is the hand-written descriptor of the bench-only
+// service (no .proto: the messages are well-known types).
+var benchCeilingDesc = grpc.ServiceDesc{
+	ServiceName: "stockwatch.bench.v1.Ceiling",
+	HandlerType: (*any)(nil),
+	Methods: []grpc.MethodDesc{
+		{MethodName: "Read", Handler: benchUnary("Read", func(s *benchCeiling, ctx context.Context, in *wrapperspb.StringValue) (any, error) {
+			return s.Read(ctx, in)
+		})},
+		{MethodName: "Write", Handler: benchUnary("Write", func(s *benchCeiling, ctx context.Context, in *emptypb.Empty) (any, error) {
+			return s.Write(ctx, in)
+		})},
+	},
+	Streams: []grpc.StreamDesc{},
+}
+
+// benchUnary builds a grpc.MethodDesc handler as protoc-gen-go-grpc would:
+// decode, then call through the interceptor chain.
+func benchUnary[Req any](method string, f func(*benchCeiling, context.Context, *Req) (any, error)) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
+	full := "/stockwatch.bench.v1.Ceiling/" + method
+	return func(srv any, ctx context.Context, dec func(any) error, icp grpc.UnaryServerInterceptor) (any, error) {
+		in := new(Req)
+		if err := dec(in); err != nil {
+			return nil, err
+		}
+		s := srv.(*benchCeiling)
+		if icp == nil {
+			return f(s, ctx, in)
+		}
+		info := &grpc.UnaryServerInfo{Server: srv, FullMethod: full}
+		return icp(ctx, in, info, func(ctx context.Context, req any) (any, error) { return f(s, ctx, req.(*Req)) })
+	}
+}
+
+// benchRun runs op from benchConcurrency() goroutines, b.N times in all,
+// and reports ops/s and the p50 and p99 latency of one op. op gets a
+// per-goroutine random source; an error fails b.
+func benchRun(b *testing.B, op func(ctx context.Context, rng *rand.Rand) error) {
+	b.Helper()
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((benchConcurrency() + procs - 1) / procs)
+	ctx := context.Background()
+	var (
+		mu   sync.Mutex
+		lats []time.Duration
+		seed atomic.Uint64
+	)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		rng := rand.New(rand.NewPCG(seed.Add(1), uint64(time.Now().UnixNano())))
+		mine := make([]time.Duration, 0, 1024)
+		for pb.Next() {
+			start := time.Now()
+			if err := op(ctx, rng); err != nil {
+				b.Error(err)
+				return
+			}
+			mine = append(mine, time.Since(start))
+		}
+		mu.Lock()
+		lats = append(lats, mine...)
+		mu.Unlock()
+	})
+	b.StopTimer()
+	if len(lats) == 0 {
+		return
+	}
+	slices.Sort(lats)
+	q := func(p float64) float64 { return float64(lats[min(len(lats)-1, int(p*float64(len(lats))))]) }
+	b.ReportMetric(q(0.50), "p50-ns")
+	b.ReportMetric(q(0.99), "p99-ns")
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(b.N)/s, "ops/s")
+	}
+}
+
+func (e *benchEnv) benchNoop(b *testing.B) {
+	benchRun(b, func(ctx context.Context, _ *rand.Rand) error {
+		_, err := e.health.Check(ctx, &healthpb.HealthCheckRequest{})
+		return err
+	})
+}
+
+func (e *benchEnv) benchReadCeiling(b *testing.B) {
+	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
+		out := new(wrapperspb.DoubleValue)
+		return e.conn.Invoke(ctx, "/stockwatch.bench.v1.Ceiling/Read", wrapperspb.String(benchTicker(rng.IntN(e.tickers))), out)
+	})
+}
+
+func (e *benchEnv) benchWriteCeiling(b *testing.B) {
+	benchRun(b, func(ctx context.Context, _ *rand.Rand) error {
+		return e.conn.Invoke(ctx, "/stockwatch.bench.v1.Ceiling/Write", &emptypb.Empty{}, new(emptypb.Empty))
+	})
+}
+
+func (e *benchEnv) benchLatest(b *testing.B) {
+	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
+		_, err := e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: benchEmail(rng.IntN(e.users))})
+		return err
+	})
+}
+
+func (e *benchEnv) benchAverage(b *testing.B) {
+	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
+		_, err := e.client.GetAveragePrice(ctx, &pb.GetAveragePriceRequest{Email: benchEmail(rng.IntN(e.users)), Count: 100})
+		return err
+	})
+}
+
+func (e *benchEnv) benchGetUser(b *testing.B) {
+	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
+		_, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: benchEmail(rng.IntN(e.users))})
+		return err
+	})
+}
+
+// benchFresh numbers the users RegisterUser creates, across all its runs.
+var benchFresh atomic.Int64
+
+func (e *benchEnv) benchRegister(b *testing.B) {
+	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
+		n := benchFresh.Add(1)
+		_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{
+			RequestId: benchUUID(rng), Email: fmt.Sprintf("fresh%09d@bench.example", n), Ticker: benchTicker(int(n) % e.tickers),
+		})
+		return err
+	})
+}
+
+func (e *benchEnv) benchUpdate(b *testing.B) {
+	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
+		_, err := e.client.UpdateUser(ctx, &pb.UpdateUserRequest{
+			RequestId: benchUUID(rng), Email: benchEmail(rng.IntN(e.users)), Ticker: benchTicker(rng.IntN(e.tickers)),
+		})
+		return err
+	})
+}
+
+// benchUUID returns a random version-4 UUID from rng.
+func benchUUID(rng *rand.Rand) string {
+	var u [16]byte
+	for i := range 2 {
+		v := rng.Uint64()
+		for j := range 8 {
+			u[8*i+j] = byte(v >> (8 * j))
+		}
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
