@@ -126,23 +126,23 @@ func (m *menu) ask(ctx context.Context, prompt string, check func(string) error)
 }
 
 func (m *menu) askEmail(ctx context.Context) (string, error) {
-	var email string
-	err := m.ask(ctx, "E-mail: ", func(s string) error {
-		var err error
-		email, err = stock.ParseEmail(s)
-		return domainErr(err)
-	})
-	return email, err
+	return m.askParsed(ctx, "E-mail: ", stock.ParseEmail)
 }
 
 func (m *menu) askTicker(ctx context.Context) (string, error) {
-	var ticker string
-	err := m.ask(ctx, "Ticker (e.g. AAPL, BRK-B, ^GSPC, EURUSD=X): ", func(s string) error {
+	return m.askParsed(ctx, "Ticker (e.g. AAPL, BRK-B, ^GSPC, EURUSD=X): ", stock.ParseTicker)
+}
+
+// askParsed asks until parse, the server's own validation, accepts the
+// answer, and returns its normalised form.
+func (m *menu) askParsed(ctx context.Context, prompt string, parse func(string) (string, error)) (string, error) {
+	var v string
+	err := m.ask(ctx, prompt, func(s string) error {
 		var err error
-		ticker, err = stock.ParseTicker(s)
+		v, err = parse(s)
 		return domainErr(err)
 	})
-	return ticker, err
+	return v, err
 }
 
 // domainErr shows a validation error by its client-safe message.
