@@ -18,10 +18,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"runtime"
-	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,8 +34,8 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/stockwatch/stockwatch/internal/api"
+	"github.com/stockwatch/stockwatch/internal/benchtest"
 	"github.com/stockwatch/stockwatch/internal/metrics"
-	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
@@ -51,16 +48,6 @@ const (
 	benchTickers = 100
 	benchPrices  = 100_000
 )
-
-// benchConcurrency is the number of client goroutines (default 16),
-// from STOCKWATCH_BENCH_CONCURRENCY. RunParallel starts a multiple of
-// GOMAXPROCS goroutines, so the figure is rounded up to one.
-func benchConcurrency() int {
-	if n, err := strconv.Atoi(os.Getenv("STOCKWATCH_BENCH_CONCURRENCY")); err == nil && n > 0 {
-		return n
-	}
-	return 16
-}
 
 // BenchmarkAPI measures every benchmarked RPC and the three ceilings on
 // each backend, in one run, against one preloaded database.
@@ -114,19 +101,15 @@ type benchEnv struct {
 	tickers int
 }
 
-// benchT0 is the newest preloaded market time.
-var benchT0 = time.Date(2026, 11, 27, 14, 30, 0, 0, time.UTC)
-
-func benchTicker(i int) string { return fmt.Sprintf("T%03d", i) }
-func benchEmail(i int) string  { return fmt.Sprintf("user%06d@bench.example", i) }
-
 // newBenchEnv opens a fresh database of backend be, preloads it and
 // serves it. It fails b if any step fails.
 func newBenchEnv(b *testing.B, be storetest.Backend, users, tickers, prices int) *benchEnv {
 	b.Helper()
 	db := storetest.Open(b, be)
 	start := time.Now()
-	benchPreload(b, db, users, tickers, prices)
+	if err := benchtest.Preload(context.Background(), db, users, tickers, prices); err != nil {
+		b.Fatal(err)
+	}
 	b.Logf("%s: preloaded %d users over %d tickers and %d prices in %v", be, users, tickers, prices, time.Since(start).Round(time.Millisecond))
 	_, w := db.Pools()
 	if _, err := w.ExecContext(context.Background(),
@@ -137,46 +120,6 @@ func newBenchEnv(b *testing.B, be storetest.Backend, users, tickers, prices int)
 	return &benchEnv{
 		db: db, conn: conn, client: pb.NewStockServiceClient(conn), health: healthpb.NewHealthClient(conn),
 		users: users, tickers: tickers,
-	}
-}
-
-// benchPreload inserts the users (user i tracks ticker i mod tickers) and
-// the prices, one minute apart per ticker, the newest a minute before benchT0.
-func benchPreload(b *testing.B, db *store.DB, users, tickers, prices int) {
-	b.Helper()
-	ctx := context.Background()
-	_, _, err := db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
-		for i := range users {
-			u := stock.User{Email: benchEmail(i), Ticker: benchTicker(i % tickers), CreateTime: benchT0, UpdateTime: benchT0}
-			if err := tx.CreateUser(ctx, u); err != nil {
-				return stock.Outcome{}, err
-			}
-		}
-		return stock.Outcome{}, nil
-	})
-	if err != nil {
-		b.Fatalf("preload users: %v", err)
-	}
-	const batch = 20_000
-	ps := make([]stock.Price, 0, batch)
-	flush := func() {
-		if n, err := db.InsertPrices(ctx, ps); err != nil || n != int64(len(ps)) {
-			b.Fatalf("preload prices: inserted %d of %d: %v", n, len(ps), err)
-		}
-		ps = ps[:0]
-	}
-	perTicker := prices / tickers
-	for k := range perTicker {
-		m := benchT0.Add(-time.Duration(perTicker-k) * time.Minute)
-		for t := range tickers {
-			ps = append(ps, stock.Price{Ticker: benchTicker(t), Price: 100 + float64(k%100), Currency: "USD", MarketTime: m, CollectTime: m.Add(time.Second)})
-			if len(ps) == batch {
-				flush()
-			}
-		}
-	}
-	if len(ps) > 0 {
-		flush()
 	}
 }
 
@@ -316,86 +259,43 @@ func benchUnary[Req any](method string, f func(*benchCeiling, context.Context, *
 	}
 }
 
-// benchRun runs op from benchConcurrency() goroutines, b.N times in all,
-// and reports ops/s and the p50 and p99 latency of one op. op gets a
-// per-goroutine random source; an error fails b.
-func benchRun(b *testing.B, op func(ctx context.Context, rng *rand.Rand) error) {
-	b.Helper()
-	procs := runtime.GOMAXPROCS(0)
-	b.SetParallelism((benchConcurrency() + procs - 1) / procs)
-	ctx := context.Background()
-	var (
-		mu   sync.Mutex
-		lats []time.Duration
-		seed atomic.Uint64
-	)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		rng := rand.New(rand.NewPCG(seed.Add(1), uint64(time.Now().UnixNano())))
-		mine := make([]time.Duration, 0, 1024)
-		for pb.Next() {
-			start := time.Now()
-			if err := op(ctx, rng); err != nil {
-				b.Error(err)
-				return
-			}
-			mine = append(mine, time.Since(start))
-		}
-		mu.Lock()
-		lats = append(lats, mine...)
-		mu.Unlock()
-	})
-	b.StopTimer()
-	if len(lats) == 0 {
-		return
-	}
-	slices.Sort(lats)
-	q := func(p float64) float64 { return float64(lats[min(len(lats)-1, int(p*float64(len(lats))))]) }
-	b.ReportMetric(q(0.50), "p50-ns")
-	b.ReportMetric(q(0.99), "p99-ns")
-	if s := b.Elapsed().Seconds(); s > 0 {
-		b.ReportMetric(float64(b.N)/s, "ops/s")
-	}
-}
-
 func (e *benchEnv) benchNoop(b *testing.B) {
-	benchRun(b, func(ctx context.Context, _ *rand.Rand) error {
+	benchtest.Run(b, func(ctx context.Context, _ *rand.Rand) error {
 		_, err := e.health.Check(ctx, &healthpb.HealthCheckRequest{})
 		return err
 	})
 }
 
 func (e *benchEnv) benchReadCeiling(b *testing.B) {
-	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
+	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 		out := new(wrapperspb.DoubleValue)
-		return e.conn.Invoke(ctx, "/stockwatch.bench.v1.Ceiling/Read", wrapperspb.String(benchTicker(rng.IntN(e.tickers))), out)
+		return e.conn.Invoke(ctx, "/stockwatch.bench.v1.Ceiling/Read", wrapperspb.String(benchtest.Ticker(rng.IntN(e.tickers))), out)
 	})
 }
 
 func (e *benchEnv) benchWriteCeiling(b *testing.B) {
-	benchRun(b, func(ctx context.Context, _ *rand.Rand) error {
+	benchtest.Run(b, func(ctx context.Context, _ *rand.Rand) error {
 		return e.conn.Invoke(ctx, "/stockwatch.bench.v1.Ceiling/Write", &emptypb.Empty{}, new(emptypb.Empty))
 	})
 }
 
 func (e *benchEnv) benchLatest(b *testing.B) {
-	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
-		_, err := e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: benchEmail(rng.IntN(e.users))})
+	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+		_, err := e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: benchtest.Email(rng.IntN(e.users))})
 		return err
 	})
 }
 
 func (e *benchEnv) benchAverage(b *testing.B) {
-	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
-		_, err := e.client.GetAveragePrice(ctx, &pb.GetAveragePriceRequest{Email: benchEmail(rng.IntN(e.users)), Count: 100})
+	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+		_, err := e.client.GetAveragePrice(ctx, &pb.GetAveragePriceRequest{Email: benchtest.Email(rng.IntN(e.users)), Count: 100})
 		return err
 	})
 }
 
 func (e *benchEnv) benchGetUser(b *testing.B) {
-	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
-		_, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: benchEmail(rng.IntN(e.users))})
+	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+		_, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: benchtest.Email(rng.IntN(e.users))})
 		return err
 	})
 }
@@ -404,34 +304,20 @@ func (e *benchEnv) benchGetUser(b *testing.B) {
 var benchFresh atomic.Int64
 
 func (e *benchEnv) benchRegister(b *testing.B) {
-	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
+	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 		n := benchFresh.Add(1)
 		_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{
-			RequestId: benchUUID(rng), Email: fmt.Sprintf("fresh%09d@bench.example", n), Ticker: benchTicker(int(n) % e.tickers),
+			RequestId: benchtest.UUID(rng), Email: fmt.Sprintf("fresh%09d@bench.example", n), Ticker: benchtest.Ticker(int(n) % e.tickers),
 		})
 		return err
 	})
 }
 
 func (e *benchEnv) benchUpdate(b *testing.B) {
-	benchRun(b, func(ctx context.Context, rng *rand.Rand) error {
+	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 		_, err := e.client.UpdateUser(ctx, &pb.UpdateUserRequest{
-			RequestId: benchUUID(rng), Email: benchEmail(rng.IntN(e.users)), Ticker: benchTicker(rng.IntN(e.tickers)),
+			RequestId: benchtest.UUID(rng), Email: benchtest.Email(rng.IntN(e.users)), Ticker: benchtest.Ticker(rng.IntN(e.tickers)),
 		})
 		return err
 	})
-}
-
-// benchUUID returns a random version-4 UUID from rng.
-func benchUUID(rng *rand.Rand) string {
-	var u [16]byte
-	for i := range 2 {
-		v := rng.Uint64()
-		for j := range 8 {
-			u[8*i+j] = byte(v >> (8 * j))
-		}
-	}
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }

@@ -1,0 +1,143 @@
+// Package benchtest holds what Stockwatch's benchmarks share: the preloaded
+// data set, and a closed-loop runner that reports throughput and latency
+// percentiles.
+package benchtest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store"
+)
+
+// T0 is the preload's clock: the newest price is a minute before it.
+var T0 = time.Date(2026, 11, 27, 14, 30, 0, 0, time.UTC)
+
+// Ticker is the i-th preloaded ticker.
+func Ticker(i int) string { return fmt.Sprintf("T%03d", i) }
+
+// Email is the i-th preloaded user's e-mail.
+func Email(i int) string { return fmt.Sprintf("user%06d@bench.example", i) }
+
+// Preload inserts users users (user i tracks Ticker(i mod tickers)) and
+// prices prices, spread evenly over the tickers, one minute apart per
+// ticker. It returns the first error.
+func Preload(ctx context.Context, db *store.DB, users, tickers, prices int) error {
+	_, _, err := db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+		for i := range users {
+			u := stock.User{Email: Email(i), Ticker: Ticker(i % tickers), CreateTime: T0, UpdateTime: T0}
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return stock.Outcome{}, err
+			}
+		}
+		return stock.Outcome{}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("preload users: %w", err)
+	}
+	const batch = 20_000
+	ps := make([]stock.Price, 0, batch)
+	flush := func() error {
+		n, err := db.InsertPrices(ctx, ps)
+		if err == nil && n != int64(len(ps)) {
+			err = fmt.Errorf("inserted %d of %d", n, len(ps))
+		}
+		ps = ps[:0]
+		return err
+	}
+	perTicker := prices / tickers
+	for k := range perTicker {
+		m := T0.Add(-time.Duration(perTicker-k) * time.Minute)
+		for t := range tickers {
+			ps = append(ps, stock.Price{Ticker: Ticker(t), Price: 100 + float64(k%100), Currency: "USD", MarketTime: m, CollectTime: m.Add(time.Second)})
+			if len(ps) == batch {
+				if err := flush(); err != nil {
+					return fmt.Errorf("preload prices: %w", err)
+				}
+			}
+		}
+	}
+	if len(ps) > 0 {
+		if err := flush(); err != nil {
+			return fmt.Errorf("preload prices: %w", err)
+		}
+	}
+	return nil
+}
+
+// UUID returns a random version-4 UUID from rng.
+func UUID(rng *rand.Rand) string {
+	var u [16]byte
+	for i := range 2 {
+		v := rng.Uint64()
+		for j := range 8 {
+			u[8*i+j] = byte(v >> (8 * j))
+		}
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// Concurrency is the number of client goroutines (default 16), from
+// STOCKWATCH_BENCH_CONCURRENCY. RunParallel starts a multiple of
+// GOMAXPROCS goroutines, so Run rounds it up to one.
+func Concurrency() int {
+	if n, err := strconv.Atoi(os.Getenv("STOCKWATCH_BENCH_CONCURRENCY")); err == nil && n > 0 {
+		return n
+	}
+	return 16
+}
+
+// Run runs op from Concurrency() goroutines, b.N times in all, and reports
+// ops/s and the p50 and p99 latency of one op. op gets a per-goroutine
+// random source; an error fails b.
+func Run(b *testing.B, op func(ctx context.Context, rng *rand.Rand) error) {
+	b.Helper()
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((Concurrency() + procs - 1) / procs)
+	ctx := context.Background()
+	var (
+		mu   sync.Mutex
+		lats []time.Duration
+		seed atomic.Uint64
+	)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		rng := rand.New(rand.NewPCG(seed.Add(1), uint64(time.Now().UnixNano())))
+		mine := make([]time.Duration, 0, 1024)
+		for pb.Next() {
+			start := time.Now()
+			if err := op(ctx, rng); err != nil {
+				b.Error(err)
+				return
+			}
+			mine = append(mine, time.Since(start))
+		}
+		mu.Lock()
+		lats = append(lats, mine...)
+		mu.Unlock()
+	})
+	b.StopTimer()
+	if len(lats) == 0 {
+		return
+	}
+	slices.Sort(lats)
+	q := func(p float64) float64 { return float64(lats[min(len(lats)-1, int(p*float64(len(lats))))]) }
+	b.ReportMetric(q(0.50), "p50-ns")
+	b.ReportMetric(q(0.99), "p99-ns")
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(b.N)/s, "ops/s")
+	}
+}
