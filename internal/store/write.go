@@ -16,19 +16,25 @@ import (
 // different requests.
 var errReusedID = stock.Errorf(stock.KindInvalid, "request_id reused with a different request")
 
-// Once runs fn at most once per request id: in one transaction it records
-// the request, runs fn, and stores fn's outcome with the record. A later
-// call with the same id finds the record and returns the stored outcome
-// with replayed set, without running fn. Concurrent calls with one id
-// serialise on the record's key: one runs fn, the others wait for its
-// commit and replay it.
+// Once runs fn at most once per request id: in one transaction it runs fn
+// and then inserts the request's record with fn's outcome. If a record of
+// the id already exists, that insert fails on the record's key: the
+// transaction, fn's writes included, rolls back, and Once returns the
+// stored outcome with replayed set. A concurrent duplicate blocks on the
+// record's key (or on the rows fn touches) until the first commits, then
+// rolls back and replays it. So fn may run more than once, but its writes
+// are committed at most once per id.
+//
+// The record goes last so that a first execution costs one statement
+// (the insert) on top of fn, and no update of the record.
 //
 // fn returns the outcome to store (success or a deterministic error), or
-// an error that rolls everything back and is returned as is. Once returns
-// KindInvalid when the id was used for another method or payload,
-// KindAborted when a deadlock persisted through retries, and
-// KindUnavailable when the database cannot be reached. With an empty
-// key.ID, fn runs in a transaction without any record.
+// an error that rolls everything back and is returned as is. fn must do
+// all its writes through the Tx. Once returns KindInvalid when the id was
+// used for another method or payload, KindAborted when a deadlock
+// persisted through retries, and KindUnavailable when the database cannot
+// be reached. With an empty key.ID, fn runs in a transaction without any
+// record.
 func (db *DB) Once(ctx context.Context, key stock.RequestKey, fn func(context.Context, stock.Tx) (stock.Outcome, error)) (out stock.Outcome, replayed bool, err error) {
 	for attempt := 0; ; attempt++ {
 		out, replayed, err = db.once(ctx, key, fn)
@@ -56,28 +62,28 @@ func (db *DB) once(ctx context.Context, key stock.RequestKey, fn func(context.Co
 		return stock.Outcome{}, false, db.wrap(err, "begin")
 	}
 	defer tx.Rollback() // no-op after Commit
+	out, err := fn(ctx, &writeTx{tx: tx, db: db})
+	if err != nil {
+		tx.Rollback()
+		if key.ID != "" && ctx.Err() == nil {
+			// A duplicate of a committed request can fail where the first
+			// succeeded (its row is taken now): the stored outcome wins.
+			if out, found, lerr := db.Lookup(ctx, key); lerr == nil && found {
+				return out, true, nil
+			}
+		}
+		return stock.Outcome{}, false, err
+	}
 	if key.ID != "" {
-		// Inserting the record first takes the id's key lock: a concurrent
-		// duplicate blocks here until this transaction ends.
-		_, err := tx.ExecContext(ctx, `INSERT INTO requests (request_id, method, fingerprint, create_time) VALUES (?, ?, ?, ?)`,
-			key.ID, key.Method, key.Fingerprint, micros(key.Now))
+		_, err := tx.ExecContext(ctx, `INSERT INTO requests (request_id, method, fingerprint, create_time, outcome_kind, outcome_message, response)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			key.ID, key.Method, key.Fingerprint, micros(key.Now), string(out.Kind), out.Message, out.Body)
 		if db.d.isDuplicate(err) {
-			tx.Rollback()
+			tx.Rollback() // undo fn's writes: the id has run before
 			return db.replay(ctx, key)
 		}
 		if err != nil {
 			return stock.Outcome{}, false, db.wrap(err, "record request")
-		}
-	}
-	out, err := fn(ctx, &writeTx{tx: tx, db: db})
-	if err != nil {
-		return stock.Outcome{}, false, err
-	}
-	if key.ID != "" {
-		_, err := tx.ExecContext(ctx, `UPDATE requests SET outcome_kind = ?, outcome_message = ?, response = ? WHERE request_id = ?`,
-			string(out.Kind), out.Message, out.Body, key.ID)
-		if err != nil {
-			return stock.Outcome{}, false, db.wrap(err, "record outcome")
 		}
 	}
 	if db.beforeCommit != nil {
