@@ -77,6 +77,7 @@ func newDaemon(ctx context.Context, cfg config, log *slog.Logger) (_ *daemon, er
 	if cfg.runsCollector() {
 		d.coll = collector.New(d.db, d.quotes, collector.Config{
 			Interval: cfg.Interval, Concurrency: cfg.Concurrency, Retention: cfg.Retention, Logger: log,
+			Owner: collectorOwner(),
 			OnCycle: func(r collector.Result) {
 				d.met.Cycle(r.Duration.Seconds(), r.Fetched, r.Unknown, r.Failed, r.Inserted, r.Purged, r.Err != nil && !errors.Is(r.Err, context.Canceled))
 			},
@@ -153,6 +154,14 @@ func serverTLS(cfg config, log *slog.Logger) (*tls.Config, error) {
 		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	return tc, nil
+}
+
+// collectorOwner names this process in ticker claims: host and pid, so
+// that an operator can tell collectors apart in the collector_claims table.
+func collectorOwner() string {
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("%s-%d", host, os.Getpid())
+	return owner[max(0, len(owner)-64):]
 }
 
 func isLoopback(a net.Addr) bool {

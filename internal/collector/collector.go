@@ -5,6 +5,7 @@ package collector
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"sync"
@@ -22,6 +23,11 @@ type Quoter interface {
 // Store is what the collector needs of the database. *store.DB implements it.
 type Store interface {
 	Tickers(ctx context.Context) ([]string, error)
+	// ClaimTickers claims for owner, until the given time, the tickers it
+	// holds or whose claims have expired by now, and returns those.
+	ClaimTickers(ctx context.Context, owner string, tickers []string, now, until time.Time) ([]string, error)
+	// ReleaseClaims gives up owner's claims.
+	ReleaseClaims(ctx context.Context, owner string) error
 	InsertPrices(ctx context.Context, ps []stock.Price) (int64, error)
 	DeletePrices(ctx context.Context, before time.Time) (int64, error)
 }
@@ -31,8 +37,11 @@ type Config struct {
 	Interval    time.Duration // between cycle starts (default 60s)
 	Concurrency int           // quotes in flight at once (default 4)
 	Retention   time.Duration // delete prices older than this each cycle; 0 keeps all
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Owner names this collector in the claims it shares the tickers with
+	// other collectors by (default: a random id).
+	Owner  string
+	Now    func() time.Time
+	Logger *slog.Logger
 	// OnCycle, when set, receives every cycle's result (for metrics).
 	OnCycle func(Result)
 }
@@ -40,6 +49,7 @@ type Config struct {
 // Result is what one cycle did.
 type Result struct {
 	Tickers  int           // distinct tickers of all users
+	Skipped  int           // of those, tickers another collector has claimed
 	Fetched  int           // quotes received
 	Unknown  int           // tickers the source does not know
 	Failed   int           // tickers whose fetch failed (including breaker open)
@@ -72,13 +82,17 @@ func New(st Store, q Quoter, cfg Config) *Collector {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Owner == "" {
+		cfg.Owner = rand.Text()[:16]
+	}
 	return &Collector{st: st, q: q, cfg: cfg, log: cfg.Logger}
 }
 
 // Run runs a cycle at once and then one every interval until ctx is done.
 // A cycle that overruns the interval delays the next one; cycles never
-// stack. Run returns nil when ctx is done; a failing cycle is logged and the
-// next one carries on.
+// stack. Run returns nil when ctx is done, after releasing its claims so
+// that another collector takes its tickers over at once; a failing cycle
+// is logged and the next one carries on.
 func (c *Collector) Run(ctx context.Context) error {
 	t := time.NewTicker(c.cfg.Interval)
 	defer t.Stop()
@@ -86,6 +100,11 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.Cycle(ctx)
 		select {
 		case <-ctx.Done():
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := c.st.ReleaseClaims(rctx, c.cfg.Owner); err != nil {
+				c.log.Warn("releasing ticker claims failed", "err", err)
+			}
 			return nil
 		case <-t.C: // a Ticker drops ticks a slow cycle missed
 		}
@@ -108,7 +127,7 @@ func (c *Collector) Cycle(ctx context.Context) Result {
 	if res.Err != nil || res.Failed > 0 {
 		level = slog.LevelWarn
 	}
-	attrs := []any{"tickers", res.Tickers, "fetched", res.Fetched, "unknown", res.Unknown, "failed", res.Failed,
+	attrs := []any{"tickers", res.Tickers, "skipped", res.Skipped, "fetched", res.Fetched, "unknown", res.Unknown, "failed", res.Failed,
 		"inserted", res.Inserted, "purged", res.Purged, "duration", res.Duration}
 	if res.Err != nil {
 		attrs = append(attrs, "err", res.Err)
@@ -122,15 +141,23 @@ func (c *Collector) Cycle(ctx context.Context) Result {
 
 func (c *Collector) cycle(ctx context.Context) Result {
 	var res Result
-	tickers, err := c.st.Tickers(ctx)
+	now := c.cfg.Now().UTC()
+	all, err := c.st.Tickers(ctx)
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	res.Tickers = len(tickers)
+	res.Tickers = len(all)
+	// Claim until shortly before our own next cycle, so that we renew our
+	// claims then and a collector that dies loses them within an interval.
+	tickers, err := c.st.ClaimTickers(ctx, c.cfg.Owner, all, now, now.Add(c.cfg.Interval*4/5))
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	res.Skipped = len(all) - len(tickers)
 	quotes := c.fetch(ctx, tickers, &res)
 
-	now := c.cfg.Now().UTC()
 	prices := make([]stock.Price, 0, len(quotes))
 	for _, q := range quotes {
 		prices = append(prices, stock.Price{Ticker: q.Ticker, Price: q.Price, Currency: q.Currency, MarketTime: q.MarketTime, CollectTime: now})

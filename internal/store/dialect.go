@@ -25,19 +25,21 @@ type dialect struct {
 	name   string
 	goose  goose.Dialect
 	locker func() (lock.Locker, error) // serialises migrations across replicas; nil if not needed
-	// onConflictIgnore ends an INSERT into stock_prices so that a row whose
-	// (ticker, market_time) exists is skipped and not counted as affected.
-	onConflictIgnore string
-	isDuplicate      func(error) bool // unique key violation
-	isRetryable      func(error) bool // deadlock or lock timeout: rerun the transaction
-	isUnavailable    func(error) bool // the database cannot be reached
+	// ignoreConflict ends an INSERT so that a row whose unique key (the
+	// columns given) exists is skipped and not counted as affected.
+	ignoreConflict func(key ...string) string
+	isDuplicate    func(error) bool // unique key violation
+	isRetryable    func(error) bool // deadlock or lock timeout: rerun the transaction
+	isUnavailable  func(error) bool // the database cannot be reached
 }
 
 func openSQLite(path string) (*DB, error) {
 	d := dialect{
-		name:             "sqlite",
-		goose:            goose.DialectSQLite3,
-		onConflictIgnore: "ON CONFLICT (ticker, market_time) DO NOTHING",
+		name:  "sqlite",
+		goose: goose.DialectSQLite3,
+		ignoreConflict: func(key ...string) string {
+			return "ON CONFLICT (" + strings.Join(key, ", ") + ") DO NOTHING"
+		},
 		isDuplicate: func(err error) bool {
 			c := sqliteCode(err)
 			return c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || c == sqlite3.SQLITE_CONSTRAINT_UNIQUE
@@ -151,8 +153,12 @@ func openMySQL(rest string) (*DB, error) {
 		locker: func() (lock.Locker, error) {
 			return lock.NewMySQLTableLocker(lock.WithTableName("stockwatch_migration_lock"))
 		},
-		onConflictIgnore: "ON DUPLICATE KEY UPDATE id = id",
-		isDuplicate:      func(err error) bool { return mysqlNumber(err) == erDupEntry },
+		// A no-op update: affects no row, and unlike INSERT IGNORE it
+		// turns no other error into a warning.
+		ignoreConflict: func(key ...string) string {
+			return "ON DUPLICATE KEY UPDATE " + key[0] + " = " + key[0]
+		},
+		isDuplicate: func(err error) bool { return mysqlNumber(err) == erDupEntry },
 		isRetryable: func(err error) bool {
 			n := mysqlNumber(err)
 			return n == erLockDeadlock || n == erLockWaitTimeout

@@ -180,16 +180,8 @@ func (db *DB) Tickers(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, db.wrap(err, "tickers")
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, db.wrap(err, "tickers")
-		}
-		out = append(out, t)
-	}
-	return out, db.wrap(rows.Err(), "tickers")
+	out, err := scanStrings(rows)
+	return out, db.wrap(err, "tickers")
 }
 
 // CountPrices returns the number of stored prices, of one ticker or ("") all.

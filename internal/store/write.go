@@ -36,17 +36,31 @@ var errReusedID = stock.Errorf(stock.KindInvalid, "request_id reused with a diff
 // be reached. With an empty key.ID, fn runs in a transaction without any
 // record.
 func (db *DB) Once(ctx context.Context, key stock.RequestKey, fn func(context.Context, stock.Tx) (stock.Outcome, error)) (out stock.Outcome, replayed bool, err error) {
-	for attempt := 0; ; attempt++ {
+	err = db.retry(ctx, "request "+key.ID, func() error {
 		out, replayed, err = db.once(ctx, key, fn)
+		return err
+	})
+	if err != nil {
+		return stock.Outcome{}, false, err
+	}
+	return out, replayed, nil
+}
+
+// retry runs f again while it fails with a deadlock, a lock timeout or
+// errRetry, at most db.retries times with a short growing pause. It
+// returns f's last error, wrapped in KindAborted when retries ran out.
+func (db *DB) retry(ctx context.Context, what string, f func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := f()
 		if err == nil || !db.d.isRetryable(err) && !errors.Is(err, errRetry) {
-			return out, replayed, err
+			return err
 		}
 		if attempt == db.retries {
-			return stock.Outcome{}, false, fmt.Errorf("request %s: %w: %w", key.ID, stock.ErrAborted, err)
+			return fmt.Errorf("%s: %w: %w", what, stock.ErrAborted, err)
 		}
 		select {
 		case <-ctx.Done():
-			return stock.Outcome{}, false, ctx.Err()
+			return ctx.Err()
 		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
 		}
 	}
@@ -256,7 +270,7 @@ func (t *writeTx) InsertPrices(ctx context.Context, ps []stock.Price) (int64, er
 			b.WriteString("(?, ?, ?, ?, ?)")
 			args = append(args, p.Ticker, p.Price, p.Currency, micros(p.MarketTime), micros(p.CollectTime))
 		}
-		b.WriteString(" " + t.db.d.onConflictIgnore)
+		b.WriteString(" " + t.db.d.ignoreConflict("ticker", "market_time"))
 		res, err := t.tx.ExecContext(ctx, b.String(), args...)
 		if err != nil {
 			return 0, t.db.wrap(err, "insert prices")

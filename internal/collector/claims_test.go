@@ -1,0 +1,111 @@
+package collector_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stockwatch/stockwatch/internal/collector"
+	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/yahoo"
+	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
+)
+
+// clock is a fake time shared by collectors.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t0.Add(d)
+}
+
+// TestTwoCollectors: two collectors on one database fetch each ticker once
+// per cycle between them; when one stops, the other takes its tickers
+// within two intervals; two cycles at the same instant split the tickers.
+func TestTwoCollectors(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		ctx := context.Background()
+		url := storetest.URL(t, b)
+		open := func() *store.DB {
+			db, err := store.Open(ctx, url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+		dbA, dbB := open(), open()
+		up := yahootest.NewServer(t)
+		tickers := []string{"AAA", "BBB", "CCC", "DDD", "EEE", "FFF"}
+		for i, tk := range tickers {
+			up.SetQuote(tk, float64(10+i), "USD", t0)
+			addUser(t, dbA, fmt.Sprintf("u%d@x.com", i), tk)
+		}
+		clk := &clock{}
+		const interval = time.Minute
+		newCollector := func(db *store.DB, owner string) *collector.Collector {
+			return collector.New(db, yahoo.New(up.URL()), collector.Config{Interval: interval, Owner: owner, Now: clk.Now})
+		}
+		a, bc := newCollector(dbA, "a"), newCollector(dbB, "b")
+		cycle := func(c *collector.Collector, at time.Duration) collector.Result {
+			clk.Set(at)
+			return c.Cycle(ctx)
+		}
+		type got struct{ fetched, skipped int }
+		check := func(step string, r collector.Result, want got) {
+			t.Helper()
+			if g := (got{r.Fetched, r.Skipped}); g != want || r.Err != nil {
+				t.Errorf("%s: fetched %d, skipped %d, err %v; want fetched %d, skipped %d", step, g.fetched, g.skipped, r.Err, want.fetched, want.skipped)
+			}
+		}
+		check("a at 0s", cycle(a, 0), got{6, 0})
+		check("b at 30s", cycle(bc, 30*time.Second), got{0, 6})
+		check("a at 60s renews its own", cycle(a, 60*time.Second), got{6, 0})
+		check("b at 90s", cycle(bc, 90*time.Second), got{0, 6})
+		if n := up.Requests(); n != 12 {
+			t.Errorf("upstream requests after two intervals = %d, want 12 (each ticker once per cycle)", n)
+		}
+		// a stops after its cycle at 60s; its claims lapse at 108s, and b's
+		// next cycle takes them over: 90s after a's last, within two intervals.
+		check("b at 150s takes over", cycle(bc, 150*time.Second), got{6, 0})
+
+		// Both at once, after b's claims lapse: the tickers are split, none
+		// fetched twice.
+		clk.Set(300 * time.Second)
+		var wg sync.WaitGroup
+		var ra, rb collector.Result
+		wg.Go(func() { ra = a.Cycle(ctx) })
+		wg.Go(func() { rb = bc.Cycle(ctx) })
+		wg.Wait()
+		if ra.Err != nil || rb.Err != nil || ra.Fetched+rb.Fetched != 6 {
+			t.Errorf("simultaneous cycles fetched %d + %d (errs %v, %v), want 6 in all", ra.Fetched, rb.Fetched, ra.Err, rb.Err)
+		}
+		for _, tk := range tickers {
+			if n := up.RequestsFor(tk); n != 4 {
+				t.Errorf("requests for %s = %d, want 4 (one per cycle period)", tk, n)
+			}
+		}
+		if n := storetest.Count(t, dbA, "stock_prices", ""); n != 6 {
+			t.Errorf("price rows = %d, want 6 (unchanged quotes are stored once)", n)
+		}
+
+		// A collector that releases its claims hands them over at once.
+		if err := dbA.ReleaseClaims(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := dbB.ReleaseClaims(ctx, "b"); err != nil {
+			t.Fatal(err)
+		}
+		check("b right after release", cycle(bc, 301*time.Second), got{6, 0})
+	})
+}

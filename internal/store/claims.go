@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ClaimTickers lets several collectors share the work of a cycle: it
+// claims for owner, until the given time, every ticker of tickers that
+// owner already holds or whose claim has expired by now (or never
+// existed), and returns the tickers it claimed. A ticker claimed by another live collector is left
+// to it; the claims of a collector that died expire on their own, and the
+// next collector to claim after that takes them over.
+//
+// One transaction; a concurrent claimer waits on the rows it wants and
+// then finds them taken. It returns KindUnavailable when the database
+// cannot be reached and KindAborted when a deadlock persists.
+func (db *DB) ClaimTickers(ctx context.Context, owner string, tickers []string, now, until time.Time) ([]string, error) {
+	if len(tickers) == 0 {
+		return nil, nil
+	}
+	var claimed []string
+	err := db.retry(ctx, "claim tickers", func() error {
+		var err error
+		claimed, err = db.claim(ctx, owner, tickers, now, until)
+		return err
+	})
+	return claimed, err
+}
+
+func (db *DB) claim(ctx context.Context, owner string, tickers []string, now, until time.Time) ([]string, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, db.wrap(err, "claim tickers")
+	}
+	defer tx.Rollback()
+	for chunk := range slices.Chunk(tickers, insertChunk) {
+		args := make([]any, 0, len(chunk)+2)
+		args = append(args, owner, micros(until))
+		for _, t := range chunk {
+			args = append(args, t)
+		}
+		in := placeholders(len(chunk))
+		// Rows for new tickers first, so that the update below sees them.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO collector_claims (ticker, owner, until_time) VALUES `+
+			strings.Repeat("(?, '', 0), ", len(chunk)-1)+"(?, '', 0) "+db.d.ignoreConflict("ticker"), args[2:]...); err != nil {
+			return nil, db.wrap(err, "claim tickers")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE collector_claims SET owner = ?, until_time = ?
+			WHERE (until_time <= ? OR owner = ?) AND ticker IN (`+in+`)`, append([]any{owner, micros(until), micros(now), owner}, args[2:]...)...); err != nil {
+			return nil, db.wrap(err, "claim tickers")
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT ticker FROM collector_claims WHERE owner = ? AND until_time = ? ORDER BY ticker`, owner, micros(until))
+	if err != nil {
+		return nil, db.wrap(err, "claim tickers")
+	}
+	claimed, err := scanStrings(rows)
+	if err != nil {
+		return nil, db.wrap(err, "claim tickers")
+	}
+	return claimed, db.wrap(tx.Commit(), "claim tickers")
+}
+
+// ReleaseClaims gives up owner's claims, so that another collector takes
+// its tickers at its next cycle instead of waiting for them to expire.
+func (db *DB) ReleaseClaims(ctx context.Context, owner string) error {
+	_, err := db.w.ExecContext(ctx, `UPDATE collector_claims SET until_time = 0 WHERE owner = ?`, owner)
+	return db.wrap(err, "release claims")
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// scanStrings reads a one-column result and closes rows.
+func scanStrings(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
