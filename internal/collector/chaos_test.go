@@ -78,4 +78,3 @@ func TestUpstreamChaos(t *testing.T) {
 			b, res.Tickers, len(faults), len(healthy), br.State(), sent, transitions)
 	})
 }
-
