@@ -77,10 +77,8 @@ func newDaemon(ctx context.Context, cfg config, log *slog.Logger) (_ *daemon, er
 	if cfg.runsCollector() {
 		d.coll = collector.New(d.db, d.quotes, collector.Config{
 			Interval: cfg.Interval, Concurrency: cfg.Concurrency, Retention: cfg.Retention, Logger: log,
-			Owner: collectorOwner(),
-			OnCycle: func(r collector.Result) {
-				d.met.Cycle(r.Duration.Seconds(), r.Fetched, r.Unknown, r.Failed, r.Inserted, r.Purged, r.Err != nil && !errors.Is(r.Err, context.Canceled))
-			},
+			Owner:   collectorOwner(),
+			OnCycle: d.met.Cycle,
 		})
 	}
 	if cfg.runsAPI() {

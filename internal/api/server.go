@@ -185,25 +185,27 @@ func (s *Server) tickerCheck(ticker string, quote **stock.Quote) func(context.Co
 	if s.quoter == nil {
 		return nil
 	}
-	return func(ctx context.Context) error { return s.checkTicker(ctx, ticker, quote) }
+	return func(ctx context.Context) (err error) {
+		*quote, err = s.checkTicker(ctx, ticker)
+		return err
+	}
 }
 
-func (s *Server) checkTicker(ctx context.Context, ticker string, quote **stock.Quote) error {
+func (s *Server) checkTicker(ctx context.Context, ticker string) (*stock.Quote, error) {
 	qctx, cancel := context.WithTimeout(ctx, s.qwait)
 	defer cancel()
 	q, err := s.quoter.Quote(qctx, ticker)
 	switch {
 	case err == nil:
 		q.Ticker = ticker
-		*quote = &q
-		return nil
+		return &q, nil
 	case errors.Is(err, stock.ErrUnknownTicker):
-		return stock.Errorf(stock.KindInvalid, "unknown ticker %s", ticker)
+		return nil, stock.Errorf(stock.KindInvalid, "unknown ticker %s", ticker)
 	case ctx.Err() != nil:
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	s.log.WarnContext(ctx, "could not check ticker; accepting it", "ticker", ticker, "err", err)
-	return nil
+	return nil, nil
 }
 
 // storeQuote saves the quote fetched at registration as the ticker's

@@ -4,13 +4,17 @@
 package metrics
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"net/http"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/stockwatch/stockwatch/internal/collector"
 )
 
 // Metrics holds every series the daemon exports, on a registry of its own
@@ -70,14 +74,14 @@ func New() *Metrics {
 }
 
 // Cycle records one collection cycle.
-func (m *Metrics) Cycle(seconds float64, ok, unknown, failed int, inserted, purged int64, failedDB bool) {
-	m.cycleSeconds.Observe(seconds)
-	m.tickers.WithLabelValues("ok").Add(float64(ok))
-	m.tickers.WithLabelValues("unknown").Add(float64(unknown))
-	m.tickers.WithLabelValues("failed").Add(float64(failed))
-	m.rowsInserted.Add(float64(inserted))
-	m.pricesPurged.Add(float64(purged))
-	if failedDB {
+func (m *Metrics) Cycle(r collector.Result) {
+	m.cycleSeconds.Observe(r.Duration.Seconds())
+	m.tickers.WithLabelValues("ok").Add(float64(r.Fetched))
+	m.tickers.WithLabelValues("unknown").Add(float64(r.Unknown))
+	m.tickers.WithLabelValues("failed").Add(float64(r.Failed))
+	m.rowsInserted.Add(float64(r.Inserted))
+	m.pricesPurged.Add(float64(r.Purged))
+	if r.Err != nil && !errors.Is(r.Err, context.Canceled) {
 		m.cycleErrors.Inc()
 	}
 }
