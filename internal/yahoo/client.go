@@ -273,8 +273,8 @@ func parseChart(symbol string, body []byte) (stock.Quote, error) {
 		return stock.Quote{}, fmt.Errorf("%w: no regularMarketPrice", ErrMalformed)
 	case !(*m.RegularMarketPrice > 0) || math.IsInf(*m.RegularMarketPrice, 0):
 		return stock.Quote{}, fmt.Errorf("%w: regularMarketPrice %v is not a positive number", ErrMalformed, *m.RegularMarketPrice)
-	case m.RegularMarketTime == nil || *m.RegularMarketTime <= 0:
-		return stock.Quote{}, fmt.Errorf("%w: no regularMarketTime", ErrMalformed)
+	case m.RegularMarketTime == nil || *m.RegularMarketTime <= 0 || *m.RegularMarketTime > 253402300799: // 9999-12-31T23:59:59Z: the store's µs and proto Timestamps end there
+		return stock.Quote{}, fmt.Errorf("%w: regularMarketTime missing or outside 1970…9999", ErrMalformed)
 	}
 	return stock.Quote{
 		Ticker:     symbol,
