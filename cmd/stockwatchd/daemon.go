@@ -97,7 +97,8 @@ func newDaemon(ctx context.Context, cfg config, log *slog.Logger) (_ *daemon, er
 func (d *daemon) setupAPI() error {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxMessageSize),
-		grpc.ChainUnaryInterceptor(d.met.GRPC.UnaryServerInterceptor(), logRPC(d.log), api.AdminAuth(d.cfg.AdminToken)),
+		grpc.ForceServerCodecV2(api.StrictCodec()),
+		grpc.ChainUnaryInterceptor(d.met.GRPC.UnaryServerInterceptor(), logRPC(d.log), api.RejectMalformed(), api.AdminAuth(d.cfg.AdminToken)),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
 	}

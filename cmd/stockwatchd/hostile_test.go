@@ -44,14 +44,11 @@ func (hostileCodec) Unmarshal(data mem.BufferSlice, v any) error {
 
 // malformedCode is what the daemon answers to bytes that are not a
 // protobuf message at all (bad wire format, invalid UTF-8 in a string
-// field). grpc-go decodes the request before any interceptor or handler
-// runs and turns every decode error into INTERNAL "grpc: failed to
-// unmarshal the received message: ..." (rpc_util.go, recv), whatever the
-// codec returns. This is the one INTERNAL the suite tolerates; see the
-// report of issue 6 for a fix in the daemon.
+// field): grpc-go alone would answer INTERNAL before any of our code runs;
+// api.StrictCodec and api.RejectMalformed make it INVALID_ARGUMENT.
 const (
-	malformedCode   = codes.Internal
-	malformedPrefix = "grpc: failed to unmarshal the received message"
+	malformedCode   = codes.InvalidArgument
+	malformedPrefix = "request is not a valid protobuf message"
 )
 
 // hostileCase is one raw request and the exact answer it must get.
@@ -82,7 +79,7 @@ func (h *hostileRun) call(t *testing.T, method string, payload []byte) ([]byte, 
 	code := status.Code(err)
 	key := code.String()
 	if code == malformedCode && strings.HasPrefix(status.Convert(err).Message(), malformedPrefix) {
-		key = "Internal(grpc-go decode)"
+		key = "InvalidArgument(not protobuf)"
 	}
 	h.mu.Lock()
 	h.sent++

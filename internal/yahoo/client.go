@@ -51,6 +51,10 @@ type Client struct {
 	holdUntil time.Time // after a 429 with Retry-After: send nothing before this
 }
 
+// maxCurrencyLen is the longest currency code kept (ISO 4217 codes and
+// Yahoo's "GBp" are three).
+const maxCurrencyLen = 16
+
 // maxHold caps how long one Retry-After keeps the client quiet.
 const maxHold = 10 * time.Minute
 
@@ -275,6 +279,8 @@ func parseChart(symbol string, body []byte) (stock.Quote, error) {
 		return stock.Quote{}, fmt.Errorf("%w: regularMarketPrice %v is not a positive number", ErrMalformed, *m.RegularMarketPrice)
 	case m.RegularMarketTime == nil || *m.RegularMarketTime <= 0 || *m.RegularMarketTime > 253402300799: // 9999-12-31T23:59:59Z: the store's µs and proto Timestamps end there
 		return stock.Quote{}, fmt.Errorf("%w: regularMarketTime missing or outside 1970…9999", ErrMalformed)
+	case len(m.Currency) > maxCurrencyLen: // the store's column; one bad quote must not fail a cycle's batch
+		return stock.Quote{}, fmt.Errorf("%w: currency longer than %d bytes", ErrMalformed, maxCurrencyLen)
 	}
 	return stock.Quote{
 		Ticker:     symbol,

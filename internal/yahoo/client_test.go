@@ -293,6 +293,7 @@ func TestQuote_MalformedBodies(t *testing.T) {
 		want   outcome
 	}{
 		{"EmptyBody", 200, ``, outcome{Kind: "malformed", Failure: true}},
+		{"CurrencyTooLong", 200, `{"chart":{"result":[{"meta":{"currency":"'; DROP TABLE users; --","symbol":"BAD","regularMarketPrice":1,"regularMarketTime":1700000000}}],"error":null}}`, outcome{Kind: "malformed", Failure: true}},
 		{"JSONNull", 200, `null`, outcome{Kind: "malformed", Failure: true}},
 		{"NoChart", 200, `{}`, outcome{Kind: "malformed", Failure: true}},
 		{"ResultNull", 200, `{"chart":{"result":null,"error":null}}`, outcome{Kind: "malformed", Failure: true}},
