@@ -1,0 +1,13 @@
+// Package faults holds Stockwatch's fault suite: tests that break things
+// for real (kill the daemon in the middle of writes, send one request to
+// two replicas at once) and check that every acknowledged write is in the
+// database exactly once. The package has no code of its own; the tests
+// live in package faults_test, and RELIABILITY.md at the repository root
+// describes each scenario and the figures of its last run.
+//
+// The scenarios need MariaDB or MySQL: they run when STOCKWATCH_TEST_MYSQL
+// is set (see internal/store/storetest), are skipped without it, and fail
+// without it under CI=true. STOCKWATCH_FAULT_SEED fixes the seed of the
+// random choices (operations, kill moments) to replay a run; every test
+// prints the seed it used.
+package faults
