@@ -65,6 +65,7 @@ func openSQLite(path string) (*DB, error) {
 		db.SetConnMaxLifetime(0)
 		return &DB{r: db, w: db, d: d, dsn: "sqlite://:memory:"}, nil
 	}
+	d.locker = func() (lock.Locker, error) { return &fileLocker{path: path}, nil }
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	dsn := "file:" + path + "?" + q.Encode()
@@ -151,7 +152,12 @@ func openMySQL(rest string) (*DB, error) {
 		name:  "mysql",
 		goose: goose.DialectMySQL,
 		locker: func() (lock.Locker, error) {
-			return lock.NewMySQLTableLocker(lock.WithTableName("stockwatch_migration_lock"))
+			// goose retries every 5s by default: a replica starting beside
+			// another would wait that long for a lock held for milliseconds.
+			return lock.NewMySQLTableLocker(
+				lock.WithTableName("stockwatch_migration_lock"),
+				lock.WithTableLockTimeout(250*time.Millisecond, 240), // up to a minute
+			)
 		},
 		// A no-op update: affects no row, and unlike INSERT IGNORE it
 		// turns no other error into a warning.

@@ -317,3 +317,43 @@ func TestMemory(t *testing.T) {
 		t.Fatalf("GetUser on :memory: %v", err)
 	}
 }
+
+// TestConcurrentMigrations starts four replicas on one empty database at
+// once: all open, and every migration is applied exactly once.
+func TestConcurrentMigrations(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		url := storetest.URL(t, b)
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() {
+				db, err := store.Open(context.Background(), url, nil)
+				if err == nil {
+					err = db.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("replica %d: %v", i, err)
+			}
+		}
+		db, err := store.Open(context.Background(), url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var versions, applied int
+		_, w := db.Pools()
+		if err := w.QueryRow(`SELECT COUNT(DISTINCT version_id), COUNT(*) FROM goose_db_version WHERE version_id > 0`).Scan(&versions, &applied); err != nil {
+			t.Fatal(err)
+		}
+		if versions != 3 || applied != 3 {
+			t.Errorf("goose_db_version: %d versions in %d rows, want 3 in 3", versions, applied)
+		}
+	})
+}
