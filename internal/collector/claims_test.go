@@ -107,5 +107,7 @@ func TestTwoCollectors(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("b right after release", cycle(bc, 301*time.Second), got{6, 0})
+		fmt.Printf("two-collectors (%s): %d tickers, 8 cycles of 2 collectors, %d upstream requests (each ticker once per cycle period), take-over 90s after the stopped collector's last cycle (limit 120s), %d price rows, no duplicates\n",
+			b, len(tickers), up.Requests(), storetest.Count(t, dbA, "stock_prices", ""))
 	})
 }
