@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# Runs the Go benchmarks of issue 7 (the API through a real gRPC server, the
-# store without it, and their ceilings) on SQLite and on MariaDB/MySQL, keeps
-# the raw output under /tmp, and prints each benchmarked RPC as a ratio to
-# the ceiling measured in the same run.
+# Issue 7's benchmarks, in two modes.
+#
+# harness (what `make bench` runs): builds the daemon and
+# cmd/stockwatch-bench, then runs `stockwatch-bench run`, which starts the
+# real daemon and a ceiling server as processes of their own on MariaDB
+# and SQLite and drives them with a closed-loop gRPC load generator (see
+# BENCHMARKS.md). Extra arguments are its flags and override the defaults
+# below; the markdown report goes to $OUT (default /tmp/stockwatch-harness-*.md).
+#
+#   ./scripts/bench.sh harness
+#   ./scripts/bench.sh harness -collector-tickers 100,1000,5000 -backends mysql
+#
+# go (the default, also with no argument): the Go benchmarks (the API
+# through a real gRPC server in the test binary, the store without it, and
+# their ceilings) on SQLite and on MariaDB/MySQL; keeps the raw output under
+# /tmp and prints each benchmarked RPC as a ratio to the ceiling measured in
+# the same run.
 #
 #   ./scripts/bench.sh                 # 2s per benchmark, once
 #   BENCHTIME=5s COUNT=3 ./scripts/bench.sh
@@ -14,6 +27,25 @@
 # the client goroutines (default 16, rounded up to a multiple of GOMAXPROCS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+mode="${1:-go}"
+case "$mode" in
+harness)
+  shift
+  out="${OUT:-/tmp/stockwatch-harness-$(date +%Y%m%d-%H%M%S).md}"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  # Built as `make build` builds them, so the daemon is the shipped one.
+  CGO_ENABLED=0 go build -trimpath -o "$tmp/" ./cmd/stockwatchd ./cmd/stockwatch-bench
+  # Three interleaved rounds of 1s warm-up + 2s measured: the report's
+  # figures and ratios are medians over the rounds.
+  "$tmp/stockwatch-bench" run -daemon "$tmp/stockwatchd" -out "$out" -rounds 3 -duration 2s "$@"
+  echo "report: $out" >&2
+  exit 0
+  ;;
+go) if [ $# -gt 0 ]; then shift; fi ;;
+*) echo "usage: $0 [go|harness [stockwatch-bench run flags]]" >&2; exit 2 ;;
+esac
 
 export STOCKWATCH_TEST_MYSQL="${STOCKWATCH_TEST_MYSQL-mysql://root@127.0.0.1:3306/test}"
 # The 1,000,000-row preload takes ~10 s per backend here: on by default.

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/stockwatch/stockwatch/internal/api"
+	"github.com/stockwatch/stockwatch/internal/metrics"
+	"github.com/stockwatch/stockwatch/internal/store"
+)
+
+// The ceiling server is the least work the daemon could do per request:
+// the same grpc-go server options, the same interceptor chain and the same
+// store.Open (so the same driver, DSN parameters and pool limits), with
+// the handler reduced to nothing (health Check), one indexed SELECT, or
+// one two-row write transaction.
+
+// maxMessageSize is cmd/stockwatchd's grpc.MaxRecvMsgSize.
+const maxMessageSize = 64 << 10
+
+// Full method names of the ceiling service (a hand-written ServiceDesc
+// with well-known message types: no .proto).
+const (
+	ceilingService = "stockwatch.bench.v1.Ceiling"
+	methodRead     = "/" + ceilingService + "/Read"
+	methodWrite    = "/" + ceilingService + "/Write"
+)
+
+// serverOptions copies cmd/stockwatchd's setupAPI options (which live in
+// package main there and cannot be imported): the message size limit, the
+// keepalive policy, and the whole interceptor chain — grpcprom metrics,
+// the per-RPC log line, AdminAuth without a token. TLS is off, as in the
+// benchmarked daemon.
+func serverOptions(log *slog.Logger, met *metrics.Metrics) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(maxMessageSize),
+		grpc.ChainUnaryInterceptor(met.GRPC.UnaryServerInterceptor(), logRPC(log), api.AdminAuth("")),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
+	}
+}
+
+// logRPC is a copy of cmd/stockwatchd's per-RPC log line (info level), so
+// that the ceiling pays for it exactly as the daemon does at the same
+// -log-level.
+func logRPC(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		code := status.Code(err)
+		log.LogAttrs(ctx, slog.LevelInfo, "rpc",
+			slog.String("method", info.FullMethod),
+			slog.String("code", code.String()),
+			slog.Duration("duration", time.Since(start)))
+		return resp, err
+	}
+}
+
+// createScratch makes the table that holds the write ceiling's rows.
+const createScratch = `CREATE TABLE IF NOT EXISTS bench_scratch (k VARCHAR(64) NOT NULL PRIMARY KEY, v BIGINT NOT NULL, t BIGINT NOT NULL)`
+
+// newCeilingServer returns a gRPC server of the ceilings on db, with the
+// health service SERVING (the transport ceiling). It creates the scratch
+// table if needed and returns an error if that fails.
+func newCeilingServer(ctx context.Context, db *store.DB, log *slog.Logger) (*grpc.Server, error) {
+	_, w := db.Pools()
+	if _, err := w.ExecContext(ctx, createScratch); err != nil {
+		return nil, fmt.Errorf("create scratch table: %w", err)
+	}
+	var p [6]byte
+	_, _ = rand.Read(p[:])
+	met := metrics.New()
+	srv := grpc.NewServer(serverOptions(log, met)...)
+	srv.RegisterService(&ceilingDesc, &ceiling{db: db, prefix: hex.EncodeToString(p[:])})
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	met.GRPC.InitializeMetrics(srv)
+	return srv, nil
+}
+
+// ceiling serves the read and write ceilings.
+type ceiling struct {
+	db     *store.DB
+	prefix string // keeps keys unique across ceiling processes on one database
+	seq    atomic.Int64
+}
+
+// Read returns the newest price of the ticker named in the request: one
+// indexed SELECT on the reader pool, scanning the columns a Price has.
+func (c *ceiling) Read(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.DoubleValue, error) {
+	r, _ := c.db.Pools()
+	var (
+		id              int64
+		ticker, cur     string
+		price           float64
+		market, collect int64
+	)
+	err := r.QueryRowContext(ctx, `SELECT id, ticker, price, currency, market_time, collect_time
+		FROM stock_prices WHERE ticker = ? ORDER BY market_time DESC LIMIT 1`, in.GetValue()).
+		Scan(&id, &ticker, &price, &cur, &market, &collect)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "read: %v", err)
+	}
+	return wrapperspb.Double(price), nil
+}
+
+// Write inserts two rows into the scratch table in one transaction on the
+// writer pool.
+func (c *ceiling) Write(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empty, error) {
+	_, w := c.db.Pools()
+	n := c.seq.Add(1)
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "begin: %v", err)
+	}
+	defer tx.Rollback()
+	now := time.Now().UnixMicro()
+	for _, k := range []string{"a", "b"} {
+		key := c.prefix + k + strconv.FormatInt(n, 10)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bench_scratch (k, v, t) VALUES (?, ?, ?)`, key, n, now); err != nil {
+			return nil, status.Errorf(codes.Internal, "insert: %v", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, status.Errorf(codes.Internal, "commit: %v", err)
+	}
+	return &emptypb.Empty{}, nil
+}
+
+var ceilingDesc = grpc.ServiceDesc{
+	ServiceName: ceilingService,
+	HandlerType: (*any)(nil),
+	Methods: []grpc.MethodDesc{
+		{MethodName: "Read", Handler: unary(methodRead, (*ceiling).Read)},
+		{MethodName: "Write", Handler: unary(methodWrite, (*ceiling).Write)},
+	},
+	Streams: []grpc.StreamDesc{},
+}
+
+// unary builds a MethodDesc handler as protoc-gen-go-grpc does: decode,
+// then call through the interceptor chain.
+func unary[Req, Resp any](full string, f func(*ceiling, context.Context, *Req) (*Resp, error)) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
+	return func(srv any, ctx context.Context, dec func(any) error, icp grpc.UnaryServerInterceptor) (any, error) {
+		in := new(Req)
+		if err := dec(in); err != nil {
+			return nil, err
+		}
+		s := srv.(*ceiling)
+		if icp == nil {
+			return f(s, ctx, in)
+		}
+		info := &grpc.UnaryServerInfo{Server: srv, FullMethod: full}
+		return icp(ctx, in, info, func(ctx context.Context, req any) (any, error) { return f(s, ctx, req.(*Req)) })
+	}
+}
+
+// cmdCeiling is the ceiling subcommand: it serves the ceilings on -db at
+// -addr until ctx is done.
+func cmdCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ceiling", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dsn := fs.String("db", "", "database URL, as the daemon's -db")
+	addr := fs.String("addr", "127.0.0.1:0", "gRPC listen address")
+	level := fs.String("log-level", "warn", "log level, as the daemon's -log-level")
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	// The daemon's default text handler, on stderr.
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	db, err := store.Open(ctx, *dsn, log)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", store.Redact(*dsn), err)
+	}
+	defer db.Close()
+	srv, err := newCeilingServer(ctx, db, log)
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "listening", lis.Addr())
+	go func() {
+		<-ctx.Done()
+		srv.Stop()
+	}()
+	return srv.Serve(lis)
+}

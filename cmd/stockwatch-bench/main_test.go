@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/stockwatch/stockwatch/internal/api"
+	"github.com/stockwatch/stockwatch/internal/benchtest"
+	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/yahoo"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+)
+
+func TestParseStat(t *testing.T) {
+	t.Parallel()
+	// The command name may hold spaces and parentheses.
+	const stat = "4242 (odd) name (x)) S 1 4242 4242 0 -1 4194560 1234 0 0 0 250 50 0 0 20 0 9 0 100 1000000 500 18446744073709551615"
+	got, err := parseStat(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3 * time.Second; got != want { // (250 + 50) ticks at 100 Hz
+		t.Errorf("parseStat = %v, want %v", got, want)
+	}
+	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 2 3 4 5 6 7 8 9 10 u s"} {
+		if _, err := parseStat(bad); err == nil {
+			t.Errorf("parseStat(%q): no error", bad)
+		}
+	}
+	if _, err := cpuTime(os.Getpid()); err != nil {
+		t.Errorf("cpuTime(self): %v", err)
+	}
+}
+
+func TestParseStatusKiB(t *testing.T) {
+	t.Parallel()
+	status := []byte("Name:\tstockwatchd\nVmPeak:\t  900000 kB\nVmHWM:\t   40960 kB\nVmRSS:\t   32768 kB\nThreads:\t9\n")
+	for field, want := range map[string]int64{"VmRSS": 32768, "VmHWM": 40960} {
+		got, err := parseStatusKiB(status, field)
+		if err != nil || got != want {
+			t.Errorf("parseStatusKiB(%s) = %d, %v; want %d", field, got, err, want)
+		}
+	}
+	if _, err := parseStatusKiB(status, "VmSwap"); err == nil {
+		t.Error("missing field: no error")
+	}
+	if kib, err := memKiB(os.Getpid(), "VmRSS"); err != nil || kib <= 0 {
+		t.Errorf("memKiB(self) = %d, %v", kib, err)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	t.Parallel()
+	var hundred []time.Duration
+	for i := 1; i <= 100; i++ {
+		hundred = append(hundred, time.Duration(i))
+	}
+	tests := []struct {
+		name string
+		in   []time.Duration
+		p    float64
+		want time.Duration
+	}{
+		{"Empty", nil, 0.5, 0},
+		{"One", []time.Duration{7}, 0.99, 7},
+		{"P50Of100", hundred, 0.50, 50},
+		{"P99Of100", hundred, 0.99, 99},
+		{"Max", hundred, 1, 100},
+		{"P50OfThree", []time.Duration{1, 2, 3}, 0.5, 2},
+		{"P99OfThree", []time.Duration{1, 2, 3}, 0.99, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := percentile(tt.in, tt.p); got != tt.want {
+				t.Errorf("percentile(%v) = %v, want %v", tt.p, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestVerdictAndMedian(t *testing.T) {
+	t.Parallel()
+	got := []string{verdict(0.95, 0.9, true), verdict(0.45, 0.9, true), verdict(0.89, 0.9, true), verdict(1.2, 1.5, false), verdict(1.8, 1.5, false)}
+	want := []string{"met", "**missed by 50%**", "**missed by 1.1%**", "met", "**missed by 20%**"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("verdicts mismatch (-want +got):\n%s", diff)
+	}
+	if m := median([]float64{3, 1, 2}); m != 2 {
+		t.Errorf("median odd = %v", m)
+	}
+	if m := median([]float64{4, 1, 2, 3}); m != 2.5 {
+		t.Errorf("median even = %v", m)
+	}
+}
+
+func TestParseRunConfig(t *testing.T) {
+	t.Parallel()
+	c, err := parseRunConfig(nil, &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int{1, 16, 64}, c.Concurrency); diff != "" {
+		t.Errorf("default concurrency mismatch (-want +got):\n%s", diff)
+	}
+	for _, args := range [][]string{{"-backends", "postgres"}, {"-concurrency", "0"}, {"-rounds", "0"}, {"-workloads", "Nope"}, {"extra"}} {
+		if _, err := parseRunConfig(args, &strings.Builder{}); err == nil {
+			t.Errorf("parseRunConfig(%q): no error", args)
+		}
+	}
+}
+
+// TestUpstream checks that the fake answers in the shape the real Yahoo
+// client reads.
+func TestUpstream(t *testing.T) {
+	t.Parallel()
+	up, err := startUpstream(10 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.close()
+	start := time.Now()
+	q, err := yahoo.New(up.url).Quote(context.Background(), "brk-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Ticker != "BRK-B" || q.Price <= 0 || q.Currency != "USD" {
+		t.Errorf("quote = %+v", q)
+	}
+	if d := time.Since(start); d < 10*time.Millisecond {
+		t.Errorf("answered in %v, before the latency", d)
+	}
+	if up.requests.Load() != 1 || up.maxIn.Load() != 1 {
+		t.Errorf("requests %d, max in flight %d; want 1, 1", up.requests.Load(), up.maxIn.Load())
+	}
+}
+
+// TestSmoke serves the ceilings and the real API on a small SQLite
+// database in this process and runs every workload of the harness through
+// the closed-loop generator for a moment each.
+func TestSmoke(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "bench.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const users, tickers = 50, 5
+	if err := benchtest.Preload(ctx, db, users, tickers, 500); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	srv, err := newCeilingServer(ctx, db, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.New(db, api.Config{Logger: log}).Register(srv)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(lis)
+	defer srv.Stop()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	p := &process{name: "in-process", conn: conn}
+	e := &env{rows: 500, users: users, tickers: tickers, daemon: p, ceiling: p, stock: pb.NewStockServiceClient(conn)}
+	h := &harness{}
+	for _, w := range []workload{wNoop, wRead, wWrite, wDaemonNoop, wLatest, wAverage, wGetUser, h.register(), wUpdate} {
+		t.Run(strings.ReplaceAll(w.name, " ", ""), func(t *testing.T) {
+			s := closedLoop(ctx, 2, 20*time.Millisecond, 200*time.Millisecond, watch{server: os.Getpid()}, w.op(e))
+			if s.Errors > 0 {
+				t.Fatalf("%d errors, first: %v", s.Errors, s.FirstErr)
+			}
+			if s.N == 0 || s.P50 <= 0 || s.P99 < s.P50 || s.RPS() <= 0 {
+				t.Errorf("sample = %+v", s)
+			}
+			if s.Elapsed < 200*time.Millisecond {
+				t.Errorf("window %v, shorter than the duration", s.Elapsed)
+			}
+			if s.MaxRSSKiB <= 0 {
+				t.Errorf("no RSS sampled")
+			}
+		})
+	}
+	if h.fresh.Load() == 0 {
+		t.Error("RegisterUser registered nobody")
+	}
+}
+
+// TestReport renders a report from made-up figures.
+func TestReport(t *testing.T) {
+	t.Parallel()
+	cfg, err := parseRunConfig([]string{"-concurrency", "16", "-scaling-concurrency", "16", "-collector-tickers", "100"}, &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &backendReport{name: "mysql", preloads: []preloadInfo{{10000, 1000, 1000000, time.Second}, {10000, 100, 10000, time.Second}}}
+	add := func(phase, wl string, rows int, rps float64, p50 time.Duration) {
+		n := int(rps)
+		b.results = append(b.results, result{phase: phase, workload: wl, server: "stockwatchd-large", rows: rows, conc: 16,
+			sample: sample{N: n, Elapsed: time.Second, P50: p50, P99: 2 * p50, MaxRSSKiB: 30 << 10}})
+	}
+	add("main", "Read", 1000000, 1000, time.Millisecond)
+	add("main", "GetLatestPrice", 1000000, 950, time.Millisecond)
+	add("main", "GetAveragePrice", 1000000, 500, time.Millisecond)
+	add("scaling", "GetLatestPrice", 10000, 1000, time.Millisecond)
+	add("scaling", "GetLatestPrice", 1000000, 1000, 1100*time.Microsecond)
+	b.collector = []collectResult{{tickers: 100, conc: 4, latency: 100 * time.Millisecond, duration: 2600 * time.Millisecond, fetched: 100, maxInFlight: 4}}
+	r := &report{cfg: cfg, backends: []*backendReport{b}}
+	var sb strings.Builder
+	r.markdown(&sb)
+	out := sb.String()
+	for _, want := range []string{
+		"| GetLatestPrice req/s ÷ Read req/s | 0.95 | ≥ 0.9 | met |",
+		"| GetAveragePrice (100) req/s ÷ Read req/s | 0.50 | ≥ 0.7 | **missed by 29%** |",
+		"| GetLatestPrice | 16 | 1.00 ms | 1.10 ms | 1.10 | ≤ 1.2 | met |",
+		"| 100 | 2.600 s | 2.500 s | 1.040 | ≤ 1.1 | met |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
