@@ -126,6 +126,12 @@ func mysqlConfig(rest string) (*mysql.Config, error) {
 	if params.Get("timeout") == "" {
 		params.Set("timeout", "5s")
 	}
+	if params.Get("interpolateParams") == "" {
+		// Send each query with its arguments in one round trip, instead of
+		// prepare, execute and close (safe with the utf8mb4 connection
+		// charset; the driver refuses it for charsets where it is not).
+		params.Set("interpolateParams", "true")
+	}
 	dsn := fmt.Sprintf("%s:%s@tcp(%s)/%s?%s", u.User.Username(), pass, host, db, params.Encode())
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
