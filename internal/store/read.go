@@ -63,7 +63,7 @@ func (db *DB) noPrice(ctx context.Context, email string) error {
 // row of (ticker, market_time).
 func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error) {
 	p, err := scanPrice(db.r.QueryRowContext(ctx, `SELECT `+priceColumns+`
-		FROM users u JOIN stock_prices p ON p.ticker = u.ticker
+		FROM users u JOIN stock_prices p `+db.d.priceIndex+` ON p.ticker = u.ticker
 		WHERE u.email = ?
 		ORDER BY p.market_time DESC LIMIT 1`, email))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -80,7 +80,7 @@ func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Aver
 	// materialise them in a temporary table to aggregate, which costs its
 	// (shared) CPU more than sending 100 short rows.
 	rows, err := db.r.QueryContext(ctx, `SELECT p.price, p.market_time, p.ticker, p.currency
-		FROM users u JOIN stock_prices p ON p.ticker = u.ticker
+		FROM users u JOIN stock_prices p `+db.d.priceIndex+` ON p.ticker = u.ticker
 		WHERE u.email = ?
 		ORDER BY p.market_time DESC LIMIT ?`, email, n)
 	if err != nil {
