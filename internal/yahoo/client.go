@@ -103,6 +103,16 @@ func WithMaxBodySize(n int64) Option {
 	}
 }
 
+// newTransport is http.DefaultTransport's configuration with more idle
+// connections per host: the collector keeps several requests in flight to
+// one host, and the default of 2 made it dial (and for HTTPS, handshake)
+// again for the others every cycle.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	return t
+}
+
 // New returns a Client for the Yahoo host at baseURL (DefaultBaseURL when
 // empty), e.g. "https://query2.finance.yahoo.com" or a test server's URL.
 // It does not contact the host; a malformed baseURL makes every Quote fail.
@@ -112,7 +122,7 @@ func New(baseURL string, opts ...Option) *Client {
 	}
 	c := &Client{
 		base:        strings.TrimRight(baseURL, "/"),
-		http:        &http.Client{},
+		http:        &http.Client{Transport: newTransport()},
 		timeout:     DefaultTimeout,
 		userAgent:   DefaultUserAgent,
 		maxBodySize: DefaultMaxBodySize,
