@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/stockwatch/stockwatch/internal/api"
+	"github.com/stockwatch/stockwatch/internal/benchtest"
 	"github.com/stockwatch/stockwatch/internal/metrics"
 	"github.com/stockwatch/stockwatch/internal/store"
 )
@@ -74,15 +75,11 @@ func logRPC(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-// createScratch makes the table that holds the write ceiling's rows.
-const createScratch = `CREATE TABLE IF NOT EXISTS bench_scratch (k VARCHAR(64) NOT NULL PRIMARY KEY, v BIGINT NOT NULL, t BIGINT NOT NULL)`
-
 // newCeilingServer returns a gRPC server of the ceilings on db, with the
 // health service SERVING (the transport ceiling). It creates the scratch
 // table if needed and returns an error if that fails.
 func newCeilingServer(ctx context.Context, db *store.DB, log *slog.Logger) (*grpc.Server, error) {
-	_, w := db.Pools()
-	if _, err := w.ExecContext(ctx, createScratch); err != nil {
+	if err := benchtest.CreateScratch(ctx, db); err != nil {
 		return nil, fmt.Errorf("create scratch table: %w", err)
 	}
 	var p [6]byte
@@ -104,44 +101,21 @@ type ceiling struct {
 	seq    atomic.Int64
 }
 
-// Read returns the newest price of the ticker named in the request: one
-// indexed SELECT on the reader pool, scanning the columns a Price has.
+// Read returns the newest price of the ticker named in the request
+// (benchtest.ReadCeiling).
 func (c *ceiling) Read(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.DoubleValue, error) {
-	r, _ := c.db.Pools()
-	var (
-		id              int64
-		ticker, cur     string
-		price           float64
-		market, collect int64
-	)
-	err := r.QueryRowContext(ctx, `SELECT id, ticker, price, currency, market_time, collect_time
-		FROM stock_prices WHERE ticker = ? ORDER BY market_time DESC LIMIT 1`, in.GetValue()).
-		Scan(&id, &ticker, &price, &cur, &market, &collect)
+	price, err := benchtest.ReadCeiling(ctx, c.db, in.GetValue())
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "read: %v", err)
 	}
 	return wrapperspb.Double(price), nil
 }
 
-// Write inserts two rows into the scratch table in one transaction on the
-// writer pool.
+// Write inserts two rows in one transaction (benchtest.WriteCeiling).
 func (c *ceiling) Write(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empty, error) {
-	_, w := c.db.Pools()
 	n := c.seq.Add(1)
-	tx, err := w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "begin: %v", err)
-	}
-	defer tx.Rollback()
-	now := time.Now().UnixMicro()
-	for _, k := range []string{"a", "b"} {
-		key := c.prefix + k + strconv.FormatInt(n, 10)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bench_scratch (k, v, t) VALUES (?, ?, ?)`, key, n, now); err != nil {
-			return nil, status.Errorf(codes.Internal, "insert: %v", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, status.Errorf(codes.Internal, "commit: %v", err)
+	if err := benchtest.WriteCeiling(ctx, c.db, c.prefix+strconv.FormatInt(n, 10), n); err != nil {
+		return nil, status.Errorf(codes.Internal, "write: %v", err)
 	}
 	return &emptypb.Empty{}, nil
 }

@@ -111,9 +111,7 @@ func newBenchEnv(b *testing.B, be storetest.Backend, users, tickers, prices int)
 		b.Fatal(err)
 	}
 	b.Logf("%s: preloaded %d users over %d tickers and %d prices in %v", be, users, tickers, prices, time.Since(start).Round(time.Millisecond))
-	_, w := db.Pools()
-	if _, err := w.ExecContext(context.Background(),
-		`CREATE TABLE bench_scratch (k VARCHAR(64) NOT NULL PRIMARY KEY, v BIGINT NOT NULL, t BIGINT NOT NULL)`); err != nil {
+	if err := benchtest.CreateScratch(context.Background(), db); err != nil {
 		b.Fatalf("create scratch table: %v", err)
 	}
 	conn := benchServe(b, db)
@@ -184,43 +182,21 @@ type benchCeiling struct {
 	seq atomic.Int64
 }
 
-// Read returns the newest price of the ticker named in the request: one
-// indexed SELECT on the reader pool.
+// Read returns the newest price of the ticker named in the request
+// (benchtest.ReadCeiling).
 func (c *benchCeiling) Read(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.DoubleValue, error) {
-	r, _ := c.db.Pools()
-	var (
-		id             int64
-		ticker, cur    string
-		price          float64
-		market, collec int64
-	)
-	err := r.QueryRowContext(ctx, `SELECT id, ticker, price, currency, market_time, collect_time
-		FROM stock_prices WHERE ticker = ? ORDER BY market_time DESC LIMIT 1`, in.GetValue()).
-		Scan(&id, &ticker, &price, &cur, &market, &collec)
+	price, err := benchtest.ReadCeiling(ctx, c.db, in.GetValue())
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "read: %v", err)
 	}
 	return wrapperspb.Double(price), nil
 }
 
-// Write inserts two rows into the scratch table in one transaction on the
-// writer pool.
+// Write inserts two rows in one transaction (benchtest.WriteCeiling).
 func (c *benchCeiling) Write(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empty, error) {
-	_, w := c.db.Pools()
 	n := c.seq.Add(1)
-	tx, err := w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "begin: %v", err)
-	}
-	defer tx.Rollback()
-	now := time.Now().UnixMicro()
-	for _, k := range []string{"a", "b"} {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bench_scratch (k, v, t) VALUES (?, ?, ?)`, k+strconv.FormatInt(n, 10), n, now); err != nil {
-			return nil, status.Errorf(codes.Internal, "insert: %v", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, status.Errorf(codes.Internal, "commit: %v", err)
+	if err := benchtest.WriteCeiling(ctx, c.db, strconv.FormatInt(n, 10), n); err != nil {
+		return nil, status.Errorf(codes.Internal, "write: %v", err)
 	}
 	return &emptypb.Empty{}, nil
 }

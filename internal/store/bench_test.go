@@ -37,36 +37,20 @@ func BenchmarkStore(b *testing.B) {
 			if err := benchtest.Preload(context.Background(), db, benchUsers, benchTickers, benchPrices); err != nil {
 				b.Fatal(err)
 			}
-			storetest.MustExec(b, db, `CREATE TABLE bench_scratch (k VARCHAR(64) NOT NULL PRIMARY KEY, v BIGINT NOT NULL, t BIGINT NOT NULL)`)
-			r, w := db.Pools()
-
+			if err := benchtest.CreateScratch(context.Background(), db); err != nil {
+				b.Fatal(err)
+			}
 			b.Run("Ceiling/Read", func(b *testing.B) {
 				benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-					var (
-						id, mt, ct  int64
-						ticker, cur string
-						p           float64
-					)
-					return r.QueryRowContext(ctx, `SELECT id, ticker, price, currency, market_time, collect_time
-						FROM stock_prices WHERE ticker = ? ORDER BY market_time DESC LIMIT 1`, benchtest.Ticker(rng.IntN(benchTickers))).
-						Scan(&id, &ticker, &p, &cur, &mt, &ct)
+					_, err := benchtest.ReadCeiling(ctx, db, benchtest.Ticker(rng.IntN(benchTickers)))
+					return err
 				})
 			})
 			var seq atomic.Int64
 			b.Run("Ceiling/Write", func(b *testing.B) {
 				benchtest.Run(b, func(ctx context.Context, _ *rand.Rand) error {
 					n := seq.Add(1)
-					tx, err := w.BeginTx(ctx, nil)
-					if err != nil {
-						return err
-					}
-					defer tx.Rollback()
-					for _, k := range []string{"a", "b"} {
-						if _, err := tx.ExecContext(ctx, `INSERT INTO bench_scratch (k, v, t) VALUES (?, ?, ?)`, k+strconv.FormatInt(n, 10), n, n); err != nil {
-							return err
-						}
-					}
-					return tx.Commit()
+					return benchtest.WriteCeiling(ctx, db, strconv.FormatInt(n, 10), n)
 				})
 			})
 			b.Run("LatestPrice", func(b *testing.B) {
