@@ -25,6 +25,9 @@ type dialect struct {
 	name   string
 	goose  goose.Dialect
 	locker func() (lock.Locker, error) // serialises migrations across replicas; nil if not needed
+	// startLock, if set, is held from before the first connection opens
+	// until the migrations are applied, instead of locker.
+	startLock func(context.Context) (unlock func() error, err error)
 	// ignoreConflict ends an INSERT so that a row whose unique key (the
 	// columns given) exists is skipped and not counted as affected.
 	ignoreConflict func(key ...string) string
@@ -71,7 +74,7 @@ func openSQLite(path string) (*DB, error) {
 		db.SetConnMaxLifetime(0)
 		return &DB{r: db, w: db, d: d, dsn: "sqlite://:memory:"}, nil
 	}
-	d.locker = func() (lock.Locker, error) { return &fileLocker{path: path}, nil }
+	d.startLock = func(ctx context.Context) (func() error, error) { return lockFile(ctx, path) }
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	dsn := "file:" + path + "?" + q.Encode()

@@ -4,7 +4,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -12,44 +11,35 @@ import (
 	"time"
 )
 
-// fileLocker serialises the migrations of processes that open one SQLite
-// file at once, with flock(2) on the database file itself. SQLite locks
-// with fcntl(2), which does not interact with flock on Linux or BSD.
-type fileLocker struct {
-	path string
-	f    *os.File
-}
-
-func (l *fileLocker) Lock(ctx context.Context, _ *sql.DB) error {
-	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE, 0o600)
+// lockFile serialises the start of processes that open one SQLite file at
+// once, with flock(2) on the database file itself: the first connection
+// switches a new file to WAL, which SQLite may refuse with SQLITE_BUSY
+// (without waiting) while another process does the same, and goose must
+// apply each migration once. SQLite locks with fcntl(2), which does not
+// interact with flock on Linux or BSD. The returned function releases the
+// lock.
+func lockFile(ctx context.Context, path string) (unlock func() error, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("migration lock: %w", err)
+		return nil, fmt.Errorf("migration lock: %w", err)
 	}
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			l.f = f
-			return nil
+			return func() error {
+				err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+				return errors.Join(err, f.Close())
+			}, nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
-			return fmt.Errorf("migration lock: %w", err)
+			return nil, fmt.Errorf("migration lock: %w", err)
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-func (l *fileLocker) Unlock(context.Context, *sql.DB) error {
-	if l.f == nil {
-		return nil
-	}
-	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
-	l.f.Close()
-	l.f = nil
-	return err
 }

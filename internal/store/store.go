@@ -115,7 +115,13 @@ func (db *DB) migrate(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
-	if db.d.locker != nil {
+	if db.d.startLock != nil {
+		unlock, err := db.d.startLock(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	} else if db.d.locker != nil {
 		l, err := db.d.locker()
 		if err != nil {
 			return fmt.Errorf("migration lock: %w", err)
