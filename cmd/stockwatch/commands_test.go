@@ -122,6 +122,7 @@ func TestCommands(t *testing.T) {
 				}
 			}},
 		{name: "purge_json", args: []string{"-o", "json", "purge", "36h"}, calls: 1},
+		{name: "purge_none_json", args: []string{"-o", "json", "purge", "3650d"}, calls: 1},
 		{name: "purge_bad_period", args: []string{"purge", "a while"}, code: 2},
 		{name: "purge_negative", args: []string{"purge", "--", "-1h"}, code: 2},
 		{name: "purge_zero", args: []string{"purge", "0d"}, code: 2},

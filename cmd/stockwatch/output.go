@@ -29,11 +29,12 @@ func newPrinter(w io.Writer, json bool, loc *time.Location) *printer {
 	return &printer{w: w, json: json, loc: loc}
 }
 
-// message writes m as one line of protojson. protojson varies its
-// whitespace on purpose (so that nobody depends on it); compacting makes
-// the line stable for scripts and golden files.
+// message writes m as one line of protojson, with every field present
+// (zero values too: a script reads {"deletedCount":"0"}, not {}).
+// protojson varies its whitespace on purpose (so that nobody depends on
+// it); compacting makes the line stable for scripts and golden files.
 func (p *printer) message(m proto.Message) error {
-	b, err := protojson.MarshalOptions{}.Marshal(m)
+	b, err := protojson.MarshalOptions{EmitUnpopulated: true}.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", m, err)
 	}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -47,9 +48,15 @@ func (c *Client) invoke(ctx context.Context, attempt func(ctx context.Context) e
 	for n := 0; ; n++ {
 		actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 		err := attempt(actx)
+		timedOut := errors.Is(ended(actx), context.DeadlineExceeded)
 		cancel()
 		if err == nil {
 			return nil
+		}
+		if timedOut && status.Code(err) == codes.DeadlineExceeded {
+			// Whether grpc-go saw its own timer or the server's reset
+			// first is a race; say what happened, the same way each time.
+			err = status.Errorf(codes.DeadlineExceeded, "no reply within %s", c.opts.Timeout)
 		}
 		if err := ended(ctx); err != nil {
 			// The caller gave up (or its deadline passed): say so, rather
