@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"debug/buildinfo"
 	"debug/elf"
 	"encoding/json"
@@ -30,8 +31,11 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/stockwatch/stockwatch/internal/tlstest"
 )
 
 // The deployment's fixed points, shared by the Dockerfile, compose.yaml and
@@ -1091,13 +1095,85 @@ func TestImageBuild(t *testing.T) {
 		}
 	})
 
+	client := ""
+	if slices.Contains(pkgs, clientPackage) {
+		client = filepath.Join(outDir, path.Base(clientPackage))
+	}
 	t.Run("api role serves health", func(t *testing.T) {
-		client := ""
-		if slices.Contains(pkgs, clientPackage) {
-			client = filepath.Join(outDir, path.Base(clientPackage))
-		}
-		runAPI(t, daemon, client)
+		runAPI(t, daemon, client, nil)
 	})
+	t.Run("api role serves health over mTLS with compose's TLS variables", func(t *testing.T) {
+		if client == "" {
+			t.Skip("client not built")
+		}
+		runAPI(t, daemon, client, composeTLS(t, usage))
+	})
+}
+
+// apiTLS is the TLS set-up of one runAPI: the daemon's and the health
+// check's environment, and the test's own credentials.
+type apiTLS struct {
+	daemonEnv, clientEnv []string
+	creds                credentials.TransportCredentials
+}
+
+// composeTLS reads the TLS variables that compose.yaml shows, commented
+// out, in the api's environment, and gives each a file of a throw-away PKI
+// (by the base name of its example path) or its example value. Those whose
+// flag stockwatchd -h lists go to the daemon, the rest to the health
+// check's client; each must be one or the other.
+func composeTLS(t *testing.T, daemonUsage string) *apiTLS {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := regexp.MustCompile(`(?m)^\s*#\s+(STOCKWATCH_[A-Z_]+):\s+(\S+)`).FindAllStringSubmatch(string(b), -1)
+	if len(vars) == 0 {
+		t.Fatal("compose.yaml shows no commented STOCKWATCH_ TLS variables for the api")
+	}
+	serverName := ""
+	for _, v := range vars {
+		if v[1] == "STOCKWATCH_SERVER_NAME" {
+			serverName = v[2]
+		}
+	}
+	if serverName == "" {
+		t.Fatal("compose.yaml's TLS variables lack STOCKWATCH_SERVER_NAME: the health check dials 127.0.0.1")
+	}
+	pki := tlstest.New(t, serverName)
+	files := map[string]string{
+		"ca.crt": pki.CAFile, "server.crt": pki.ServerCertFile, "server.key": pki.ServerKeyFile,
+		"client.crt": pki.ClientCertFile, "client.key": pki.ClientKeyFile,
+	}
+	clientFlags := map[string]bool{"tls": true, "ca": true, "cert": true, "key": true, "server-name": true}
+	cfg := &apiTLS{creds: credentials.NewTLS(&tls.Config{
+		RootCAs: pki.Pool, ServerName: serverName, Certificates: []tls.Certificate{pki.ClientCert},
+	})}
+	mtls := false
+	for _, v := range vars {
+		name, value := v[1], v[2]
+		if strings.HasPrefix(value, "/") {
+			f, ok := files[path.Base(value)]
+			if !ok {
+				t.Fatalf("compose.yaml: %s=%s: no such file in the test's PKI (%v)", name, value, slices.Sorted(maps.Keys(files)))
+			}
+			value = f
+		}
+		flagName := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, "STOCKWATCH_")), "_", "-")
+		switch {
+		case regexp.MustCompile(`(?m)^\s+-` + regexp.QuoteMeta(flagName) + `(\s|$)`).MatchString(daemonUsage):
+			cfg.daemonEnv = append(cfg.daemonEnv, name+"="+value)
+			mtls = mtls || flagName == "tls-client-ca"
+		case clientFlags[flagName]:
+			cfg.clientEnv = append(cfg.clientEnv, name+"="+value)
+		default:
+			t.Errorf("compose.yaml: %s is the twin of -%s, a flag of neither stockwatchd nor stockwatch", name, flagName)
+		}
+	}
+	if !mtls {
+		t.Error("compose.yaml's TLS variables do not show mTLS (STOCKWATCH_TLS_CLIENT_CA)")
+	}
+	return cfg
 }
 
 func checkStatic(t *testing.T, bin string) {
@@ -1203,7 +1279,10 @@ func freePort(t *testing.T) string {
 // runs the compose healthcheck's client command when the client is built; and
 // stops it with SIGTERM, as `docker compose stop` does, expecting exit status
 // 0 within the stop grace period, after which the health command must fail.
-func runAPI(t *testing.T, daemon, client string) {
+//
+// With tc, the daemon serves TLS from tc.daemonEnv and the health check
+// runs with tc.clientEnv, which it needs: without it, it must fail.
+func runAPI(t *testing.T, daemon, client string, tc *apiTLS) {
 	p := mustLoadCompose(t, envExample(t))
 	api := service(t, p, "api")
 	workdir := t.TempDir()
@@ -1215,6 +1294,12 @@ func runAPI(t *testing.T, daemon, client string) {
 		"STOCKWATCH_ADMIN_TOKEN=test-token",
 		"STOCKWATCH_VERIFY_TICKERS=false",
 		"STOCKWATCH_LOG_FORMAT=json",
+	}
+	creds := insecure.NewCredentials()
+	var clientEnv []string
+	if tc != nil {
+		cmd.Env = append(cmd.Env, tc.daemonEnv...)
+		creds, clientEnv = tc.creds, tc.clientEnv
 	}
 	cmd.Args = append(cmd.Args, "-http-addr=") // no HTTP listener: ports stay free
 	var logs bytes.Buffer
@@ -1235,7 +1320,7 @@ func runAPI(t *testing.T, daemon, client string) {
 		}
 	}()
 
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1264,7 +1349,7 @@ func runAPI(t *testing.T, daemon, client string) {
 		t.Errorf("the default database is not in the working directory: %v", err)
 	}
 
-	healthCmd := func() *exec.Cmd {
+	healthCmd := func(env ...string) *exec.Cmd {
 		// The compose healthcheck, with the test's address.
 		args := slices.Clone(wantHealthcheck[2:])
 		args[1] = grpcAddr
@@ -1272,10 +1357,17 @@ func runAPI(t *testing.T, daemon, client string) {
 		t.Cleanup(cancel)
 		c := exec.CommandContext(ctx, client, args...)
 		c.Dir = t.TempDir()
-		c.Env = []string{}
+		c.Env = append([]string{}, env...)
 		return c
 	}
-	if client != "" {
+	if client != "" && tc != nil {
+		if out, err := healthCmd().CombinedOutput(); err == nil {
+			t.Errorf("stockwatch health exits 0 against a TLS api without the TLS variables:\n%s", out)
+		}
+		if out, err := healthCmd(clientEnv...).CombinedOutput(); err != nil {
+			t.Errorf("stockwatch health with %v against a TLS api: %v\n%s", clientEnv, err, out)
+		}
+	} else if client != "" {
 		if out, err := healthCmd().CombinedOutput(); err != nil {
 			t.Errorf("stockwatch %s against a SERVING api: %v\n%s", strings.Join(wantHealthcheck[2:], " "), err, out)
 		}
