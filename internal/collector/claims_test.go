@@ -111,3 +111,54 @@ func TestTwoCollectors(t *testing.T) {
 			b, len(tickers), up.Requests(), storetest.Count(t, dbA, "stock_prices", ""))
 	})
 }
+
+// TestFailedTickersGoToAnotherCollector: a collector whose upstream fails
+// gives up its claims of the failed tickers at once, so a collector that
+// can reach the upstream stores their prices at its next cycle, and keeps
+// them after that.
+func TestFailedTickersGoToAnotherCollector(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		ctx := context.Background()
+		db := storetest.Open(t, b)
+		tickers := []string{"AAA", "BBB", "CCC"}
+		broken, healthy := yahootest.NewServer(t), yahootest.NewServer(t)
+		broken.SetGlobalFault(yahootest.Fault{Kind: yahootest.FaultStatus, Status: 503, Body: "unavailable"})
+		for i, tk := range tickers {
+			healthy.SetQuote(tk, float64(10+i), "USD", t0)
+			addUser(t, db, fmt.Sprintf("u%d@x.com", i), tk)
+		}
+		clk := &clock{}
+		cfg := collector.Config{Interval: time.Minute, Now: clk.Now}
+		cfg.Owner = "a"
+		a := collector.New(db, yahoo.New(broken.URL()), cfg)
+		cfg.Owner = "b"
+		bc := collector.New(db, yahoo.New(healthy.URL()), cfg)
+
+		type got struct{ fetched, skipped, failed, released int }
+		for _, step := range []struct {
+			name string
+			c    *collector.Collector
+			at   time.Duration
+			want got
+		}{
+			{"a at 0s fails and releases", a, 0, got{0, 0, 3, 3}},
+			{"b at 30s takes them", bc, 30 * time.Second, got{3, 0, 0, 0}},
+			{"a at 60s leaves them to b", a, 60 * time.Second, got{0, 3, 0, 0}},
+			{"b at 90s keeps them", bc, 90 * time.Second, got{3, 0, 0, 0}},
+		} {
+			clk.Set(step.at)
+			r := step.c.Cycle(ctx)
+			if g := (got{r.Fetched, r.Skipped, r.Failed, r.Released}); g != step.want || r.Err != nil {
+				t.Errorf("%s: %+v, err %v; want %+v", step.name, g, r.Err, step.want)
+			}
+		}
+		if n := broken.Requests(); n != 3 {
+			t.Errorf("requests to the broken upstream = %d, want 3 (a's first cycle only)", n)
+		}
+		if n := storetest.Count(t, db, "stock_prices", ""); n != 3 {
+			t.Errorf("price rows = %d, want 3", n)
+		}
+	})
+}

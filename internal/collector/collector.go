@@ -28,6 +28,8 @@ type Store interface {
 	ClaimTickers(ctx context.Context, owner string, tickers []string, now, until time.Time) ([]string, error)
 	// ReleaseClaims gives up owner's claims.
 	ReleaseClaims(ctx context.Context, owner string) error
+	// ReleaseTickers gives up owner's claims of tickers.
+	ReleaseTickers(ctx context.Context, owner string, tickers []string) error
 	InsertPrices(ctx context.Context, ps []stock.Price) (int64, error)
 	DeletePrices(ctx context.Context, before time.Time) (int64, error)
 }
@@ -53,6 +55,7 @@ type Result struct {
 	Fetched  int           // quotes received
 	Unknown  int           // tickers the source does not know
 	Failed   int           // tickers whose fetch failed (including breaker open)
+	Released int           // of those, claims given up for another collector to try
 	Inserted int64         // new price rows
 	Purged   int64         // prices deleted by retention
 	Duration time.Duration // wall time of the cycle
@@ -128,7 +131,7 @@ func (c *Collector) Cycle(ctx context.Context) Result {
 		level = slog.LevelWarn
 	}
 	attrs := []any{"tickers", res.Tickers, "skipped", res.Skipped, "fetched", res.Fetched, "unknown", res.Unknown, "failed", res.Failed,
-		"inserted", res.Inserted, "purged", res.Purged, "duration", res.Duration}
+		"released", res.Released, "inserted", res.Inserted, "purged", res.Purged, "duration", res.Duration}
 	if res.Err != nil {
 		attrs = append(attrs, "err", res.Err)
 	}
@@ -156,7 +159,16 @@ func (c *Collector) cycle(ctx context.Context) Result {
 		return res
 	}
 	res.Skipped = len(all) - len(tickers)
-	quotes := c.fetch(ctx, tickers, &res)
+	quotes, failed := c.fetch(ctx, tickers, &res)
+	if len(failed) > 0 && ctx.Err() == nil {
+		// Another collector may reach the upstream where this one cannot
+		// (or is holding off after a 429): let it try these next.
+		if err := c.st.ReleaseTickers(ctx, c.cfg.Owner, failed); err != nil {
+			c.log.Warn("releasing failed tickers' claims failed", "err", err)
+		} else {
+			res.Released = len(failed)
+		}
+	}
 
 	prices := make([]stock.Price, 0, len(quotes))
 	for _, q := range quotes {
@@ -177,8 +189,8 @@ func (c *Collector) cycle(ctx context.Context) Result {
 }
 
 // fetch quotes every ticker with at most Concurrency requests in flight,
-// and returns the quotes received.
-func (c *Collector) fetch(ctx context.Context, tickers []string, res *Result) []stock.Quote {
+// and returns the quotes received and the tickers whose fetch failed.
+func (c *Collector) fetch(ctx context.Context, tickers []string, res *Result) (quotes []stock.Quote, failed []string) {
 	type outcome struct {
 		q   stock.Quote
 		err error
@@ -203,7 +215,6 @@ func (c *Collector) fetch(ctx context.Context, tickers []string, res *Result) []
 		})
 	}
 	wg.Wait()
-	var quotes []stock.Quote
 	for i, o := range outs {
 		switch {
 		case o.err == nil:
@@ -214,8 +225,9 @@ func (c *Collector) fetch(ctx context.Context, tickers []string, res *Result) []
 			c.log.Debug("unknown ticker", "ticker", tickers[i])
 		default:
 			res.Failed++
+			failed = append(failed, tickers[i])
 			c.log.Debug("quote failed", "ticker", tickers[i], "err", o.err)
 		}
 	}
-	return quotes
+	return quotes, failed
 }

@@ -95,7 +95,7 @@ func TestCycleFailures(t *testing.T) {
 		}
 		c := collector.New(db, yahoo.New(up.URL()), collector.Config{Concurrency: 2, Now: func() time.Time { return t0 }})
 		res := c.Cycle(ctx)
-		if diff := cmp.Diff(collector.Result{Tickers: 5, Fetched: 2, Unknown: 1, Failed: 2, Inserted: 2}, res, ignoreTiming); diff != "" {
+		if diff := cmp.Diff(collector.Result{Tickers: 5, Fetched: 2, Unknown: 1, Failed: 2, Released: 2, Inserted: 2}, res, ignoreTiming); diff != "" {
 			t.Errorf("cycle mismatch (-want +got):\n%s", diff)
 		}
 		p, err := db.LatestPrice(ctx, "VOD.L@x.com")
@@ -166,7 +166,8 @@ func (s *countingStore) Tickers(ctx context.Context) ([]string, error) {
 }
 
 // TestRunNeverOverlaps: an upstream slower than the interval delays cycles
-// but never runs two at once; Run returns when its context ends.
+// but never runs two at once, nor queues them to run later; Run returns
+// when its context ends, with its claims released.
 func TestRunNeverOverlaps(t *testing.T) {
 	t.Parallel()
 	db := storetest.Open(t, storetest.SQLite)
@@ -175,7 +176,7 @@ func TestRunNeverOverlaps(t *testing.T) {
 	addUser(t, db, "a@x.com", "AAPL")
 	st := &countingStore{Store: db}
 	var cycles atomic.Int32
-	c := collector.New(st, yahoo.New(up.URL()), collector.Config{Interval: 5 * time.Millisecond, OnCycle: func(collector.Result) { cycles.Add(1) }})
+	c := collector.New(st, yahoo.New(up.URL()), collector.Config{Interval: 5 * time.Millisecond, Owner: "runner", OnCycle: func(collector.Result) { cycles.Add(1) }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
@@ -195,6 +196,15 @@ func TestRunNeverOverlaps(t *testing.T) {
 	}
 	if m := st.maxInFlight.Load(); m != 1 {
 		t.Errorf("cycles in flight at once = %d, want 1", m)
+	}
+	// Cycles that had stacked up behind a slow one would still run now.
+	n := cycles.Load()
+	time.Sleep(100 * time.Millisecond)
+	if m := cycles.Load(); m != n {
+		t.Errorf("%d cycles ran after Run returned, want 0", m-n)
+	}
+	if n := storetest.Count(t, db, "collector_claims", "owner = ? AND until_time = 0", "runner"); n != 1 {
+		t.Errorf("released claims of the stopped collector = %d, want 1 (AAPL)", n)
 	}
 }
 

@@ -54,6 +54,11 @@ func (db *DB) claim(ctx context.Context, owner string, tickers []string, now, un
 			return nil, db.wrap(err, "claim tickers")
 		}
 	}
+	// Lapsed claims of tickers nobody tracks any more would only pile up.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM collector_claims WHERE until_time <= ?
+		AND NOT EXISTS (SELECT 1 FROM users WHERE users.ticker = collector_claims.ticker)`, micros(now)); err != nil {
+		return nil, db.wrap(err, "claim tickers")
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT ticker FROM collector_claims WHERE owner = ? AND until_time = ? ORDER BY ticker`, owner, micros(until))
 	if err != nil {
 		return nil, db.wrap(err, "claim tickers")
@@ -70,6 +75,25 @@ func (db *DB) claim(ctx context.Context, owner string, tickers []string, now, un
 func (db *DB) ReleaseClaims(ctx context.Context, owner string) error {
 	_, err := db.w.ExecContext(ctx, `UPDATE collector_claims SET until_time = 0 WHERE owner = ?`, owner)
 	return db.wrap(err, "release claims")
+}
+
+// ReleaseTickers gives up owner's claims of tickers, so that another
+// collector tries them at its next cycle: those this one failed to fetch
+// (its breaker is open, or its route to the upstream fails) would
+// otherwise stay with it, unfetched, for as long as it runs.
+func (db *DB) ReleaseTickers(ctx context.Context, owner string, tickers []string) error {
+	for chunk := range slices.Chunk(tickers, insertChunk) {
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, owner)
+		for _, t := range chunk {
+			args = append(args, t)
+		}
+		if _, err := db.w.ExecContext(ctx, `UPDATE collector_claims SET until_time = 0
+			WHERE owner = ? AND ticker IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+			return db.wrap(err, "release claims")
+		}
+	}
+	return nil
 }
 
 func placeholders(n int) string {

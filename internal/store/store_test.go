@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -354,6 +355,66 @@ func TestConcurrentMigrations(t *testing.T) {
 		}
 		if versions != 3 || applied != 3 {
 			t.Errorf("goose_db_version: %d versions in %d rows, want 3 in 3", versions, applied)
+		}
+	})
+}
+
+// TestClaims: claims are taken, renewed by their owner, left to it by
+// others until they lapse, released per ticker, and forgotten once they
+// have lapsed and no user tracks their ticker.
+func TestClaims(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		ctx := context.Background()
+		db := storetest.Open(t, b)
+		createUser(t, db, "a@x.com", "AAA")
+		createUser(t, db, "b@x.com", "BBB")
+		all := []string{"AAA", "BBB"}
+		claim := func(owner string, at time.Duration) []string {
+			t.Helper()
+			now := t0.Add(at)
+			tracked, err := db.Tickers(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.ClaimTickers(ctx, owner, tracked, now, now.Add(48*time.Second))
+			if err != nil {
+				t.Fatalf("ClaimTickers(%s at %s): %v", owner, at, err)
+			}
+			return got
+		}
+		for _, step := range []struct {
+			name  string
+			owner string
+			at    time.Duration
+			want  []string
+		}{
+			{"x takes both", "x", 0, all},
+			{"y finds them taken", "y", 30 * time.Second, nil},
+			{"x renews", "x", 60 * time.Second, all},
+			{"y takes them once lapsed", "y", 109 * time.Second, all},
+		} {
+			if got := claim(step.owner, step.at); !slices.Equal(got, step.want) {
+				t.Errorf("%s: claimed %v, want %v", step.name, got, step.want)
+			}
+		}
+		if err := db.ReleaseTickers(ctx, "y", []string{"BBB"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := claim("x", 110*time.Second), []string{"BBB"}; !slices.Equal(got, want) {
+			t.Errorf("after y released BBB, x claimed %v, want %v", got, want)
+		}
+		storetest.MustExec(t, db, `DELETE FROM users WHERE email = ?`, "b@x.com")
+		if n := storetest.Count(t, db, "collector_claims", ""); n != 2 {
+			t.Fatalf("claims = %d, want 2", n)
+		}
+		claim("y", 200*time.Second) // BBB's claim has lapsed, and nobody tracks it
+		if n := storetest.Count(t, db, "collector_claims", "ticker = ?", "BBB"); n != 0 {
+			t.Errorf("claims of BBB, which nobody tracks = %d, want 0", n)
+		}
+		if n := storetest.Count(t, db, "collector_claims", "ticker = ?", "AAA"); n != 1 {
+			t.Errorf("claims of AAA = %d, want 1", n)
 		}
 	})
 }
