@@ -99,6 +99,19 @@ func envExample(t *testing.T) map[string]string {
 	return env
 }
 
+// envFilled is .env.example with its empty secrets filled in, as an
+// operator's .env is.
+func envFilled(t *testing.T) map[string]string {
+	t.Helper()
+	env := envExample(t)
+	for k, v := range env {
+		if v == "" && secretKey.MatchString(k) {
+			env[k] = "test-" + strings.ToLower(strings.ReplaceAll(k, "_", "-"))
+		}
+	}
+	return env
+}
+
 // loadCompose loads compose.yaml as `docker compose` does (schema validation,
 // interpolation, merge keys, normalisation), with env as the only environment.
 func loadCompose(t *testing.T, env map[string]string, opts ...func(*loader.Options)) (*types.Project, error) {
@@ -153,7 +166,7 @@ var secretKey = regexp.MustCompile(`(?i)PASSWORD|TOKEN|SECRET|_DB$`)
 var requiredVars = []string{"MYSQL_DATABASE", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD", "STOCKWATCH_ADMIN_TOKEN"}
 
 func TestCompose(t *testing.T) {
-	env := envExample(t)
+	env := envFilled(t)
 	p := mustLoadCompose(t, env)
 	raw := readFile(t, "compose.yaml")
 	root := repoRoot(t)
@@ -386,9 +399,10 @@ func TestCompose(t *testing.T) {
 
 	t.Run(".env.example", func(t *testing.T) {
 		urlSafe := regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
-		for _, k := range []string{"MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE"} {
-			if !urlSafe.MatchString(env[k]) {
-				t.Errorf(".env.example %s = %q is not URL-safe", k, env[k])
+		example := envExample(t)
+		for _, k := range []string{"MYSQL_USER", "MYSQL_DATABASE"} {
+			if !urlSafe.MatchString(example[k]) {
+				t.Errorf(".env.example %s = %q is not URL-safe", k, example[k])
 			}
 		}
 		if n := env["COMPOSE_PROJECT_NAME"]; n == "" || loader.NormalizeProjectName(n) != n {
@@ -398,10 +412,15 @@ func TestCompose(t *testing.T) {
 		if !strings.Contains(text, "URL-safe") {
 			t.Error(".env.example does not say that MYSQL_PASSWORD must be URL-safe")
 		}
-		for k, v := range env {
-			if secretKey.MatchString(k) && !strings.Contains(v, "change-me") {
-				t.Errorf(".env.example %s = %q: use an obvious placeholder (change-me...)", k, v)
+		for k, v := range example {
+			if secretKey.MatchString(k) && v != "" {
+				t.Errorf(".env.example %s = %q: leave secrets empty, so that compose refuses to start until they are set", k, v)
 			}
+		}
+		// As copied, unfilled: compose must refuse, naming a secret.
+		_, err := loadCompose(t, example)
+		if err == nil || !regexp.MustCompile(`MYSQL_PASSWORD|MYSQL_ROOT_PASSWORD|STOCKWATCH_ADMIN_TOKEN`).MatchString(err.Error()) {
+			t.Errorf("compose with .env.example as copied: err = %v, want a refusal naming an unset secret", err)
 		}
 		if !slices.Contains(dockerignorePatterns(t), ".env") {
 			t.Error(".dockerignore does not exclude .env")
@@ -853,7 +872,7 @@ func TestDockerfile(t *testing.T) {
 	})
 
 	t.Run("compose agrees", func(t *testing.T) {
-		p := mustLoadCompose(t, envExample(t))
+		p := mustLoadCompose(t, envFilled(t))
 		api := service(t, p, "api")
 		if api.HealthCheck == nil || len(api.HealthCheck.Test) < 2 || api.HealthCheck.Test[1] != clientPath {
 			t.Errorf("api healthcheck does not run %s, which the image ships", clientPath)
@@ -1080,7 +1099,7 @@ func TestImageBuild(t *testing.T) {
 
 	t.Run("environment names are daemon flags", func(t *testing.T) {
 		names := slices.Collect(maps.Keys(df.env))
-		p := mustLoadCompose(t, envExample(t))
+		p := mustLoadCompose(t, envFilled(t))
 		for _, name := range []string{"api", "collector"} {
 			names = append(names, slices.Collect(maps.Keys(service(t, p, name).Environment))...)
 		}
@@ -1283,7 +1302,7 @@ func freePort(t *testing.T) string {
 // With tc, the daemon serves TLS from tc.daemonEnv and the health check
 // runs with tc.clientEnv, which it needs: without it, it must fail.
 func runAPI(t *testing.T, daemon, client string, tc *apiTLS) {
-	p := mustLoadCompose(t, envExample(t))
+	p := mustLoadCompose(t, envFilled(t))
 	api := service(t, p, "api")
 	workdir := t.TempDir()
 	grpcAddr := "127.0.0.1:" + freePort(t)
