@@ -1,7 +1,9 @@
 -- Times are Unix microseconds, UTC. Runs unchanged on MySQL 8.x and MariaDB 10.11+.
+-- MySQL commits each CREATE TABLE on its own, outside goose's transaction:
+-- IF NOT EXISTS lets a start that died halfway through be run again.
 
 -- +goose Up
-CREATE TABLE users (
+CREATE TABLE IF NOT EXISTS users (
     email       VARCHAR(254) NOT NULL,
     ticker      VARCHAR(40)  NOT NULL,
     create_time BIGINT       NOT NULL,
@@ -10,7 +12,7 @@ CREATE TABLE users (
     KEY users_ticker (ticker)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
-CREATE TABLE stock_prices (
+CREATE TABLE IF NOT EXISTS stock_prices (
     id           BIGINT      NOT NULL AUTO_INCREMENT,
     ticker       VARCHAR(40) NOT NULL,
     price        DOUBLE      NOT NULL,
@@ -24,7 +26,7 @@ CREATE TABLE stock_prices (
     KEY stock_prices_collect_time (collect_time)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
-CREATE TABLE requests (
+CREATE TABLE IF NOT EXISTS requests (
     request_id      CHAR(36)     NOT NULL,
     method          VARCHAR(128) NOT NULL,
     fingerprint     VARBINARY(64) NOT NULL,

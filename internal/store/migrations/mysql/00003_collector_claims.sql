@@ -2,7 +2,7 @@
 -- collectors sharing one database each fetch a ticker once per cycle.
 
 -- +goose Up
-CREATE TABLE collector_claims (
+CREATE TABLE IF NOT EXISTS collector_claims (
     ticker     VARCHAR(40) NOT NULL,
     owner      VARCHAR(64) NOT NULL,
     until_time BIGINT      NOT NULL,
