@@ -287,10 +287,10 @@ func TestHostileRequests(t *testing.T) {
 
 		// Sizes and counts out of range. int32 fields take the low 32 bits
 		// of a 64-bit varint, as protobuf specifies.
-		{name: "PageSize/Negative", method: users, payload: wire{}.varint(1, uint64(math.MaxUint64)), code: codes.InvalidArgument, msg: "page_size must be between 0 and 1000, got -1"},
-		{name: "PageSize/MinInt32", method: prices, payload: wire{}.varint(2, uint64(1<<64-1<<31)), code: codes.InvalidArgument, msg: "page_size must be between 0 and 1000, got -2147483648"},
-		{name: "PageSize/MaxInt32", method: users, payload: wire{}.varint(1, math.MaxInt32), code: codes.InvalidArgument, msg: "page_size must be between 0 and 1000, got 2147483647"},
-		{name: "PageSize/1001", method: prices, payload: wire{}.varint(2, 1001), code: codes.InvalidArgument, msg: "page_size must be between 0 and 1000, got 1001"},
+		{name: "PageSize/Negative", method: users, payload: wire{}.varint(1, uint64(math.MaxUint64)), code: codes.InvalidArgument, msg: "page_size must not be negative, got -1"},
+		{name: "PageSize/MinInt32", method: prices, payload: wire{}.varint(2, uint64(1<<64-1<<31)), code: codes.InvalidArgument, msg: "page_size must not be negative, got -2147483648"},
+		{name: "PageSize/MaxInt32ServesAFullPage", method: users, payload: wire{}.varint(1, math.MaxInt32), code: codes.OK},
+		{name: "PageSize/1001ServesAFullPage", method: prices, payload: wire{}.varint(2, 1001), code: codes.OK},
 		{name: "PageSize/2^32+5TruncatesTo5", method: users, payload: wire{}.varint(1, 1<<32+5), code: codes.OK},
 		{name: "Count/Negative", method: average, payload: wire{}.str(1, "known@x.com").varint(2, uint64(math.MaxUint64)), code: codes.InvalidArgument, msg: "count must be between 1 and 10000, got -1"},
 		{name: "Count/10001", method: average, payload: wire{}.str(1, "known@x.com").varint(2, 10001), code: codes.InvalidArgument, msg: "count must be between 1 and 10000, got 10001"},

@@ -124,14 +124,30 @@ func TestListUsers(t *testing.T) {
 			req  *pb.ListUsersRequest
 			msg  string
 		}{
-			{"InvalidArgument/PageSizeNegative", &pb.ListUsersRequest{PageSize: -1}, "page_size must be between 0 and 1000, got -1"},
-			{"InvalidArgument/PageSizeTooLarge", &pb.ListUsersRequest{PageSize: 1001}, "page_size must be between 0 and 1000, got 1001"},
+			{"InvalidArgument/PageSizeNegative", &pb.ListUsersRequest{PageSize: -1}, "page_size must not be negative, got -1"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				_, err := e.client.ListUsers(ctx, tt.req)
 				wantStatus(t, err, codes.InvalidArgument, tt.msg)
 			})
 		}
+	})
+}
+
+// TestListMaxPageSize: a page_size above 1000 serves pages of 1000.
+func TestListMaxPageSize(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		e := newEnv(t, b, options{})
+		ctx := ctxTimeout(t)
+		var ps []stock.Price
+		for i := range 1001 {
+			ps = append(ps, px("AAPL", float64(i+1), t0.Add(-time.Duration(i)*time.Minute).Truncate(time.Second)))
+		}
+		e.insertPrices(t, ps...)
+		pages := walkPrices(t, ctx, e.client, "", 5000)
+		diffProto(t, []int{1000, 1}, pageSizes(pages))
 	})
 }
 
@@ -250,8 +266,7 @@ func TestListPrices(t *testing.T) {
 			req  *pb.ListPricesRequest
 			msg  string
 		}{
-			{"InvalidArgument/PageSizeNegative", &pb.ListPricesRequest{PageSize: -1}, "page_size must be between 0 and 1000, got -1"},
-			{"InvalidArgument/PageSizeTooLarge", &pb.ListPricesRequest{PageSize: 1001}, "page_size must be between 0 and 1000, got 1001"},
+			{"InvalidArgument/PageSizeNegative", &pb.ListPricesRequest{PageSize: -1}, "page_size must not be negative, got -1"},
 			{"InvalidArgument/Ticker", &pb.ListPricesRequest{Ticker: "AAPL$"}, `ticker "AAPL$" is not a valid symbol`},
 		} {
 			t.Run(tt.name, func(t *testing.T) {

@@ -93,15 +93,17 @@ func ValidateCount(n int64) (int, error) {
 }
 
 // PageSize maps a requested page size to the one served: 0 means
-// DefaultPageSize; negative or above MaxPageSize is an error of KindInvalid.
+// DefaultPageSize, and above MaxPageSize means MaxPageSize (as Google's
+// AIP-158 asks: a client that wants "as many as possible" gets a full
+// page, not an error); negative is an error of KindInvalid.
 func PageSize(n int32) (int, error) {
 	switch {
 	case n == 0:
 		return DefaultPageSize, nil
-	case n < 0 || n > MaxPageSize:
-		return 0, Errorf(KindInvalid, "page_size must be between 0 and %d, got %d", MaxPageSize, n)
+	case n < 0:
+		return 0, Errorf(KindInvalid, "page_size must not be negative, got %d", n)
 	}
-	return int(n), nil
+	return min(int(n), MaxPageSize), nil
 }
 
 // ValidateOlderThan checks the age of a price purge: positive.

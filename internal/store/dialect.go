@@ -54,9 +54,15 @@ func openSQLite(path string) (*DB, error) {
 			return c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || c == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 		},
 		isRetryable: func(error) bool { return false },
+		// The file cannot be used now (locked, unreadable, read-only,
+		// disk full): the caller may try again later.
 		isUnavailable: func(err error) bool {
-			c := sqliteCode(err) & 0xff
-			return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+			switch sqliteCode(err) & 0xff {
+			case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
+				sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL:
+				return true
+			}
+			return false
 		},
 	}
 	q := url.Values{}
@@ -111,6 +117,10 @@ const (
 	erLockDeadlock    = 1213
 	erConCount        = 1040 // too many connections
 	erServerShutdown  = 1053
+	erReadOnly        = 1290 // --read-only (e.g. a replica during a fail-over)
+	erReadOnlyTx      = 1792 // write in a READ ONLY transaction
+	erConnKilled      = 1927 // MariaDB: connection was killed
+	erClientTimeout   = 4031 // MySQL 8: disconnected after the idle timeout
 )
 
 // mysqlDSN turns USER[:PASS]@HOST[:PORT]/DB[?params] into a driver config
@@ -187,7 +197,7 @@ func openMySQL(rest string) (*DB, error) {
 		},
 		isUnavailable: func(err error) bool {
 			switch mysqlNumber(err) {
-			case erConCount, erServerShutdown:
+			case erConCount, erServerShutdown, erReadOnly, erReadOnlyTx, erConnKilled, erClientTimeout:
 				return true
 			}
 			var ne net.Error
