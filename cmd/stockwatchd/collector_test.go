@@ -57,7 +57,7 @@ func startInProcess(t *testing.T, args ...string) (string, *logLines) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, append([]string{"-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-log-format", "json"}, args...), func(string) string { return "" }, pw)
+		err := run(ctx, append([]string{"-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-log-format", "json"}, args...), noEnv, io.Discard, pw)
 		pw.Close()
 		done <- err
 	}()
@@ -92,6 +92,9 @@ func startInProcess(t *testing.T, args ...string) (string, *logLines) {
 	}
 	return "", nil
 }
+
+// noEnv is an empty environment.
+func noEnv(string) (string, bool) { return "", false }
 
 // eventually polls f every 20ms until it returns true or 10s pass.
 func eventually(t *testing.T, what string, f func() bool) {

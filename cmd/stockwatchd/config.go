@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -45,12 +47,18 @@ func envName(flagName string) string {
 	return "STOCKWATCH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// parseConfig reads the configuration from args and getenv. It returns
-// flag.ErrHelp for -h, and otherwise an error naming the offending flag.
-func parseConfig(args []string, getenv func(string) string, usage io.Writer) (config, error) {
+// parseConfig reads the configuration from args and the environment
+// (through lookupEnv, which reports whether a variable is set). For -h it
+// prints the usage to stdout and returns flag.ErrHelp. A mistake in the
+// command line's syntax is a cmdlineError; any other error names the
+// offending flag or variable.
+func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("stockwatchd", flag.ContinueOnError)
-	fs.SetOutput(usage)
+	// The flag package would print its error and the whole usage on every
+	// mistake; run prints one line instead, and the usage is for -h only.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&c.Role, "role", "all", "what to run: all, api or collector")
 	fs.StringVar(&c.DB, "db", "sqlite://stockwatch.db", "database: sqlite://PATH, sqlite://:memory: or mysql://USER[:PASS]@HOST[:PORT]/DB[?params]")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", "localhost:50051", "gRPC listen address")
@@ -70,31 +78,46 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", "", "CA file (PEM) that client certificates must chain to (mTLS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish at shutdown")
-	fs.Usage = func() {
-		fmt.Fprintf(usage, "Usage: stockwatchd [flags]\n\nEvery flag has an environment twin STOCKWATCH_<FLAG> (e.g. STOCKWATCH_GRPC_ADDR); flags win.\n\n")
-		fs.PrintDefaults()
-	}
 
+	// The command line first, so that -h works whatever the environment
+	// holds and a flag given there makes its variable irrelevant.
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "Usage: stockwatchd [flags]\n\nEvery flag has an environment twin STOCKWATCH_<FLAG> (e.g. STOCKWATCH_GRPC_ADDR); flags win.\nA twin that is set but empty sets its flag to empty (STOCKWATCH_HTTP_ADDR= disables HTTP).\n\n")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return c, err
+		}
+		return c, cmdlineError{err}
+	}
+	if fs.NArg() > 0 {
+		return c, cmdlineError{fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))}
+	}
+	onCmdline := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCmdline[f.Name] = true })
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := envName(f.Name)
-		if v := getenv(name); v != "" {
-			if err := fs.Set(f.Name, v); err != nil && envErr == nil {
-				envErr = fmt.Errorf("invalid %s=%q: %v", name, v, err)
-			}
+		v, ok := lookupEnv(name)
+		if !ok || onCmdline[f.Name] || envErr != nil {
+			return
+		}
+		// A set variable counts even when empty: that is how a
+		// deployment disables -http-addr.
+		if err := fs.Set(f.Name, v); err != nil {
+			envErr = fmt.Errorf("invalid %s=%q: %v", name, v, err)
 		}
 	})
 	if envErr != nil {
 		return c, envErr
 	}
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
-	}
 	return c, c.validate()
 }
+
+// cmdlineError is a mistake in the command line's syntax: an unknown
+// flag, a value that does not parse, a stray argument. run follows it
+// with a hint to -h.
+type cmdlineError struct{ error }
 
 func (c config) validate() error {
 	switch c.Role {
@@ -105,8 +128,18 @@ func (c config) validate() error {
 	if err := store.CheckDSN(c.DB); err != nil {
 		return fmt.Errorf("-db: %v", err)
 	}
-	if c.runsAPI() && c.GRPCAddr == "" {
-		return errors.New("-grpc-addr: must not be empty")
+	if c.runsAPI() {
+		if c.GRPCAddr == "" {
+			return errors.New("-grpc-addr: must not be empty")
+		}
+		if err := checkListenAddr(c.GRPCAddr); err != nil {
+			return fmt.Errorf("-grpc-addr: %v", err)
+		}
+	}
+	if c.HTTPAddr != "" {
+		if err := checkListenAddr(c.HTTPAddr); err != nil {
+			return fmt.Errorf("-http-addr: %v", err)
+		}
 	}
 	for _, d := range []struct {
 		name     string
@@ -123,8 +156,9 @@ func (c config) validate() error {
 			return fmt.Errorf("%s: must be positive, got %s", d.name, d.v)
 		}
 	}
-	if c.BreakerFailures < 1 {
-		return errors.New("-breaker-failures: must be at least 1")
+	// The breaker counts in a uint32: a larger value must not wrap.
+	if c.BreakerFailures < 1 || c.BreakerFailures > math.MaxUint32 {
+		return fmt.Errorf("-breaker-failures: must be between 1 and %d, got %d", uint32(math.MaxUint32), c.BreakerFailures)
 	}
 	if c.Concurrency < 1 || c.Concurrency > 64 {
 		return fmt.Errorf("-concurrency: must be between 1 and 64, got %d", c.Concurrency)
@@ -144,6 +178,23 @@ func (c config) validate() error {
 	}
 	if c.TLSClientCA != "" && c.TLSCert == "" {
 		return errors.New("-tls-client-ca: needs -tls-cert and -tls-key")
+	}
+	return nil
+}
+
+// checkListenAddr reports a TCP listen address that net.Listen would
+// reject for its syntax, so that it fails before the database is opened.
+// It returns nil for an address that may still fail to bind.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if port == "" {
+		return nil // any free port, like "0"
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("address %s: invalid port %q", addr, port)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -41,16 +42,26 @@ type daemon struct {
 	db     *store.DB
 	grpc   *grpc.Server
 	health *health.Server
+	tls    *tls.Config  // the API's; nil without -tls-cert
 	glis   net.Listener // nil unless the API runs
 	hlis   net.Listener // nil when -http-addr is empty
 	met    *metrics.Metrics
+	httpIn handlers             // the HTTP handlers running
 	quotes *breaker.Breaker     // the quote source; nil if nothing needs it
 	coll   *collector.Collector // nil unless the collector runs
 }
 
-func newDaemon(ctx context.Context, cfg config, log *slog.Logger) (_ *daemon, err error) {
-	log.Info("starting stockwatchd", cfg.logValue()...)
-	d := &daemon{cfg: cfg, log: log, met: metrics.New()}
+// newDaemon opens the database and sets up what cfg runs, with tc (from
+// serverTLS, or nil) as the API's TLS configuration. It returns an error
+// naming what failed, having closed whatever it had opened.
+func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger) (_ *daemon, err error) {
+	owner := collectorOwner()
+	attrs := cfg.logValue()
+	if cfg.runsCollector() {
+		attrs = append(attrs, "collector_owner", owner)
+	}
+	log.Info("starting stockwatchd", attrs...)
+	d := &daemon{cfg: cfg, log: log, met: metrics.New(), tls: tc}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -67,17 +78,19 @@ func newDaemon(ctx context.Context, cfg config, log *slog.Logger) (_ *daemon, er
 	if cfg.runsCollector() || cfg.runsAPI() && cfg.VerifyTickers {
 		// One breaker for the process: the API's ticker checks and the
 		// collector see the same upstream.
+		// validate checked that -breaker-failures fits in a uint32.
 		d.quotes = breaker.New(yahoo.New(cfg.YahooURL), breaker.Config{
 			Name: "yahoo", Failures: uint32(cfg.BreakerFailures), Timeout: cfg.BreakerTimeout,
 			IsFailure: yahoo.IsFailure, Logger: log,
 			OnStateChange: func(from, to breaker.State) { d.met.BreakerTransition(from.String(), to.String()) },
 		})
 		d.met.BreakerState(func() float64 { return float64(d.quotes.State()) })
+		d.met.BreakerCalls(d.quotes.Counts)
 	}
 	if cfg.runsCollector() {
 		d.coll = collector.New(d.db, d.quotes, collector.Config{
 			Interval: cfg.Interval, Concurrency: cfg.Concurrency, Retention: cfg.Retention, Logger: log,
-			Owner:   collectorOwner(),
+			Owner:   owner,
 			OnCycle: d.met.Cycle,
 		})
 	}
@@ -98,16 +111,16 @@ func (d *daemon) setupAPI() error {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxMessageSize),
 		grpc.ForceServerCodecV2(api.StrictCodec()),
-		grpc.ChainUnaryInterceptor(d.met.GRPC.UnaryServerInterceptor(), logRPC(d.log), api.RejectMalformed(), api.AdminAuth(d.cfg.AdminToken)),
+		grpc.ChainUnaryInterceptor(d.met.GRPC.UnaryServerInterceptor(), logRPC(d.log), api.AdminAuth(d.cfg.AdminToken), api.RejectMalformed()),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
+		// Stop, when -shutdown-timeout runs out, then waits for the
+		// cancelled handlers to return: they may still use the database,
+		// which closes after them.
+		grpc.WaitForHandlers(true),
 	}
-	if d.cfg.TLSCert != "" {
-		tc, err := serverTLS(d.cfg, d.log)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, grpc.Creds(credentials.NewTLS(tc)))
+	if d.tls != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(d.tls)))
 	}
 	d.grpc = grpc.NewServer(opts...)
 	acfg := api.Config{DedupTTL: d.cfg.DedupTTL, Logger: d.log, OnReplay: d.met.Replayed}
@@ -132,6 +145,8 @@ func (d *daemon) setupAPI() error {
 	return nil
 }
 
+// serverTLS loads the API's certificate, key and client CA. It returns an
+// error naming the flag whose file is unreadable or invalid.
 func serverTLS(cfg config, log *slog.Logger) (*tls.Config, error) {
 	if fi, err := os.Stat(cfg.TLSKey); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		log.Warn("TLS key file is readable by other users", "file", cfg.TLSKey, "mode", fi.Mode().Perm().String())
@@ -155,11 +170,21 @@ func serverTLS(cfg config, log *slog.Logger) (*tls.Config, error) {
 	return tc, nil
 }
 
-// collectorOwner names this process in ticker claims: host and pid, so
-// that an operator can tell collectors apart in the collector_claims table.
+// collectorOwner names this process in ticker claims: host, pid and a
+// random part. Host and pid let an operator tell collectors apart in the
+// collector_claims table and the logs; the random part keeps two
+// containers apart that share a host name (host networking) and are both
+// pid 1.
 func collectorOwner() string {
 	host, _ := os.Hostname()
-	owner := fmt.Sprintf("%s-%d", host, os.Getpid())
+	return ownerID(host, os.Getpid(), rand.Text()[:8])
+}
+
+// ownerID is collectorOwner's format, at most 64 bytes (the claims
+// column): a long host name loses its start, never the pid or the random
+// part.
+func ownerID(host string, pid int, random string) string {
+	owner := fmt.Sprintf("%s-%d-%s", host, pid, random)
 	return owner[max(0, len(owner)-64):]
 }
 
@@ -223,6 +248,9 @@ func (d *daemon) shutdown(hs *http.Server) {
 			case <-time.After(d.cfg.ShutdownTimeout):
 				d.log.Warn("in-flight requests did not finish in time; cancelling them")
 				d.grpc.Stop()
+				// Stop waits for the handlers (WaitForHandlers), and so
+				// does GracefulStop: the database outlives them.
+				<-done
 			}
 		})
 	}
@@ -230,16 +258,21 @@ func (d *daemon) shutdown(hs *http.Server) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
 			defer cancel()
-			_ = hs.Shutdown(ctx)
+			if hs.Shutdown(ctx) != nil {
+				// Closing the connections cancels the handlers'
+				// contexts; Close does not wait for them, d.httpIn does.
+				_ = hs.Close()
+			}
+			d.httpIn.wait()
 		})
 	}
 	wg.Wait()
 }
 
 // purgeRequests forgets request records older than -dedup-ttl, every
-// tenth of it (at most hourly), until ctx is done.
+// tenth of it (at least every second, at most hourly), until ctx is done.
 func (d *daemon) purgeRequests(ctx context.Context) {
-	every := min(d.cfg.DedupTTL/10, time.Hour)
+	every := min(max(d.cfg.DedupTTL/10, time.Second), time.Hour)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -276,7 +309,54 @@ func (d *daemon) httpHandler() http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	return mux
+	// Counted so that shutdown closes the database after the last one.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !d.httpIn.start() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		defer d.httpIn.done()
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// handlers counts running handlers so that shutdown can wait for them. A
+// sync.WaitGroup would not do: a handler may start while wait waits.
+type handlers struct {
+	mu      sync.Mutex
+	n       int
+	stopped bool
+	idle    *sync.Cond // on mu; n fell to 0
+}
+
+// start counts a handler in, and returns false once wait was called.
+func (h *handlers) start() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return false
+	}
+	h.n++
+	return true
+}
+
+func (h *handlers) done() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n--; h.n == 0 && h.idle != nil {
+		h.idle.Broadcast()
+	}
+}
+
+// wait refuses new handlers and returns when the running ones have.
+func (h *handlers) wait() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
+	h.idle = sync.NewCond(&h.mu)
+	for h.n > 0 {
+		h.idle.Wait()
+	}
 }
 
 func (d *daemon) close() {

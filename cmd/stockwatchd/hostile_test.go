@@ -440,3 +440,33 @@ var hostileStrings = []string{
 	"known@x.com", "AAPL", "^GSPC", "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
 	strings.Repeat("A", 600), "é", "\u202e", encodeToken(`{"l":"users","e":"a@x.com"}`),
 }
+
+// TestHostileAdminWithoutToken: with -admin-token set, an admin RPC
+// without the token is UNAUTHENTICATED whatever its body holds: the token
+// is checked before the request is looked at.
+func TestHostileAdminWithoutToken(t *testing.T) {
+	t.Parallel()
+	addr, _ := startInProcess(t, "-role", "api", "-db", "sqlite://"+filepath.Join(t.TempDir(), "hostile.db"),
+		"-verify-tickers=false", "-admin-token", "s3cret")
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	h := &hostileRun{conn: conn, codes: map[string]int{}}
+	for _, c := range []hostileCase{
+		{name: "ListUsers/NotProtobuf", method: pb.StockService_ListUsers_FullMethodName, payload: []byte{0xff, 0xff, 0xff}, code: codes.Unauthenticated},
+		{name: "ListPrices/NotProtobuf", method: pb.StockService_ListPrices_FullMethodName, payload: wire{}.str(1, "\xff\xfe"), code: codes.Unauthenticated},
+		{name: "DeletePrices/NotProtobuf", method: pb.StockService_DeletePrices_FullMethodName, payload: []byte{0x0a}, code: codes.Unauthenticated},
+		{name: "ListUsers/Valid", method: pb.StockService_ListUsers_FullMethodName, payload: nil, code: codes.Unauthenticated},
+		// Not an admin RPC: the body is judged.
+		{name: "GetUser/NotProtobuf", method: pb.StockService_GetUser_FullMethodName, payload: []byte{0xff, 0xff, 0xff}, code: malformedCode, prefix: malformedPrefix},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.code == codes.Unauthenticated {
+				c.msg = "admin token required"
+			}
+			h.run(t, c)
+		})
+	}
+}

@@ -1,9 +1,13 @@
 // Command stockwatchd is the Stockwatch daemon: the gRPC API, the price
 // collector, or both (-role all, the default). See README.md for its flags.
+//
+// Exit status: 0 after a clean shutdown or -h, 1 when the daemon fails,
+// 2 for bad configuration (reported before anything starts).
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,8 +19,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	// After the first signal the default handling comes back, so a second
+	// one ends a shutdown that hangs.
+	context.AfterFunc(ctx, stop)
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
@@ -28,19 +34,36 @@ func main() {
 	}
 }
 
+// errUsage is run's error for bad configuration, already reported.
 var errUsage = errors.New("usage")
 
-// run runs the daemon until ctx is done. Logs and usage go to stderr.
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := parseConfig(args, getenv, stderr)
+// run runs the daemon until ctx is done. The usage (-h) goes to stdout,
+// logs and configuration errors to stderr. It returns flag.ErrHelp after
+// -h, errUsage after reporting bad configuration in one line, and
+// otherwise the error that stopped the daemon, or nil when ctx ended it.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, lookupEnv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return err
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "stockwatchd:", err)
+		if errors.As(err, new(cmdlineError)) {
+			fmt.Fprintln(stderr, "Run 'stockwatchd -h' for usage.")
+		}
 		return errUsage
 	}
-	d, err := newDaemon(ctx, cfg, newLogger(cfg, stderr))
+	log := newLogger(cfg, stderr)
+	// Certificates are configuration too: an unreadable one fails here,
+	// before the database is opened and migrated.
+	var tc *tls.Config
+	if cfg.runsAPI() && cfg.TLSCert != "" {
+		if tc, err = serverTLS(cfg, log); err != nil {
+			fmt.Fprintln(stderr, "stockwatchd:", err)
+			return errUsage
+		}
+	}
+	d, err := newDaemon(ctx, cfg, tc, log)
 	if err != nil {
 		return err
 	}

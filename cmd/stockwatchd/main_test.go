@@ -5,7 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -18,39 +22,204 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/stockwatch/stockwatch/internal/tlstest"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
+// hint is the line that follows a mistake in the command line's syntax.
+const hint = "\nRun 'stockwatchd -h' for usage."
+
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
+	// No case may get as far as opening the database.
+	dir := t.TempDir()
+	db := filepath.Join(dir, "never.db")
+	t.Cleanup(func() {
+		if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("a configuration error opened the database (stat: %v)", err)
+		}
+	})
+	pki := tlstest.New(t, "localhost")
+	garbage := writeFile(t, dir, "garbage.pem", []byte("not PEM\n"))
+	missing := filepath.Join(dir, "missing.pem")
+	tlsArgs := func(extra ...string) []string {
+		return append([]string{"-role", "api", "-db", "sqlite://" + db}, extra...)
+	}
 	tests := []struct {
 		name string
 		args []string
 		env  map[string]string
-		want string // the one line printed
+		want string // all of stderr
 	}{
 		{"UnknownRole", []string{"-role", "web"}, nil, `stockwatchd: -role: unknown role "web" (want all, api or collector)`},
 		{"MalformedDB", []string{"-db", "postgres://x"}, nil, `stockwatchd: -db: unsupported database URL "postgres://x": want sqlite://PATH or mysql://USER[:PASS]@HOST[:PORT]/DB`},
 		{"MySQLWithoutDB", []string{"-db", "mysql://root@localhost"}, nil, `stockwatchd: -db: mysql URL: want mysql://USER[:PASS]@HOST[:PORT]/DB[?params]`},
 		{"NegativeRetention", []string{"-retention", "-1h"}, nil, `stockwatchd: -retention: must be positive, got -1h0m0s`},
 		{"ZeroInterval", []string{"-interval", "0s"}, nil, `stockwatchd: -interval: must be positive, got 0s`},
-		{"ZeroBreakerFailures", []string{"-breaker-failures", "0"}, nil, `stockwatchd: -breaker-failures: must be at least 1`},
+		{"ZeroBreakerFailures", []string{"-breaker-failures", "0"}, nil, `stockwatchd: -breaker-failures: must be between 1 and 4294967295, got 0`},
+		{"BreakerFailuresOverflowUint32", []string{"-breaker-failures", "4294967296"}, nil, `stockwatchd: -breaker-failures: must be between 1 and 4294967295, got 4294967296`},
+		{"BreakerFailuresOverflowUint64", []string{"-breaker-failures", "18446744073709551616"}, nil, `stockwatchd: invalid value "18446744073709551616" for flag -breaker-failures: value out of range` + hint},
 		{"BadLogFormat", []string{"-log-format", "xml"}, nil, `stockwatchd: -log-format: unknown format "xml" (want text or json)`},
 		{"KeyWithoutCert", []string{"-tls-key", "k.pem"}, nil, `stockwatchd: -tls-cert and -tls-key: give both or neither`},
 		{"BadEnv", nil, map[string]string{"STOCKWATCH_INTERVAL": "soon"}, `stockwatchd: invalid STOCKWATCH_INTERVAL="soon": parse error`},
 		{"FlagWinsOverEnv", []string{"-role", "nope"}, map[string]string{"STOCKWATCH_ROLE": "api"}, `stockwatchd: -role: unknown role "nope" (want all, api or collector)`},
 		{"EnvTwin", nil, map[string]string{"STOCKWATCH_ROLE": "nope"}, `stockwatchd: -role: unknown role "nope" (want all, api or collector)`},
+
+		// A command-line mistake: one line and a hint, not the usage.
+		{"BadFlagValue", []string{"-interval=abc"}, nil, `stockwatchd: invalid value "abc" for flag -interval: parse error` + hint},
+		{"UnknownFlag", []string{"-bogus"}, nil, `stockwatchd: flag provided but not defined: -bogus` + hint},
+		{"MissingFlagValue", []string{"-role"}, nil, `stockwatchd: flag needs an argument: -role` + hint},
+		{"StrayArgument", []string{"api"}, nil, `stockwatchd: unexpected argument "api" (flags start with -)` + hint},
+
+		// A variable that is set but empty sets its flag to empty.
+		{"EmptyEnvRole", nil, map[string]string{"STOCKWATCH_ROLE": ""}, `stockwatchd: -role: unknown role "" (want all, api or collector)`},
+		{"EmptyEnvDB", nil, map[string]string{"STOCKWATCH_DB": ""}, `stockwatchd: -db: unsupported database URL "": want sqlite://PATH or mysql://USER[:PASS]@HOST[:PORT]/DB`},
+		{"EmptyEnvDuration", nil, map[string]string{"STOCKWATCH_INTERVAL": ""}, `stockwatchd: invalid STOCKWATCH_INTERVAL="": parse error`},
+		{"EmptyEnvBool", nil, map[string]string{"STOCKWATCH_VERIFY_TICKERS": ""}, `stockwatchd: invalid STOCKWATCH_VERIFY_TICKERS="": parse error`},
+		{"EmptyEnvUint", nil, map[string]string{"STOCKWATCH_BREAKER_FAILURES": ""}, `stockwatchd: invalid STOCKWATCH_BREAKER_FAILURES="": parse error`},
+
+		// Listen addresses are checked before anything starts.
+		{"GRPCAddrSyntax", []string{"-grpc-addr", "nope"}, nil, `stockwatchd: -grpc-addr: address nope: missing port in address`},
+		{"GRPCAddrBadPort", []string{"-grpc-addr", "localhost:99999"}, nil, `stockwatchd: -grpc-addr: address localhost:99999: invalid port "99999"`},
+		{"HTTPAddrSyntax", []string{"-http-addr", "nope"}, nil, `stockwatchd: -http-addr: address nope: missing port in address`},
+		{"HTTPAddrEnvSyntax", nil, map[string]string{"STOCKWATCH_HTTP_ADDR": "[::1"}, `stockwatchd: -http-addr: address [::1: missing ']' in address`},
+
+		// So are the TLS files.
+		{"TLSCertMissing", tlsArgs("-tls-cert", missing, "-tls-key", pki.ServerKeyFile), nil, `stockwatchd: -tls-cert/-tls-key: open ` + missing + `: no such file or directory`},
+		{"TLSKeyMissing", tlsArgs("-tls-cert", pki.ServerCertFile, "-tls-key", missing), nil, `stockwatchd: -tls-cert/-tls-key: open ` + missing + `: no such file or directory`},
+		{"TLSCertNotPEM", tlsArgs("-tls-cert", garbage, "-tls-key", pki.ServerKeyFile), nil, `stockwatchd: -tls-cert/-tls-key: tls: failed to find any PEM data in certificate input`},
+		{"TLSKeyMismatch", tlsArgs("-tls-cert", pki.ServerCertFile, "-tls-key", pki.ClientKeyFile), nil, `stockwatchd: -tls-cert/-tls-key: tls: private key does not match public key`},
+		{"TLSClientCAMissing", tlsArgs("-tls-cert", pki.ServerCertFile, "-tls-key", pki.ServerKeyFile, "-tls-client-ca", missing), nil, `stockwatchd: -tls-client-ca: open ` + missing + `: no such file or directory`},
+		{"TLSClientCANotPEM", tlsArgs("-tls-cert", pki.ServerCertFile, "-tls-key", pki.ServerKeyFile, "-tls-client-ca", garbage), nil, `stockwatchd: -tls-client-ca: no PEM certificate in ` + garbage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var stderr bytes.Buffer
-			err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &stderr)
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, mapEnv(tt.env), &stdout, &stderr)
 			if err != errUsage {
 				t.Fatalf("run() = %v, want errUsage", err)
 			}
 			if diff := cmp.Diff(tt.want, strings.TrimSpace(stderr.String())); diff != "" {
 				t.Errorf("stderr mismatch (-want +got):\n%s", diff)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
+
+// mapEnv is an environment that holds env.
+func mapEnv(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}
+}
+
+// TestConfigEnv checks how the environment twins combine with the flags.
+func TestConfigEnv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want func(*config) // the fields that differ from the defaults
+	}{
+		{"Defaults", nil, nil, func(*config) {}},
+		{"EmptyHTTPAddrDisables", nil, map[string]string{"STOCKWATCH_HTTP_ADDR": ""}, func(c *config) { c.HTTPAddr = "" }},
+		{"EmptyAdminToken", nil, map[string]string{"STOCKWATCH_ADMIN_TOKEN": ""}, func(*config) {}},
+		{"EnvSets", nil, map[string]string{"STOCKWATCH_INTERVAL": "5s", "STOCKWATCH_VERIFY_TICKERS": "false"}, func(c *config) { c.Interval, c.VerifyTickers = 5*time.Second, false }},
+		{"FlagWinsOverEmptyEnv", []string{"-http-addr", "127.0.0.1:0"}, map[string]string{"STOCKWATCH_HTTP_ADDR": ""}, func(c *config) { c.HTTPAddr = "127.0.0.1:0" }},
+		{"FlagWinsOverBadEnv", []string{"-interval", "5s"}, map[string]string{"STOCKWATCH_INTERVAL": "soon"}, func(c *config) { c.Interval = 5 * time.Second }},
+		{"EmptyFlagWinsOverEnv", []string{"-http-addr="}, map[string]string{"STOCKWATCH_HTTP_ADDR": "127.0.0.1:0"}, func(c *config) { c.HTTPAddr = "" }},
+		{"CollectorIgnoresGRPCAddr", []string{"-role", "collector", "-grpc-addr", "nope"}, nil, func(c *config) { c.Role, c.GRPCAddr = "collector", "nope" }},
+		{"PortByName", []string{"-http-addr", "localhost:http"}, nil, func(c *config) { c.HTTPAddr = "localhost:http" }},
+		{"BreakerFailuresMaxUint32", []string{"-breaker-failures", "4294967295"}, nil, func(c *config) { c.BreakerFailures = 4294967295 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			want, err := parseConfig(nil, mapEnv(nil), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.want(&want)
+			got, err := parseConfig(tt.args, mapEnv(tt.env), io.Discard)
+			if err != nil {
+				t.Fatalf("parseConfig: %v", err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("config mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestHelp checks that -h and -help print the usage on stdout, and nothing
+// on stderr, whatever the environment holds.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"-h", "-help", "--help"} {
+		t.Run(arg, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), []string{arg}, mapEnv(map[string]string{"STOCKWATCH_INTERVAL": "soon"}), &stdout, &stderr)
+			if !errors.Is(err, flag.ErrHelp) {
+				t.Fatalf("run() = %v, want flag.ErrHelp", err)
+			}
+			if !strings.HasPrefix(stdout.String(), "Usage: stockwatchd [flags]\n") || !strings.Contains(stdout.String(), "-breaker-failures") {
+				t.Errorf("stdout is not the usage:\n%s", stdout.String())
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("stderr = %q, want nothing", stderr.String())
+			}
+		})
+	}
+}
+
+// TestExitStatus runs the binary: bad configuration exits 2 with one line
+// and the hint, -h exits 0.
+func TestExitStatus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon binary")
+	}
+	t.Parallel()
+	bin := buildDaemon(t)
+	tests := []struct {
+		name           string
+		args           []string
+		status         int
+		stdout, stderr string // stdout: a prefix
+	}{
+		{"BadFlagValue", []string{"-interval=abc"}, 2, "", `stockwatchd: invalid value "abc" for flag -interval: parse error` + hint + "\n"},
+		{"UnknownFlag", []string{"-bogus"}, 2, "", `stockwatchd: flag provided but not defined: -bogus` + hint + "\n"},
+		{"BadAddress", []string{"-grpc-addr", "nope"}, 2, "", "stockwatchd: -grpc-addr: address nope: missing port in address\n"},
+		{"Help", []string{"-h"}, 0, "Usage: stockwatchd [flags]\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(bin, tt.args...)
+			cmd.Dir = t.TempDir() // the default -db is relative
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			status := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				status = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if status != tt.status {
+				t.Errorf("exit status %d, want %d", status, tt.status)
+			}
+			if diff := cmp.Diff(tt.stderr, stderr.String()); diff != "" {
+				t.Errorf("stderr mismatch (-want +got):\n%s", diff)
+			}
+			if !strings.HasPrefix(stdout.String(), tt.stdout) || tt.stdout == "" && stdout.Len() > 0 {
+				t.Errorf("stdout = %q, want it to start with %q", stdout.String(), tt.stdout)
 			}
 		})
 	}
@@ -67,9 +236,9 @@ func buildDaemon(t *testing.T) string {
 	return bin
 }
 
-// startDaemon starts bin with args and returns the process and the gRPC
-// address it logged. Its log is kept for failures.
-func startDaemon(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+// startDaemon starts bin with args and returns the process, the gRPC
+// address it logged, and its log lines (also kept for failures).
+func startDaemon(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *logLines) {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"-grpc-addr", "127.0.0.1:0", "-http-addr", "", "-log-format", "json"}, args...)...)
 	stderr, err := cmd.StderrPipe()
@@ -81,14 +250,18 @@ func startDaemon(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	addr := make(chan string, 1)
+	logs := &logLines{}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sent := false
 		for sc.Scan() {
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving gRPC" && !sent {
-				addr <- line.Addr
-				sent = true
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil {
+				logs.add(line)
+				if a, ok := line["addr"].(string); ok && line["msg"] == "serving gRPC" && !sent {
+					addr <- a
+					sent = true
+				}
 			}
 			t.Log(sc.Text())
 		}
@@ -102,11 +275,11 @@ func startDaemon(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 		if !ok {
 			t.Fatal("daemon exited before serving gRPC")
 		}
-		return cmd, a
+		return cmd, a, logs
 	case <-time.After(30 * time.Second):
 		t.Fatal("daemon did not start serving within 30s")
 	}
-	return nil, ""
+	return nil, "", nil
 }
 
 func TestDaemonEndToEnd(t *testing.T) {
@@ -116,7 +289,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	t.Parallel()
 	bin := buildDaemon(t)
 	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "e2e.db")
-	cmd, addr := startDaemon(t, bin, "-role", "api", "-db", dbURL, "-verify-tickers=false")
+	cmd, addr, _ := startDaemon(t, bin, "-role", "api", "-db", dbURL, "-verify-tickers=false")
 
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -163,7 +336,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 		t.Fatal("daemon did not exit within 15s of SIGTERM")
 	}
 	// A restart on the same database keeps the user.
-	_, addr = startDaemon(t, bin, "-role", "api", "-db", dbURL, "-verify-tickers=false")
+	_, addr, _ = startDaemon(t, bin, "-role", "api", "-db", dbURL, "-verify-tickers=false")
 	conn2, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -171,5 +344,59 @@ func TestDaemonEndToEnd(t *testing.T) {
 	defer conn2.Close()
 	if _, err := pb.NewStockServiceClient(conn2).GetUser(ctx, &pb.GetUserRequest{Email: "ada@example.com"}); err != nil {
 		t.Fatalf("GetUser after restart: %v", err)
+	}
+}
+
+// TestSecondSignal checks that a second SIGTERM ends a shutdown that is
+// waiting for an in-flight request: the process dies of the signal.
+func TestSecondSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon binary")
+	}
+	t.Parallel()
+	bin := buildDaemon(t)
+	cmd, addr, logs := startDaemon(t, bin, "-role", "api", "-db", "sqlite://"+filepath.Join(t.TempDir(), "sig.db"),
+		"-verify-tickers=false", "-shutdown-timeout", "5m")
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// A request that never ends: its message is never sent. The health
+	// check after it on the same connection makes sure the server has it.
+	if _, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true}, pb.StockService_GetUser_FullMethodName); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a 'shutting down' log line", func() bool { return logs.find(map[string]any{"msg": "shutting down"}) != nil })
+	select {
+	case err := <-done:
+		t.Fatalf("daemon exited (%v) with a request in flight and 5m to wait", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("daemon exit after the second SIGTERM: %v, want death by SIGTERM", err)
+		}
+		if ws, ok := ee.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+			t.Errorf("daemon exit after the second SIGTERM: %v, want death by SIGTERM", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon still running 10s after the second SIGTERM")
 	}
 }

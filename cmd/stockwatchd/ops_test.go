@@ -103,6 +103,9 @@ func TestMetrics(t *testing.T) {
 		`stockwatch_breaker_state`:                             0,
 		`stockwatch_collector_rows_inserted_total`:             1,
 		`stockwatch_collector_tickers_total{outcome="failed"}`: 0,
+		`stockwatch_breaker_calls_total{result="failure"}`:     0,
+		`stockwatch_breaker_calls_total{result="rejected"}`:    0,
+		`stockwatch_breaker_calls_total{result="excluded"}`:    0,
 	}
 	for k, v := range want {
 		if got, ok := m[k]; !ok || got != v {
@@ -118,6 +121,10 @@ func TestMetrics(t *testing.T) {
 		if m[k] < 1 {
 			t.Errorf("%s = %v, want >= 1", k, m[k])
 		}
+	}
+	// The ticker check at registration, and the cycle that stored the row.
+	if k := `stockwatch_breaker_calls_total{result="success"}`; m[k] < 2 {
+		t.Errorf("%s = %v, want >= 2", k, m[k])
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/stockwatch/stockwatch/internal/breaker"
 	"github.com/stockwatch/stockwatch/internal/collector"
 )
 
@@ -97,6 +98,36 @@ func (m *Metrics) BreakerState(state func() float64) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "stockwatch_breaker_state", Help: "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
 	}, state))
+}
+
+// BreakerCalls exports the breaker's cumulative calls by result, read at
+// scrape time from counts: success and failure (as the breaker counted the
+// upstream's answer), excluded (not counted: the caller gave up) and
+// rejected (refused while open, without calling the upstream). It panics
+// if called twice.
+func (m *Metrics) BreakerCalls(counts func() breaker.Counts) {
+	m.reg.MustRegister(&breakerCalls{
+		desc: prometheus.NewDesc("stockwatch_breaker_calls_total",
+			"Calls through the circuit breaker, by result (success, failure, excluded, rejected).", []string{"result"}, nil),
+		counts: counts,
+	})
+}
+
+type breakerCalls struct {
+	desc   *prometheus.Desc
+	counts func() breaker.Counts
+}
+
+func (c *breakerCalls) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *breakerCalls) Collect(ch chan<- prometheus.Metric) {
+	n := c.counts()
+	for _, r := range []struct {
+		result string
+		v      uint64
+	}{{"success", n.Successes}, {"failure", n.Failures}, {"excluded", n.Excluded}, {"rejected", n.Rejected}} {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(r.v), r.result)
+	}
 }
 
 // Replayed counts a mutating request answered from its stored outcome.
