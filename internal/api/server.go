@@ -106,7 +106,7 @@ const (
 	methodDeletePrices = "/stockwatch.v1.StockService/DeletePrices"
 )
 
-// now returns the clock's time in UTC, truncated to the microseconds the
+// clock returns the clock's time in UTC, truncated to the microseconds the
 // store keeps, so that a first answer and its replay agree.
 func (s *Server) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 

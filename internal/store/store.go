@@ -28,6 +28,13 @@ import (
 var migrations embed.FS
 
 // DB is a Stockwatch database. It is safe for concurrent use.
+//
+// Errors: every method wraps its error with what it was doing. When the
+// database cannot be reached or cannot serve now (down, connection lost,
+// read-only, file locked or unusable), the error matches
+// stock.ErrUnavailable; when ctx ends first, context.Canceled or
+// context.DeadlineExceeded. Methods that say nothing more return no other
+// kind: any other error is unexpected (KindInternal to the API).
 type DB struct {
 	r, w    *sql.DB // readers and writers; the same pool except on SQLite files
 	d       dialect
