@@ -136,6 +136,10 @@ func (c *Collector) Cycle(ctx context.Context) Result {
 		attrs = append(attrs, "err", res.Err)
 	}
 	c.log.Log(ctx, level, "collection cycle", attrs...)
+	if res.Duration > c.claimFor() && ctx.Err() == nil {
+		c.log.Warn("collection cycle outlasted its ticker claims: another collector may fetch the same tickers; raise -concurrency or -interval",
+			"duration", res.Duration, "claims_last", c.claimFor())
+	}
 	if c.cfg.OnCycle != nil {
 		c.cfg.OnCycle(res)
 	}
@@ -153,7 +157,7 @@ func (c *Collector) cycle(ctx context.Context) Result {
 	res.Tickers = len(all)
 	// Claim until shortly before our own next cycle, so that we renew our
 	// claims then and a collector that dies loses them within an interval.
-	tickers, err := c.st.ClaimTickers(ctx, c.cfg.Owner, all, now, now.Add(c.cfg.Interval*4/5))
+	tickers, err := c.st.ClaimTickers(ctx, c.cfg.Owner, all, now, now.Add(c.claimFor()))
 	if err != nil {
 		res.Err = err
 		return res
@@ -187,6 +191,11 @@ func (c *Collector) cycle(ctx context.Context) Result {
 	}
 	return res
 }
+
+// claimFor is how long a cycle's claims last: 4/5 of an interval, so that
+// the next cycle renews them and a collector that dies loses them within
+// one.
+func (c *Collector) claimFor() time.Duration { return c.cfg.Interval * 4 / 5 }
 
 // fetch quotes every ticker with at most Concurrency requests in flight,
 // and returns the quotes received and the tickers whose fetch failed.

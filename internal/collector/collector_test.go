@@ -1,7 +1,11 @@
 package collector_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -176,7 +180,9 @@ func TestRunNeverOverlaps(t *testing.T) {
 	addUser(t, db, "a@x.com", "AAPL")
 	st := &countingStore{Store: db}
 	var cycles atomic.Int32
-	c := collector.New(st, yahoo.New(up.URL()), collector.Config{Interval: 5 * time.Millisecond, Owner: "runner", OnCycle: func(collector.Result) { cycles.Add(1) }})
+	var logs syncBuffer
+	c := collector.New(st, yahoo.New(up.URL()), collector.Config{Interval: 5 * time.Millisecond, Owner: "runner",
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), OnCycle: func(collector.Result) { cycles.Add(1) }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
@@ -206,6 +212,27 @@ func TestRunNeverOverlaps(t *testing.T) {
 	if n := storetest.Count(t, db, "collector_claims", "owner = ? AND until_time = 0", "runner"); n != 1 {
 		t.Errorf("released claims of the stopped collector = %d, want 1 (AAPL)", n)
 	}
+	if !strings.Contains(logs.String(), "collection cycle outlasted its ticker claims") {
+		t.Errorf("no warning that 30ms cycles outlast 4ms claims in the log:\n%s", logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestShutdownMidCycle: cancelling during a slow fetch ends the cycle
