@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
@@ -20,12 +21,20 @@ type fakeQuoter struct {
 	mu     sync.Mutex
 	quotes map[string]stock.Quote
 	calls  map[string]int
+	gate   chan struct{} // if set, every call waits for it to close
 }
 
 func (q *fakeQuoter) Quote(ctx context.Context, ticker string) (stock.Quote, error) {
 	q.mu.Lock()
 	q.calls[ticker]++
 	q.mu.Unlock()
+	if q.gate != nil {
+		select {
+		case <-q.gate:
+		case <-ctx.Done():
+			return stock.Quote{}, ctx.Err()
+		}
+	}
 	switch ticker {
 	case "DOWN":
 		return stock.Quote{}, errors.New("upstream answered 503")
@@ -162,5 +171,37 @@ func TestTickerCheck(t *testing.T) {
 			mustOK(t, err)
 			diffProto(t, &pb.Price{Ticker: "MSFT", Price: 410.25, Currency: "USD", MarketTime: tsp(m2), CollectTime: tsp(e.clock.Now().Truncate(time.Microsecond))}, got)
 		})
+	})
+}
+
+// TestTickerCheckConcurrentDuplicates: copies of one registration sent at
+// once to one server wait for the first, so the quote source is asked
+// once, and all get the first's answer.
+func TestTickerCheckConcurrentDuplicates(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		m := t0.Add(-time.Hour).Truncate(time.Second)
+		q := &fakeQuoter{calls: map[string]int{}, gate: make(chan struct{}), quotes: map[string]stock.Quote{
+			"AAPL": {Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
+		}}
+		e := newEnv(t, b, options{quoter: q, quoteTimeout: 10 * time.Second})
+		ctx := ctxTimeout(t)
+		req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "dup@x.com", Ticker: "AAPL"}
+		// The first holds the quote until the others have had time to
+		// arrive; were they not waiting for it, they would ask too.
+		time.AfterFunc(200*time.Millisecond, func() { close(q.gate) })
+		const n = 20
+		resps, errs := concurrently(n, func() (proto.Message, error) { return e.client.RegisterUser(ctx, req) })
+		for i := range n {
+			mustOK(t, errs[i])
+			wantSameBytes(t, resps[0], resps[i])
+		}
+		if got := q.called("AAPL"); got != 1 {
+			t.Errorf("quote source asked %d times for %d copies of one request, want 1", got, n)
+		}
+		if got := e.users(t, "dup@x.com"); got != 1 {
+			t.Errorf("users = %d, want 1", got)
+		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
@@ -65,6 +66,10 @@ type Server struct {
 	quoter Quoter
 	qwait  time.Duration
 	replay func(method string)
+	// inflight joins concurrent duplicates of one request on this replica
+	// to the first: they wait for its outcome instead of each checking
+	// the ticker and running a transaction bound to roll back.
+	inflight singleflight.Group
 }
 
 var _ pb.StockServiceServer = (*Server)(nil)
@@ -126,29 +131,73 @@ type mutation struct {
 // run executes m at most once and decodes the (possibly replayed)
 // response into resp. Every answer, first or replayed, is decoded from the
 // stored bytes, so a replay is byte-identical to the first answer.
+//
+// Concurrent duplicates (same id and payload) on this replica wait for the
+// first and share its outcome; those on other replicas meet it in the
+// database. A duplicate whose first gave up (its client went away) runs
+// again itself.
 func (s *Server) run(ctx context.Context, m mutation, resp proto.Message) error {
+	fp := fingerprint(m.method, m.payload)
+	if m.requestID == "" {
+		out, _, err := s.execute(ctx, m, fp)
+		if err != nil {
+			return err
+		}
+		return decode(out, resp)
+	}
+	type result struct {
+		out      stock.Outcome
+		replayed bool
+	}
+	for {
+		// Do, not DoChan: the first runs in its own goroutine, with no
+		// extra one per request. A duplicate waits at most as long as the
+		// first's own deadline allows it to run.
+		first := false
+		v, err, _ := s.inflight.Do(m.requestID+"\x00"+string(fp), func() (any, error) {
+			first = true
+			out, replayed, err := s.execute(ctx, m, fp)
+			return result{out, replayed}, err
+		})
+		if !first && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			continue // the first's deadline ran out, not ours
+		}
+		if err != nil {
+			return err
+		}
+		res := v.(result)
+		if res.replayed || !first {
+			s.replay(m.method)
+		}
+		return decode(res.out, resp)
+	}
+}
+
+// execute runs m through the store's at-most-once transaction, after its
+// prepare step if no outcome is stored yet. It returns the outcome and
+// whether it was replayed from the store.
+func (s *Server) execute(ctx context.Context, m mutation, fp []byte) (stock.Outcome, bool, error) {
 	now := s.clock()
 	key := stock.RequestKey{
 		ID:           m.requestID,
 		Method:       m.method,
-		Fingerprint:  fingerprint(m.method, m.payload),
+		Fingerprint:  fp,
 		Now:          now,
 		ExpireBefore: now.Add(-s.ttl),
 	}
 	if m.prepare != nil {
 		out, found, err := s.store.Lookup(ctx, key)
 		if err != nil {
-			return err
+			return stock.Outcome{}, false, err
 		}
 		if found {
-			s.replay(m.method)
-			return decode(out, resp)
+			return out, true, nil
 		}
 		if err := m.prepare(ctx); err != nil {
-			return err
+			return stock.Outcome{}, false, err
 		}
 	}
-	out, replayed, err := s.store.Once(ctx, key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+	return s.store.Once(ctx, key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
 		msg, err := m.effect(ctx, tx)
 		if err != nil {
 			if out, ok := stock.OutcomeOf(err); ok {
@@ -159,13 +208,6 @@ func (s *Server) run(ctx context.Context, m mutation, resp proto.Message) error 
 		body, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
 		return stock.Outcome{Body: body}, err
 	})
-	if err != nil {
-		return err
-	}
-	if replayed {
-		s.replay(m.method)
-	}
-	return decode(out, resp)
 }
 
 // decode turns a stored outcome into the response or the error it holds.
