@@ -134,8 +134,9 @@ func TestListUsers(t *testing.T) {
 	})
 }
 
-// TestListMaxPageSize: a page_size above 1000 serves pages of 1000.
-func TestListMaxPageSize(t *testing.T) {
+// TestListPageSizes: page_size 0 serves pages of 100, and a page_size
+// above 1000 pages of 1000.
+func TestListPageSizes(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		t.Parallel()
@@ -143,23 +144,6 @@ func TestListMaxPageSize(t *testing.T) {
 		ctx := ctxTimeout(t)
 		var ps []stock.Price
 		for i := range 1001 {
-			ps = append(ps, px("AAPL", float64(i+1), t0.Add(-time.Duration(i)*time.Minute).Truncate(time.Second)))
-		}
-		e.insertPrices(t, ps...)
-		pages := walkPrices(t, ctx, e.client, "", 5000)
-		diffProto(t, []int{1000, 1}, pageSizes(pages))
-	})
-}
-
-// TestListDefaultPageSize: page_size 0 serves 100 items.
-func TestListDefaultPageSize(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
-		e := newEnv(t, b, options{})
-		ctx := ctxTimeout(t)
-		var ps []stock.Price
-		for i := range 101 {
 			ps = append(ps, px("AAPL", float64(i), t0.Add(-time.Duration(i)*time.Minute).Truncate(time.Second)))
 		}
 		e.insertPrices(t, ps...)
@@ -182,10 +166,14 @@ func TestListDefaultPageSize(t *testing.T) {
 		})
 		t.Run("ListPrices", func(t *testing.T) {
 			pages := walkPrices(t, ctx, e.client, "", 0)
-			diffProto(t, []int{100, 1}, pageSizes(pages))
-			if got := flatten(pages)[100].GetPrice(); got != 100 {
-				t.Errorf("oldest price = %v, want 100", got)
+			diffProto(t, []int{100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 1}, pageSizes(pages))
+			if got := flatten(pages)[1000].GetPrice(); got != 1000 {
+				t.Errorf("oldest price = %v, want 1000", got)
 			}
+		})
+		t.Run("ListPricesAboveMax", func(t *testing.T) {
+			pages := walkPrices(t, ctx, e.client, "", 5000)
+			diffProto(t, []int{1000, 1}, pageSizes(pages))
 		})
 	})
 }

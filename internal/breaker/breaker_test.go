@@ -1,7 +1,6 @@
 package breaker_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/stockwatch/stockwatch/internal/breaker"
+	"github.com/stockwatch/stockwatch/internal/logtest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
@@ -368,28 +368,10 @@ func TestBreaker_HalfOpenLetsOneProbeThrough(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestBreaker_LogsEveryStateChangeOnce(t *testing.T) {
 	t.Parallel()
 	_, client := newUpstream(t)
-	var buf syncBuffer
+	var buf logtest.Buffer
 	var rec transitions
 	b := breaker.New(client, breaker.Config{
 		Name:          "yahoo",

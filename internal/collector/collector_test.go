@@ -1,11 +1,9 @@
 package collector_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/breaker"
 	"github.com/stockwatch/stockwatch/internal/collector"
+	"github.com/stockwatch/stockwatch/internal/logtest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
@@ -180,7 +179,7 @@ func TestRunNeverOverlaps(t *testing.T) {
 	addUser(t, db, "a@x.com", "AAPL")
 	st := &countingStore{Store: db}
 	var cycles atomic.Int32
-	var logs syncBuffer
+	var logs logtest.Buffer
 	c := collector.New(st, yahoo.New(up.URL()), collector.Config{Interval: 5 * time.Millisecond, Owner: "runner",
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)), OnCycle: func(collector.Result) { cycles.Add(1) }})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -215,24 +214,6 @@ func TestRunNeverOverlaps(t *testing.T) {
 	if !strings.Contains(logs.String(), "collection cycle outlasted its ticker claims") {
 		t.Errorf("no warning that 30ms cycles outlast 4ms claims in the log:\n%s", logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestShutdownMidCycle: cancelling during a slow fetch ends the cycle
