@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,6 +165,55 @@ func TestOnceConcurrent(t *testing.T) {
 		}
 		if n := storetest.Count(t, db, "users", ""); n != 1 {
 			t.Errorf("users = %d, want 1", n)
+		}
+	})
+}
+
+// TestOnceConcurrentReplay: concurrent duplicates whose effect cannot
+// fail (an insert that skips a stored row) collide on the request record
+// itself: one commits, every other rolls back and replays its outcome.
+func TestOnceConcurrentReplay(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		db := storetest.Open(t, b)
+		key := stock.RequestKey{ID: "2c7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
+		const n = 50
+		var (
+			wg       sync.WaitGroup
+			replayed atomic.Int32
+			errs     = make([]error, n)
+			outs     = make([]stock.Outcome, n)
+			start    = make(chan struct{})
+		)
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				var r bool
+				outs[i], r, errs[i] = db.Once(context.Background(), key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+					added, err := tx.InsertPrices(ctx, []stock.Price{price("AAPL", 190, t0)})
+					return stock.Outcome{Body: fmt.Appendf(nil, "added %d", added)}, err
+				})
+				if r {
+					replayed.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil || string(outs[i].Body) != "added 1" {
+				t.Errorf("caller %d: outcome %q, err %v; want the first's \"added 1\"", i, outs[i].Body, errs[i])
+			}
+		}
+		if got := replayed.Load(); got != n-1 {
+			t.Errorf("replayed = %d, want %d", got, n-1)
+		}
+		if c := storetest.Count(t, db, "stock_prices", ""); c != 1 {
+			t.Errorf("prices = %d, want 1", c)
+		}
+		if c := storetest.Count(t, db, "requests", ""); c != 1 {
+			t.Errorf("request records = %d, want 1", c)
 		}
 	})
 }
