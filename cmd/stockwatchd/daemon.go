@@ -92,6 +92,9 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 			Interval: cfg.Interval, Concurrency: cfg.Concurrency, Retention: cfg.Retention, Logger: log,
 			Owner:   owner,
 			OnCycle: d.met.Cycle,
+			// Another collector behind the same address would be rate
+			// limited too: keep those tickers while Retry-After holds.
+			KeepClaim: yahoo.IsRateLimited,
 		})
 	}
 	if cfg.runsAPI() {

@@ -62,6 +62,8 @@ type options struct {
 	// quoter, when set, checks tickers at register and update.
 	quoter       api.Quoter
 	quoteTimeout time.Duration
+	// unary, when set, runs before the server's own interceptors.
+	unary grpc.UnaryServerInterceptor
 }
 
 // env is one API server on a fresh database, reached through the
@@ -93,7 +95,11 @@ func serve(tb testing.TB, st api.Store, o options) pb.StockServiceClient {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := grpc.NewServer(grpc.UnaryInterceptor(api.AdminAuth(o.token)))
+	chain := []grpc.UnaryServerInterceptor{api.AdminAuth(o.token)}
+	if o.unary != nil {
+		chain = append([]grpc.UnaryServerInterceptor{o.unary}, chain...)
+	}
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(chain...))
 	api.New(st, api.Config{Now: o.clock.Now, DedupTTL: o.ttl, Quoter: o.quoter, QuoteTimeout: o.quoteTimeout}).Register(srv)
 	go srv.Serve(lis)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stockwatch/stockwatch/internal/stock"
@@ -176,29 +179,69 @@ func TestTickerCheck(t *testing.T) {
 
 // TestTickerCheckConcurrentDuplicates: copies of one registration sent at
 // once to one server wait for the first, so the quote source is asked
-// once, and all get the first's answer.
+// once, and all get the first's answer; a copy whose own deadline ends
+// meanwhile stops waiting.
 func TestTickerCheckConcurrentDuplicates(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		t.Parallel()
 		m := t0.Add(-time.Hour).Truncate(time.Second)
+		const n = 20
 		q := &fakeQuoter{calls: map[string]int{}, gate: make(chan struct{}), quotes: map[string]stock.Quote{
 			"AAPL": {Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
 		}}
-		e := newEnv(t, b, options{quoter: q, quoteTimeout: 10 * time.Second})
+		// The server reports each request's arrival and, for the
+		// impatient copy (the only one with a short deadline), its end.
+		var arrivals atomic.Int32
+		allArrived := make(chan struct{})
+		impatientEnded := make(chan error, 1)
+		e := newEnv(t, b, options{quoter: q, quoteTimeout: 10 * time.Second,
+			unary: func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+				if arrivals.Add(1) == n {
+					close(allArrived)
+				}
+				resp, err := h(ctx, req)
+				if dl, ok := ctx.Deadline(); ok && time.Until(dl) < 5*time.Second {
+					impatientEnded <- err
+				}
+				return resp, err
+			}})
 		ctx := ctxTimeout(t)
 		req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "dup@x.com", Ticker: "AAPL"}
-		// The first holds the quote until the others have had time to
-		// arrive; were they not waiting for it, they would ask too.
-		time.AfterFunc(200*time.Millisecond, func() { close(q.gate) })
-		const n = 20
-		resps, errs := concurrently(n, func() (proto.Message, error) { return e.client.RegisterUser(ctx, req) })
+		var (
+			resps []proto.Message
+			errs  []error
+			done  = make(chan struct{})
+		)
+		go func() {
+			defer close(done)
+			resps, errs = concurrently(n, func() (proto.Message, error) { return e.client.RegisterUser(ctx, req) })
+		}()
+		// The first holds the quote until every copy has reached the
+		// server; were the copies not waiting for it, they would ask too.
+		<-allArrived
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		_, err := e.client.RegisterUser(short, req)
+		cancel()
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Errorf("impatient copy: %v, want DEADLINE_EXCEEDED", err)
+		}
+		select {
+		case err := <-impatientEnded:
+			if c := status.Code(err); c != codes.DeadlineExceeded && c != codes.Canceled {
+				t.Errorf("impatient copy's handler ended with %v, want DEADLINE_EXCEEDED or CANCELED", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("impatient copy's handler still waits for the first after its deadline")
+		}
+		close(q.gate)
+		<-done
 		for i := range n {
 			mustOK(t, errs[i])
 			wantSameBytes(t, resps[0], resps[i])
 		}
 		if got := q.called("AAPL"); got != 1 {
-			t.Errorf("quote source asked %d times for %d copies of one request, want 1", got, n)
+			t.Errorf("quote source asked %d times for %d copies of one request, want 1", got, n+1)
 		}
 		if got := e.users(t, "dup@x.com"); got != 1 {
 			t.Errorf("users = %d, want 1", got)

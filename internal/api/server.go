@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -150,23 +151,28 @@ func (s *Server) run(ctx context.Context, m mutation, resp proto.Message) error 
 		replayed bool
 	}
 	for {
-		// Do, not DoChan: the first runs in its own goroutine, with no
-		// extra one per request. A duplicate waits at most as long as the
-		// first's own deadline allows it to run.
-		first := false
-		v, err, _ := s.inflight.Do(m.requestID+"\x00"+string(fp), func() (any, error) {
-			first = true
+		// The first runs in a goroutine of DoChan's; every caller, the
+		// first included, stops waiting when its own context ends.
+		var first atomic.Bool
+		ch := s.inflight.DoChan(m.requestID+"\x00"+string(fp), func() (any, error) {
+			first.Store(true)
 			out, replayed, err := s.execute(ctx, m, fp)
 			return result{out, replayed}, err
 		})
-		if !first && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		var r singleflight.Result
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case r = <-ch:
+		}
+		if !first.Load() && (errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded)) {
 			continue // the first's deadline ran out, not ours
 		}
-		if err != nil {
-			return err
+		if r.Err != nil {
+			return r.Err
 		}
-		res := v.(result)
-		if res.replayed || !first {
+		res := r.Val.(result)
+		if res.replayed || !first.Load() {
 			s.replay(m.method)
 		}
 		return decode(res.out, resp)

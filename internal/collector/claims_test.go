@@ -160,5 +160,44 @@ func TestFailedTickersGoToAnotherCollector(t *testing.T) {
 		if n := storetest.Count(t, db, "stock_prices", ""); n != 3 {
 			t.Errorf("price rows = %d, want 3", n)
 		}
+		// Nobody tracks AAA any more: once its claim lapses, a cycle
+		// forgets it.
+		storetest.MustExec(t, db, `DELETE FROM users WHERE ticker = ?`, "AAA")
+		clk.Set(200 * time.Second)
+		if r := bc.Cycle(ctx); r.Err != nil || r.Tickers != 2 {
+			t.Errorf("b at 200s: %+v, want 2 tickers", r)
+		}
+		if n := storetest.Count(t, db, "collector_claims", "ticker = ?", "AAA"); n != 0 {
+			t.Errorf("claims of AAA, which nobody tracks = %d, want 0", n)
+		}
 	})
+}
+
+// TestRateLimitedTickersStay: a collector that Yahoo rate-limits keeps its
+// claims (with KeepClaim: yahoo.IsRateLimited), so that another collector,
+// likely behind the same address, does not run into the same limit.
+func TestRateLimitedTickersStay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.Open(t, storetest.SQLite)
+	limited, healthy := yahootest.NewServer(t), yahootest.NewServer(t)
+	limited.SetGlobalFault(yahootest.Fault{Kind: yahootest.FaultStatus, Status: 429, Body: "Too Many Requests"})
+	for i, tk := range []string{"AAA", "BBB"} {
+		healthy.SetQuote(tk, float64(10+i), "USD", t0)
+		addUser(t, db, fmt.Sprintf("u%d@x.com", i), tk)
+	}
+	clk := &clock{}
+	clk.Set(0)
+	a := collector.New(db, yahoo.New(limited.URL()), collector.Config{Interval: time.Minute, Now: clk.Now, Owner: "a", KeepClaim: yahoo.IsRateLimited})
+	bc := collector.New(db, yahoo.New(healthy.URL()), collector.Config{Interval: time.Minute, Now: clk.Now, Owner: "b", KeepClaim: yahoo.IsRateLimited})
+	if r := a.Cycle(ctx); r.Failed != 2 || r.Released != 0 {
+		t.Errorf("a, rate limited: failed %d, released %d; want 2, 0", r.Failed, r.Released)
+	}
+	clk.Set(30 * time.Second)
+	if r := bc.Cycle(ctx); r.Skipped != 2 || r.Fetched != 0 {
+		t.Errorf("b at 30s: skipped %d, fetched %d; want 2, 0 (a keeps them)", r.Skipped, r.Fetched)
+	}
+	if n := healthy.Requests(); n != 0 {
+		t.Errorf("requests to b's upstream = %d, want 0", n)
+	}
 }

@@ -30,6 +30,8 @@ type Store interface {
 	ReleaseClaims(ctx context.Context, owner string) error
 	// ReleaseTickers gives up owner's claims of tickers.
 	ReleaseTickers(ctx context.Context, owner string, tickers []string) error
+	// ForgetClaims deletes lapsed claims of tickers no user tracks.
+	ForgetClaims(ctx context.Context, now time.Time) (int64, error)
 	InsertPrices(ctx context.Context, ps []stock.Price) (int64, error)
 	DeletePrices(ctx context.Context, before time.Time) (int64, error)
 }
@@ -46,6 +48,12 @@ type Config struct {
 	Logger *slog.Logger
 	// OnCycle, when set, receives every cycle's result (for metrics).
 	OnCycle func(Result)
+	// KeepClaim, when set, tells the fetch errors after which the
+	// collector keeps a ticker's claim instead of handing it to another
+	// collector: rate limiting (yahoo.IsRateLimited), which collectors
+	// behind the same address would meet too, while this one honours
+	// Retry-After.
+	KeepClaim func(error) bool
 }
 
 // Result is what one cycle did.
@@ -184,6 +192,9 @@ func (c *Collector) cycle(ctx context.Context) Result {
 			return res
 		}
 	}
+	if _, err := c.st.ForgetClaims(ctx, now); err != nil && ctx.Err() == nil {
+		c.log.Warn("forgetting lapsed ticker claims failed", "err", err) // housekeeping: next cycle
+	}
 	if c.cfg.Retention > 0 {
 		if res.Purged, err = c.st.DeletePrices(ctx, now.Add(-c.cfg.Retention)); err != nil {
 			res.Err = err
@@ -198,7 +209,8 @@ func (c *Collector) cycle(ctx context.Context) Result {
 func (c *Collector) claimFor() time.Duration { return c.cfg.Interval * 4 / 5 }
 
 // fetch quotes every ticker with at most Concurrency requests in flight,
-// and returns the quotes received and the tickers whose fetch failed.
+// and returns the quotes received and the tickers whose fetch failed (but
+// for those whose claim KeepClaim keeps).
 func (c *Collector) fetch(ctx context.Context, tickers []string, res *Result) (quotes []stock.Quote, failed []string) {
 	type outcome struct {
 		q   stock.Quote
@@ -234,7 +246,9 @@ func (c *Collector) fetch(ctx context.Context, tickers []string, res *Result) (q
 			c.log.Debug("unknown ticker", "ticker", tickers[i])
 		default:
 			res.Failed++
-			failed = append(failed, tickers[i])
+			if c.cfg.KeepClaim == nil || !c.cfg.KeepClaim(o.err) {
+				failed = append(failed, tickers[i])
+			}
 			c.log.Debug("quote failed", "ticker", tickers[i], "err", o.err)
 		}
 	}

@@ -54,11 +54,6 @@ func (db *DB) claim(ctx context.Context, owner string, tickers []string, now, un
 			return nil, db.wrap(err, "claim tickers")
 		}
 	}
-	// Lapsed claims of tickers nobody tracks any more would only pile up.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM collector_claims WHERE until_time <= ?
-		AND NOT EXISTS (SELECT 1 FROM users WHERE users.ticker = collector_claims.ticker)`, micros(now)); err != nil {
-		return nil, db.wrap(err, "claim tickers")
-	}
 	rows, err := tx.QueryContext(ctx, `SELECT ticker FROM collector_claims WHERE owner = ? AND until_time = ? ORDER BY ticker`, owner, micros(until))
 	if err != nil {
 		return nil, db.wrap(err, "claim tickers")
@@ -68,6 +63,22 @@ func (db *DB) claim(ctx context.Context, owner string, tickers []string, now, un
 		return nil, db.wrap(err, "claim tickers")
 	}
 	return claimed, db.wrap(tx.Commit(), "claim tickers")
+}
+
+// ForgetClaims deletes the lapsed claims (until before now) of tickers no
+// user tracks any more, which would otherwise pile up, and returns how
+// many it deleted. One statement of its own: inside ClaimTickers'
+// transaction its scan would cross the row locks of a concurrent claimer
+// and deadlock on MySQL. It returns KindUnavailable when the database
+// cannot be reached.
+func (db *DB) ForgetClaims(ctx context.Context, now time.Time) (int64, error) {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM collector_claims WHERE until_time <= ?
+		AND NOT EXISTS (SELECT 1 FROM users WHERE users.ticker = collector_claims.ticker)`, micros(now))
+	if err != nil {
+		return 0, db.wrap(err, "forget claims")
+	}
+	n, err := res.RowsAffected()
+	return n, db.wrap(err, "forget claims")
 }
 
 // ReleaseClaims gives up owner's claims, so that another collector takes

@@ -55,9 +55,15 @@ func openSQLite(path string) (*DB, error) {
 		},
 		isRetryable: func(error) bool { return false },
 		// The file cannot be used now (locked, unreadable, read-only,
-		// disk full): the caller may try again later.
+		// disk full): the caller may try again later. Not a file moved
+		// or deleted under the daemon, nor a corrupt file system: those
+		// last, and are INTERNAL (logged as errors).
 		isUnavailable: func(err error) bool {
-			switch sqliteCode(err) & 0xff {
+			code := sqliteCode(err)
+			if code == sqlite3.SQLITE_READONLY_DBMOVED || code == sqlite3.SQLITE_IOERR_CORRUPTFS {
+				return false
+			}
+			switch code & 0xff {
 			case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
 				sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL:
 				return true
@@ -120,7 +126,7 @@ const (
 	erReadOnly        = 1290 // --read-only (e.g. a replica during a fail-over)
 	erReadOnlyTx      = 1792 // write in a READ ONLY transaction
 	erConnKilled      = 1927 // MariaDB: connection was killed
-	erClientTimeout   = 4031 // MySQL 8: disconnected after the idle timeout
+	erClientTimeout   = 4031 // MySQL 8: disconnected after the idle timeout (MariaDB's 4031 is about triggers, which Stockwatch has none of)
 )
 
 // mysqlDSN turns USER[:PASS]@HOST[:PORT]/DB[?params] into a driver config

@@ -486,7 +486,11 @@ func TestClaims(t *testing.T) {
 		if n := storetest.Count(t, db, "collector_claims", ""); n != 2 {
 			t.Fatalf("claims = %d, want 2", n)
 		}
-		claim("y", 200*time.Second) // BBB's claim has lapsed, and nobody tracks it
+		claim("y", 200*time.Second)
+		// BBB's claim has lapsed, and nobody tracks it; AAA's is live.
+		if n, err := db.ForgetClaims(ctx, t0.Add(200*time.Second)); err != nil || n != 1 {
+			t.Errorf("ForgetClaims = %d, %v; want 1 (BBB)", n, err)
+		}
 		if n := storetest.Count(t, db, "collector_claims", "ticker = ?", "BBB"); n != 0 {
 			t.Errorf("claims of BBB, which nobody tracks = %d, want 0", n)
 		}
@@ -494,4 +498,15 @@ func TestClaims(t *testing.T) {
 			t.Errorf("claims of AAA = %d, want 1", n)
 		}
 	})
+}
+
+// TestSQLiteCannotOpen: a database file that cannot be opened is an
+// outage (UNAVAILABLE to clients, which retry), not an internal error.
+func TestSQLiteCannotOpen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir() // a directory, not a database file
+	_, err := store.Open(context.Background(), "sqlite://"+dir, nil)
+	if !errors.Is(err, stock.ErrUnavailable) {
+		t.Errorf("Open(a directory) = %v, want an error matching stock.ErrUnavailable", err)
+	}
 }

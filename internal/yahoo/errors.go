@@ -59,6 +59,13 @@ func (e *RateLimitError) Error() string {
 	return "rate limited (HTTP 429)"
 }
 
+// IsRateLimited reports whether err is Yahoo's 429, or the Client's own
+// refusal to send while it honours a Retry-After (both *RateLimitError).
+func IsRateLimited(err error) bool {
+	var re *RateLimitError
+	return errors.As(err, &re)
+}
+
 // IsFailure reports whether err counts against the upstream's health, e.g.
 // in a circuit breaker. Failures: *UpstreamError (network errors, the
 // Client's own timeout, 5xx and other unexpected statuses), *RateLimitError

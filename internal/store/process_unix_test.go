@@ -1,9 +1,10 @@
+//go:build unix
+
 package store_test
 
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +14,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 )
@@ -100,15 +100,4 @@ func fcntlLocks(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	return locks
-}
-
-// TestSQLiteCannotOpen: a database file that cannot be opened is an
-// outage (UNAVAILABLE to clients, which retry), not an internal error.
-func TestSQLiteCannotOpen(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir() // a directory, not a database file
-	_, err := store.Open(context.Background(), "sqlite://"+dir, nil)
-	if !errors.Is(err, stock.ErrUnavailable) {
-		t.Errorf("Open(a directory) = %v, want an error matching stock.ErrUnavailable", err)
-	}
 }
