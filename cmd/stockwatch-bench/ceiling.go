@@ -9,18 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strconv"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/emptypb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/stockwatch/stockwatch/internal/api"
 	"github.com/stockwatch/stockwatch/internal/benchtest"
@@ -36,14 +31,6 @@ import (
 
 // maxMessageSize is cmd/stockwatchd's grpc.MaxRecvMsgSize.
 const maxMessageSize = 64 << 10
-
-// Full method names of the ceiling service (a hand-written ServiceDesc
-// with well-known message types: no .proto).
-const (
-	ceilingService = "stockwatch.bench.v1.Ceiling"
-	methodRead     = "/" + ceilingService + "/Read"
-	methodWrite    = "/" + ceilingService + "/Write"
-)
 
 // serverOptions copies cmd/stockwatchd's setupAPI options (which live in
 // package main there and cannot be imported): the message size limit, the
@@ -86,65 +73,12 @@ func newCeilingServer(ctx context.Context, db *store.DB, log *slog.Logger) (*grp
 	_, _ = rand.Read(p[:])
 	met := metrics.New()
 	srv := grpc.NewServer(serverOptions(log, met)...)
-	srv.RegisterService(&ceilingDesc, &ceiling{db: db, prefix: hex.EncodeToString(p[:])})
+	benchtest.RegisterCeiling(srv, db, hex.EncodeToString(p[:]))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	met.GRPC.InitializeMetrics(srv)
 	return srv, nil
-}
-
-// ceiling serves the read and write ceilings.
-type ceiling struct {
-	db     *store.DB
-	prefix string // keeps keys unique across ceiling processes on one database
-	seq    atomic.Int64
-}
-
-// Read returns the newest price of the ticker named in the request
-// (benchtest.ReadCeiling).
-func (c *ceiling) Read(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.DoubleValue, error) {
-	price, err := benchtest.ReadCeiling(ctx, c.db, in.GetValue())
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "read: %v", err)
-	}
-	return wrapperspb.Double(price), nil
-}
-
-// Write inserts two rows in one transaction (benchtest.WriteCeiling).
-func (c *ceiling) Write(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empty, error) {
-	n := c.seq.Add(1)
-	if err := benchtest.WriteCeiling(ctx, c.db, c.prefix+strconv.FormatInt(n, 10), n); err != nil {
-		return nil, status.Errorf(codes.Internal, "write: %v", err)
-	}
-	return &emptypb.Empty{}, nil
-}
-
-var ceilingDesc = grpc.ServiceDesc{
-	ServiceName: ceilingService,
-	HandlerType: (*any)(nil),
-	Methods: []grpc.MethodDesc{
-		{MethodName: "Read", Handler: unary(methodRead, (*ceiling).Read)},
-		{MethodName: "Write", Handler: unary(methodWrite, (*ceiling).Write)},
-	},
-	Streams: []grpc.StreamDesc{},
-}
-
-// unary builds a MethodDesc handler as protoc-gen-go-grpc does: decode,
-// then call through the interceptor chain.
-func unary[Req, Resp any](full string, f func(*ceiling, context.Context, *Req) (*Resp, error)) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
-	return func(srv any, ctx context.Context, dec func(any) error, icp grpc.UnaryServerInterceptor) (any, error) {
-		in := new(Req)
-		if err := dec(in); err != nil {
-			return nil, err
-		}
-		s := srv.(*ceiling)
-		if icp == nil {
-			return f(s, ctx, in)
-		}
-		info := &grpc.UnaryServerInfo{Server: srv, FullMethod: full}
-		return icp(ctx, in, info, func(ctx context.Context, req any) (any, error) { return f(s, ctx, req.(*Req)) })
-	}
 }
 
 // cmdCeiling is the ceiling subcommand: it serves the ceilings on -db at

@@ -352,12 +352,12 @@ var (
 	wNoop = workload{"Noop", true, func(e *env) op { return healthCheck(e.ceiling.conn) }}
 	wRead = workload{"Read", true, func(e *env) op {
 		return func(ctx context.Context, rng *rand.Rand) error {
-			return e.ceiling.conn.Invoke(ctx, methodRead, wrapperspb.String(benchtest.Ticker(rng.IntN(e.tickers))), new(wrapperspb.DoubleValue))
+			return e.ceiling.conn.Invoke(ctx, benchtest.MethodRead, wrapperspb.String(benchtest.Ticker(rng.IntN(e.tickers))), new(wrapperspb.DoubleValue))
 		}
 	}}
 	wWrite = workload{"Write", true, func(e *env) op {
 		return func(ctx context.Context, _ *rand.Rand) error {
-			return e.ceiling.conn.Invoke(ctx, methodWrite, &emptypb.Empty{}, new(emptypb.Empty))
+			return e.ceiling.conn.Invoke(ctx, benchtest.MethodWrite, &emptypb.Empty{}, new(emptypb.Empty))
 		}
 	}}
 	wDaemonNoop = workload{"Noop (daemon)", false, func(e *env) op { return healthCheck(e.daemon.conn) }}

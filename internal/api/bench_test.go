@@ -18,13 +18,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -154,7 +152,7 @@ func benchServe(b *testing.B, db *store.DB) *grpc.ClientConn {
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	srv.RegisterService(&benchCeilingDesc, &benchCeiling{db: db})
+	benchtest.RegisterCeiling(srv, db, "")
 	met.GRPC.InitializeMetrics(srv)
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -174,67 +172,6 @@ func benchServe(b *testing.B, db *store.DB) *grpc.ClientConn {
 	return conn
 }
 
-// benchCeiling serves the read and write ceilings: the least database
-// work a price read or an at-most-once write can do, behind the same
-// gRPC server.
-type benchCeiling struct {
-	db  *store.DB
-	seq atomic.Int64
-}
-
-// Read returns the newest price of the ticker named in the request
-// (benchtest.ReadCeiling).
-func (c *benchCeiling) Read(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.DoubleValue, error) {
-	price, err := benchtest.ReadCeiling(ctx, c.db, in.GetValue())
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "read: %v", err)
-	}
-	return wrapperspb.Double(price), nil
-}
-
-// Write inserts two rows in one transaction (benchtest.WriteCeiling).
-func (c *benchCeiling) Write(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empty, error) {
-	n := c.seq.Add(1)
-	if err := benchtest.WriteCeiling(ctx, c.db, strconv.FormatInt(n, 10), n); err != nil {
-		return nil, status.Errorf(codes.Internal, "write: %v", err)
-	}
-	return &emptypb.Empty{}, nil
-}
-
-// benchCeilingDesc is the hand-written descriptor of the bench-only
-// service (no .proto: the messages are well-known types).
-var benchCeilingDesc = grpc.ServiceDesc{
-	ServiceName: "stockwatch.bench.v1.Ceiling",
-	HandlerType: (*any)(nil),
-	Methods: []grpc.MethodDesc{
-		{MethodName: "Read", Handler: benchUnary("Read", func(s *benchCeiling, ctx context.Context, in *wrapperspb.StringValue) (any, error) {
-			return s.Read(ctx, in)
-		})},
-		{MethodName: "Write", Handler: benchUnary("Write", func(s *benchCeiling, ctx context.Context, in *emptypb.Empty) (any, error) {
-			return s.Write(ctx, in)
-		})},
-	},
-	Streams: []grpc.StreamDesc{},
-}
-
-// benchUnary builds a grpc.MethodDesc handler as protoc-gen-go-grpc would:
-// decode, then call through the interceptor chain.
-func benchUnary[Req any](method string, f func(*benchCeiling, context.Context, *Req) (any, error)) func(any, context.Context, func(any) error, grpc.UnaryServerInterceptor) (any, error) {
-	full := "/stockwatch.bench.v1.Ceiling/" + method
-	return func(srv any, ctx context.Context, dec func(any) error, icp grpc.UnaryServerInterceptor) (any, error) {
-		in := new(Req)
-		if err := dec(in); err != nil {
-			return nil, err
-		}
-		s := srv.(*benchCeiling)
-		if icp == nil {
-			return f(s, ctx, in)
-		}
-		info := &grpc.UnaryServerInfo{Server: srv, FullMethod: full}
-		return icp(ctx, in, info, func(ctx context.Context, req any) (any, error) { return f(s, ctx, req.(*Req)) })
-	}
-}
-
 func (e *benchEnv) benchNoop(b *testing.B) {
 	benchtest.Run(b, func(ctx context.Context, _ *rand.Rand) error {
 		_, err := e.health.Check(ctx, &healthpb.HealthCheckRequest{})
@@ -245,13 +182,13 @@ func (e *benchEnv) benchNoop(b *testing.B) {
 func (e *benchEnv) benchReadCeiling(b *testing.B) {
 	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 		out := new(wrapperspb.DoubleValue)
-		return e.conn.Invoke(ctx, "/stockwatch.bench.v1.Ceiling/Read", wrapperspb.String(benchtest.Ticker(rng.IntN(e.tickers))), out)
+		return e.conn.Invoke(ctx, benchtest.MethodRead, wrapperspb.String(benchtest.Ticker(rng.IntN(e.tickers))), out)
 	})
 }
 
 func (e *benchEnv) benchWriteCeiling(b *testing.B) {
 	benchtest.Run(b, func(ctx context.Context, _ *rand.Rand) error {
-		return e.conn.Invoke(ctx, "/stockwatch.bench.v1.Ceiling/Write", &emptypb.Empty{}, new(emptypb.Empty))
+		return e.conn.Invoke(ctx, benchtest.MethodWrite, &emptypb.Empty{}, new(emptypb.Empty))
 	})
 }
 
