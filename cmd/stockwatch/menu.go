@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stockwatch/stockwatch/internal/client"
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
 
@@ -193,12 +194,19 @@ func (m *menu) update(ctx context.Context) error {
 	return m.s.out.text("Updated %s, now tracking %s.", u.GetEmail(), u.GetTicker())
 }
 
-func (m *menu) delete(ctx context.Context) error {
+// emailAndClient asks for an e-mail and returns it with the client to
+// send it with.
+func (m *menu) emailAndClient(ctx context.Context) (string, *client.Client, error) {
 	email, err := m.askEmail(ctx)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	c, err := m.s.client()
+	return email, c, err
+}
+
+func (m *menu) delete(ctx context.Context) error {
+	email, c, err := m.emailAndClient(ctx)
 	if err != nil {
 		return err
 	}
@@ -209,11 +217,7 @@ func (m *menu) delete(ctx context.Context) error {
 }
 
 func (m *menu) showUser(ctx context.Context) error {
-	email, err := m.askEmail(ctx)
-	if err != nil {
-		return err
-	}
-	c, err := m.s.client()
+	email, c, err := m.emailAndClient(ctx)
 	if err != nil {
 		return err
 	}
@@ -225,11 +229,7 @@ func (m *menu) showUser(ctx context.Context) error {
 }
 
 func (m *menu) latest(ctx context.Context) error {
-	email, err := m.askEmail(ctx)
-	if err != nil {
-		return err
-	}
-	c, err := m.s.client()
+	email, c, err := m.emailAndClient(ctx)
 	if err != nil {
 		return err
 	}
