@@ -140,12 +140,7 @@ func TestGetUser(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				got, err := e.client.GetUser(ctxTimeout(t), &pb.GetUserRequest{Email: tt.email})
-				if tt.code != codes.OK {
-					wantStatus(t, err, tt.code, tt.msg)
-					return
-				}
-				mustOK(t, err)
-				diffProto(t, tt.want, got)
+				wantAnswer(t, got, err, tt.code, tt.msg, tt.want)
 			})
 		}
 	})
@@ -187,12 +182,9 @@ func TestUpdateUser(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				got, err := e.client.UpdateUser(ctxTimeout(t), tt.req)
-				if tt.code != codes.OK {
-					wantStatus(t, err, tt.code, tt.msg)
+				if !wantAnswer(t, got, err, tt.code, tt.msg, tt.want) {
 					return
 				}
-				mustOK(t, err)
-				diffProto(t, tt.want, got)
 				stored, err := e.client.GetUser(ctxTimeout(t), &pb.GetUserRequest{Email: tt.want.Email})
 				mustOK(t, err)
 				diffProto(t, tt.want, stored)
@@ -234,12 +226,9 @@ func TestDeleteUser(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				got, err := e.client.DeleteUser(ctxTimeout(t), tt.req)
-				if tt.code != codes.OK {
-					wantStatus(t, err, tt.code, tt.msg)
+				if !wantAnswer(t, got, err, tt.code, tt.msg, &pb.DeleteUserResponse{}) {
 					return
 				}
-				mustOK(t, err)
-				diffProto(t, &pb.DeleteUserResponse{}, got)
 				_, err = e.client.GetUser(ctxTimeout(t), &pb.GetUserRequest{Email: tt.req.GetEmail()})
 				wantStatus(t, err, codes.NotFound, "user "+strings.ToLower(tt.req.GetEmail())+" not found")
 			})
@@ -282,12 +271,7 @@ func TestGetLatestPrice(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				got, err := e.client.GetLatestPrice(ctxTimeout(t), &pb.GetLatestPriceRequest{Email: tt.email})
-				if tt.code != codes.OK {
-					wantStatus(t, err, tt.code, tt.msg)
-					return
-				}
-				mustOK(t, err)
-				diffProto(t, tt.want, got)
+				wantAnswer(t, got, err, tt.code, tt.msg, tt.want)
 			})
 		}
 	})
@@ -337,12 +321,7 @@ func TestGetAveragePrice(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				got, err := e.client.GetAveragePrice(ctxTimeout(t), &pb.GetAveragePriceRequest{Email: tt.email, Count: tt.count})
-				if tt.code != codes.OK {
-					wantStatus(t, err, tt.code, tt.msg)
-					return
-				}
-				mustOK(t, err)
-				diffProto(t, tt.want, got)
+				wantAnswer(t, got, err, tt.code, tt.msg, tt.want)
 			})
 		}
 	})
@@ -427,12 +406,7 @@ func TestDeletePrices(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				e.clock.Advance(tt.advanceBy)
 				got, err := e.client.DeletePrices(ctxTimeout(t), tt.req)
-				if tt.code != codes.OK {
-					wantStatus(t, err, tt.code, tt.msg)
-				} else {
-					mustOK(t, err)
-					diffProto(t, &pb.DeletePricesResponse{DeletedCount: tt.want}, got)
-				}
+				wantAnswer(t, got, err, tt.code, tt.msg, &pb.DeletePricesResponse{DeletedCount: tt.want})
 				if n := storetest.Count(t, e.db, "stock_prices", ""); n != tt.wantLeft {
 					t.Errorf("prices left = %d, want %d", n, tt.wantLeft)
 				}

@@ -139,6 +139,20 @@ func newID(tb testing.TB) string {
 }
 
 // wantStatus fails tb unless err carries exactly code and message.
+// wantAnswer checks one table row's answer: the status code and message
+// when code is not OK, else got against want. It reports whether the call
+// succeeded as wanted, for checks that follow a success.
+func wantAnswer(tb testing.TB, got proto.Message, err error, code codes.Code, msg string, want proto.Message) bool {
+	tb.Helper()
+	if code != codes.OK {
+		wantStatus(tb, err, code, msg)
+		return false
+	}
+	mustOK(tb, err)
+	diffProto(tb, want, got)
+	return true
+}
+
 func wantStatus(tb testing.TB, err error, code codes.Code, msg string) {
 	tb.Helper()
 	if err == nil {
