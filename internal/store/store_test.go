@@ -143,21 +143,10 @@ func TestOnceConcurrent(t *testing.T) {
 		t.Parallel()
 		db := storetest.Open(t, b)
 		key := stock.RequestKey{ID: "0b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
-		var wg sync.WaitGroup
-		outs := make([]stock.Outcome, 50)
-		errs := make([]error, 50)
-		start := make(chan struct{})
-		for i := range 50 {
-			wg.Go(func() {
-				<-start
-				outs[i], _, errs[i] = db.Once(context.Background(), key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
-					err := tx.CreateUser(ctx, stock.User{Email: "once@x.com", Ticker: "AAPL", CreateTime: t0, UpdateTime: t0})
-					return stock.Outcome{Body: []byte("created")}, err
-				})
-			})
-		}
-		close(start)
-		wg.Wait()
+		outs, _, errs := onceConcurrently(db, key, 50, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+			err := tx.CreateUser(ctx, stock.User{Email: "once@x.com", Ticker: "AAPL", CreateTime: t0, UpdateTime: t0})
+			return stock.Outcome{Body: []byte("created")}, err
+		})
 		for i := range 50 {
 			if errs[i] != nil || string(outs[i].Body) != "created" {
 				t.Errorf("caller %d: outcome %+v, err %v", i, outs[i], errs[i])
@@ -179,34 +168,16 @@ func TestOnceConcurrentReplay(t *testing.T) {
 		db := storetest.Open(t, b)
 		key := stock.RequestKey{ID: "2c7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
 		const n = 50
-		var (
-			wg       sync.WaitGroup
-			replayed atomic.Int32
-			errs     = make([]error, n)
-			outs     = make([]stock.Outcome, n)
-			start    = make(chan struct{})
-		)
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				var r bool
-				outs[i], r, errs[i] = db.Once(context.Background(), key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
-					added, err := tx.InsertPrices(ctx, []stock.Price{price("AAPL", 190, t0)})
-					return stock.Outcome{Body: fmt.Appendf(nil, "added %d", added)}, err
-				})
-				if r {
-					replayed.Add(1)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
+		outs, replayed, errs := onceConcurrently(db, key, n, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+			added, err := tx.InsertPrices(ctx, []stock.Price{price("AAPL", 190, t0)})
+			return stock.Outcome{Body: fmt.Appendf(nil, "added %d", added)}, err
+		})
 		for i := range n {
 			if errs[i] != nil || string(outs[i].Body) != "added 1" {
 				t.Errorf("caller %d: outcome %q, err %v; want the first's \"added 1\"", i, outs[i].Body, errs[i])
 			}
 		}
-		if got := replayed.Load(); got != n-1 {
+		if got := replayed; got != n-1 {
 			t.Errorf("replayed = %d, want %d", got, n-1)
 		}
 		if c := storetest.Count(t, db, "stock_prices", ""); c != 1 {
@@ -216,6 +187,32 @@ func TestOnceConcurrentReplay(t *testing.T) {
 			t.Errorf("request records = %d, want 1", c)
 		}
 	})
+}
+
+// onceConcurrently runs db.Once(key, fn) from n goroutines released at
+// once, and returns each caller's outcome and error, and how many were
+// replayed.
+func onceConcurrently(db *store.DB, key stock.RequestKey, n int, fn func(context.Context, stock.Tx) (stock.Outcome, error)) ([]stock.Outcome, int, []error) {
+	var (
+		wg       sync.WaitGroup
+		replayed atomic.Int32
+		outs     = make([]stock.Outcome, n)
+		errs     = make([]error, n)
+		start    = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			var r bool
+			outs[i], r, errs[i] = db.Once(context.Background(), key, fn)
+			if r {
+				replayed.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return outs, int(replayed.Load()), errs
 }
 
 func TestOnceRecords(t *testing.T) {
