@@ -9,13 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/status"
 
 	"github.com/stockwatch/stockwatch/internal/api"
 	"github.com/stockwatch/stockwatch/internal/benchtest"
@@ -27,40 +24,9 @@ import (
 // the same grpc-go server options, the same interceptor chain and the same
 // store.Open (so the same driver, DSN parameters and pool limits), with
 // the handler reduced to nothing (health Check), one indexed SELECT, or
-// one two-row write transaction.
-
-// maxMessageSize is cmd/stockwatchd's grpc.MaxRecvMsgSize.
-const maxMessageSize = 64 << 10
-
-// serverOptions copies cmd/stockwatchd's setupAPI options (which live in
-// package main there and cannot be imported): the message size limit, the
-// keepalive policy, and the whole interceptor chain — grpcprom metrics,
-// the per-RPC log line, AdminAuth without a token. TLS is off, as in the
-// benchmarked daemon.
-func serverOptions(log *slog.Logger, met *metrics.Metrics) []grpc.ServerOption {
-	return []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(maxMessageSize),
-		grpc.ChainUnaryInterceptor(met.GRPC.UnaryServerInterceptor(), logRPC(log), api.AdminAuth("")),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
-	}
-}
-
-// logRPC is a copy of cmd/stockwatchd's per-RPC log line (info level), so
-// that the ceiling pays for it exactly as the daemon does at the same
-// -log-level.
-func logRPC(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start := time.Now()
-		resp, err := handler(ctx, req)
-		code := status.Code(err)
-		log.LogAttrs(ctx, slog.LevelInfo, "rpc",
-			slog.String("method", info.FullMethod),
-			slog.String("code", code.String()),
-			slog.Duration("duration", time.Since(start)))
-		return resp, err
-	}
-}
+// one two-row write transaction. Its options are the daemon's own
+// (api.ServerOptions, with grpcprom metrics first and no admin token); TLS
+// is off, as in the benchmarked daemon.
 
 // newCeilingServer returns a gRPC server of the ceilings on db, with the
 // health service SERVING (the transport ceiling). It creates the scratch
@@ -72,7 +38,7 @@ func newCeilingServer(ctx context.Context, db *store.DB, log *slog.Logger) (*grp
 	var p [6]byte
 	_, _ = rand.Read(p[:])
 	met := metrics.New()
-	srv := grpc.NewServer(serverOptions(log, met)...)
+	srv := grpc.NewServer(api.ServerOptions(log, "", met.GRPC.UnaryServerInterceptor())...)
 	benchtest.RegisterCeiling(srv, db, hex.EncodeToString(p[:]))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)

@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/stockwatch/stockwatch/internal/api"
@@ -30,10 +29,6 @@ import (
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
-
-// maxMessageSize bounds a request: the largest legitimate one is well
-// under a kilobyte.
-const maxMessageSize = 64 << 10
 
 // daemon is the running process: its listeners, servers and database.
 type daemon struct {
@@ -111,17 +106,7 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 }
 
 func (d *daemon) setupAPI() error {
-	opts := []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(maxMessageSize),
-		grpc.ForceServerCodecV2(api.StrictCodec()),
-		grpc.ChainUnaryInterceptor(d.met.GRPC.UnaryServerInterceptor(), logRPC(d.log), api.AdminAuth(d.cfg.AdminToken), api.RejectMalformed()),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
-		// Stop, when -shutdown-timeout runs out, then waits for the
-		// cancelled handlers to return: they may still use the database,
-		// which closes after them.
-		grpc.WaitForHandlers(true),
-	}
+	opts := api.ServerOptions(d.log, d.cfg.AdminToken, d.met.GRPC.UnaryServerInterceptor())
 	if d.tls != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(d.tls)))
 	}

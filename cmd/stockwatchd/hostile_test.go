@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/stockwatch/stockwatch/internal/api"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -259,9 +260,9 @@ func TestHostileRequests(t *testing.T) {
 		// Size limits: the daemon reads at most 64 KiB.
 		{name: "Size/5MB", method: register, payload: wire{}.str(2, strings.Repeat("a", 5<<20)+"@x.com").str(3, "AAPL"),
 			code: codes.ResourceExhausted, prefix: tooLarge},
-		{name: "Size/64KiBPlus1", method: getUser, payload: wire{}.str(1, strings.Repeat("a", maxMessageSize-3)), // tag + 3-byte length + body
+		{name: "Size/64KiBPlus1", method: getUser, payload: wire{}.str(1, strings.Repeat("a", api.MaxMessageSize-3)), // tag + 3-byte length + body
 			code: codes.ResourceExhausted, prefix: tooLarge},
-		{name: "Size/Exactly64KiB", method: getUser, payload: wire{}.str(1, strings.Repeat("a", maxMessageSize-4)),
+		{name: "Size/Exactly64KiB", method: getUser, payload: wire{}.str(1, strings.Repeat("a", api.MaxMessageSize-4)),
 			code: codes.InvalidArgument, msg: longEmail},
 		{name: "Size/60KBEmail", method: register, payload: wire{}.str(2, strings.Repeat("a", 60000)+"@x.com").str(3, "AAPL"),
 			code: codes.InvalidArgument, msg: longEmail},

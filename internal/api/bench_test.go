@@ -26,8 +26,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -119,33 +117,15 @@ func newBenchEnv(b *testing.B, be storetest.Backend, users, tickers, prices int)
 	}
 }
 
-// benchLog copies the daemon's per-RPC log line (cmd/stockwatchd's
-// logRPC), written at info level to io.Discard so that its formatting
-// cost is paid as in production.
-func benchLog(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start := time.Now()
-		resp, err := handler(ctx, req)
-		log.LogAttrs(ctx, slog.LevelInfo, "rpc",
-			slog.String("method", info.FullMethod),
-			slog.String("code", status.Code(err).String()),
-			slog.Duration("duration", time.Since(start)))
-		return resp, err
-	}
-}
-
 // benchServe serves db on 127.0.0.1:0 with the daemon's gRPC server
 // options and returns a client connection, both closed when b ends.
 func benchServe(b *testing.B, db *store.DB) *grpc.ClientConn {
 	b.Helper()
 	met := metrics.New()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := grpc.NewServer(
-		grpc.MaxRecvMsgSize(64<<10),
-		grpc.ChainUnaryInterceptor(met.GRPC.UnaryServerInterceptor(), benchLog(log), api.AdminAuth("")),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
-	)
+	// The per-RPC log line at info level, to io.Discard: its formatting
+	// is paid as in production.
+	srv := grpc.NewServer(api.ServerOptions(log, "", met.GRPC.UnaryServerInterceptor())...)
 	// No Quoter: the daemon's -verify-tickers=false. With it, RegisterUser
 	// and UpdateUser would also time a call to Yahoo.
 	api.New(db, api.Config{Logger: log}).Register(srv)
