@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -21,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/stockwatch/stockwatch/internal/api"
+	"github.com/stockwatch/stockwatch/internal/grpctest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
@@ -91,27 +90,13 @@ func serve(tb testing.TB, st api.Store, o options) pb.StockServiceClient {
 	if o.clock == nil {
 		o.clock = newClock(t0)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
 	chain := []grpc.UnaryServerInterceptor{api.AdminAuth(o.token)}
 	if o.unary != nil {
 		chain = append([]grpc.UnaryServerInterceptor{o.unary}, chain...)
 	}
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(chain...))
 	api.New(st, api.Config{Now: o.clock.Now, DedupTTL: o.ttl, Quoter: o.quoter, QuoteTimeout: o.quoteTimeout}).Register(srv)
-	go srv.Serve(lis)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		srv.Stop()
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		conn.Close()
-		srv.Stop()
-	})
-	return pb.NewStockServiceClient(conn)
+	return pb.NewStockServiceClient(grpctest.Serve(tb, srv))
 }
 
 // ctxTimeout returns a context that bounds one test's calls.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,11 +14,11 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stockwatch/stockwatch/internal/api"
+	"github.com/stockwatch/stockwatch/internal/grpctest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
@@ -73,26 +72,12 @@ var _ api.Store = holdStore{}
 func serveReplica(tb testing.TB, name string, db *store.DB, skew time.Duration) *replica {
 	tb.Helper()
 	r := &replica{name: name, db: db}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
 	srv := grpc.NewServer()
 	api.New(holdStore{DB: db, hold: &r.hold}, api.Config{
 		Now:      func() time.Time { return time.Now().Add(skew) },
 		OnReplay: func(string) { r.replays.Add(1) },
 	}).Register(srv)
-	go srv.Serve(lis)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		srv.Stop()
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		conn.Close()
-		srv.Stop()
-	})
-	r.stub = pb.NewStockServiceClient(conn)
+	r.stub = pb.NewStockServiceClient(grpctest.Serve(tb, srv))
 	return r
 }
 

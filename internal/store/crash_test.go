@@ -4,18 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stockwatch/stockwatch/internal/api"
+	"github.com/stockwatch/stockwatch/internal/grpctest"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
@@ -24,24 +23,10 @@ import (
 // crashServe serves the API on db over 127.0.0.1:0 and returns its client.
 func crashServe(tb testing.TB, db *store.DB) pb.StockServiceClient {
 	tb.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
 	srv := grpc.NewServer()
 	now := time.Date(2026, 11, 27, 14, 30, 0, 0, time.UTC)
 	api.New(db, api.Config{Now: func() time.Time { return now }}).Register(srv)
-	go srv.Serve(lis)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		srv.Stop()
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		conn.Close()
-		srv.Stop()
-	})
-	return pb.NewStockServiceClient(conn)
+	return pb.NewStockServiceClient(grpctest.Serve(tb, srv))
 }
 
 // TestCrashBeforeCommit: a failure after the effect and before the commit
