@@ -12,6 +12,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/client"
 	"github.com/stockwatch/stockwatch/internal/stock"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
 // menuPageSize is how many rows "Show all data" prints before it asks
@@ -155,26 +156,17 @@ func domainErr(err error) error {
 }
 
 func (m *menu) register(ctx context.Context) error {
-	email, err := m.askEmail(ctx)
-	if err != nil {
-		return err
-	}
-	ticker, err := m.askTicker(ctx)
-	if err != nil {
-		return err
-	}
-	c, err := m.s.client()
-	if err != nil {
-		return err
-	}
-	u, err := c.RegisterUser(ctx, email, ticker)
-	if err != nil {
-		return err
-	}
-	return m.s.out.text("Registered %s, tracking %s.", u.GetEmail(), u.GetTicker())
+	return m.setTicker(ctx, (*client.Client).RegisterUser, "Registered %s, tracking %s.")
 }
 
 func (m *menu) update(ctx context.Context) error {
+	return m.setTicker(ctx, (*client.Client).UpdateUser, "Updated %s, now tracking %s.")
+}
+
+// setTicker asks for an e-mail and a ticker, sends them with call
+// (register or update), and prints the user's e-mail and ticker with
+// format.
+func (m *menu) setTicker(ctx context.Context, call func(*client.Client, context.Context, string, string) (*pb.User, error), format string) error {
 	email, err := m.askEmail(ctx)
 	if err != nil {
 		return err
@@ -187,11 +179,11 @@ func (m *menu) update(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := c.UpdateUser(ctx, email, ticker)
+	u, err := call(c, ctx, email, ticker)
 	if err != nil {
 		return err
 	}
-	return m.s.out.text("Updated %s, now tracking %s.", u.GetEmail(), u.GetTicker())
+	return m.s.out.text(format, u.GetEmail(), u.GetTicker())
 }
 
 // emailAndClient asks for an e-mail and returns it with the client to
