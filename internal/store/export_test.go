@@ -1,7 +1,42 @@
 package store
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"slices"
+
+	"github.com/pressly/goose/v3"
+)
 
 // SetBeforeCommit installs a hook that runs after a write transaction's
 // statements and before its commit; an error rolls the transaction back.
 func (db *DB) SetBeforeCommit(f func(context.Context) error) { db.beforeCommit = f }
+
+// OpenUpTo is Open, applying the embedded migrations only up to version.
+func OpenUpTo(ctx context.Context, dsn string, version int64) (*DB, error) {
+	return open(ctx, dsn, nil, version)
+}
+
+// MigrationVersions returns the versions of backend's embedded migrations
+// ("sqlite" or "mysql"), ascending. It returns an error if backend has no
+// migrations or a file name has no version.
+func MigrationVersions(backend string) ([]int64, error) {
+	files, err := fs.Glob(migrations, "migrations/"+backend+"/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no migrations for backend %q", backend)
+	}
+	var versions []int64
+	for _, f := range files {
+		v, err := goose.NumericComponent(f)
+		if err != nil {
+			return nil, err
+		}
+		versions = append(versions, v)
+	}
+	slices.Sort(versions)
+	return versions, nil
+}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -51,6 +52,11 @@ type DB struct {
 // applies the embedded migrations. It returns an error if the DSN is
 // malformed, the database is unreachable or a migration fails.
 func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
+	return open(ctx, dsn, log, math.MaxInt64)
+}
+
+// open is Open, applying the migrations only up to version upTo.
+func open(ctx context.Context, dsn string, log *slog.Logger, upTo int64) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -68,7 +74,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 		return nil, err
 	}
 	db.retries = 5
-	if err := db.migrate(ctx, log); err != nil {
+	if err := db.migrate(ctx, log, upTo); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -116,7 +122,11 @@ func Redact(dsn string) string {
 	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
-func (db *DB) migrate(ctx context.Context, log *slog.Logger) error {
+// migrate applies the embedded migrations of db's dialect up to version
+// upTo. Each one must be safe to run again after it stopped at any statement
+// (see migrations/README.md): MySQL commits DDL on its own, so a start that
+// died during a migration leaves its changes without its version row.
+func (db *DB) migrate(ctx context.Context, log *slog.Logger, upTo int64) error {
 	fsys, err := fs.Sub(migrations, "migrations/"+db.d.name)
 	if err != nil {
 		return err
@@ -139,7 +149,7 @@ func (db *DB) migrate(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	res, err := p.Up(ctx)
+	res, err := p.UpTo(ctx, upTo)
 	if err != nil {
 		return fmt.Errorf("migrate %s: %w", db.dsn, db.classify(err))
 	}

@@ -39,6 +39,6 @@ CREATE TABLE IF NOT EXISTS requests (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- +goose Down
-DROP TABLE requests;
-DROP TABLE stock_prices;
-DROP TABLE users;
+DROP TABLE IF EXISTS requests;
+DROP TABLE IF EXISTS stock_prices;
+DROP TABLE IF EXISTS users;

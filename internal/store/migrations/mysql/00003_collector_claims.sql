@@ -10,4 +10,4 @@ CREATE TABLE IF NOT EXISTS collector_claims (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- +goose Down
-DROP TABLE collector_claims;
+DROP TABLE IF EXISTS collector_claims;

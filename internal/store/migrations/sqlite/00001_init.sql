@@ -1,15 +1,15 @@
 -- Times are Unix microseconds, UTC.
 
 -- +goose Up
-CREATE TABLE users (
+CREATE TABLE IF NOT EXISTS users (
     email       TEXT    NOT NULL PRIMARY KEY,
     ticker      TEXT    NOT NULL,
     create_time INTEGER NOT NULL,
     update_time INTEGER NOT NULL
 );
-CREATE INDEX users_ticker ON users (ticker);
+CREATE INDEX IF NOT EXISTS users_ticker ON users (ticker);
 
-CREATE TABLE stock_prices (
+CREATE TABLE IF NOT EXISTS stock_prices (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     ticker       TEXT    NOT NULL,
     price        REAL    NOT NULL,
@@ -18,11 +18,11 @@ CREATE TABLE stock_prices (
     collect_time INTEGER NOT NULL
 );
 -- Serves "newest first by ticker" and keeps an unrefreshed quote from being stored twice.
-CREATE UNIQUE INDEX stock_prices_ticker_market_time ON stock_prices (ticker, market_time);
-CREATE INDEX stock_prices_market_time ON stock_prices (market_time, id);
-CREATE INDEX stock_prices_collect_time ON stock_prices (collect_time);
+CREATE UNIQUE INDEX IF NOT EXISTS stock_prices_ticker_market_time ON stock_prices (ticker, market_time);
+CREATE INDEX IF NOT EXISTS stock_prices_market_time ON stock_prices (market_time, id);
+CREATE INDEX IF NOT EXISTS stock_prices_collect_time ON stock_prices (collect_time);
 
-CREATE TABLE requests (
+CREATE TABLE IF NOT EXISTS requests (
     request_id      TEXT    NOT NULL PRIMARY KEY,
     method          TEXT    NOT NULL,
     fingerprint     BLOB    NOT NULL,
@@ -31,9 +31,9 @@ CREATE TABLE requests (
     outcome_message TEXT    NOT NULL DEFAULT '',
     response        BLOB
 );
-CREATE INDEX requests_create_time ON requests (create_time);
+CREATE INDEX IF NOT EXISTS requests_create_time ON requests (create_time);
 
 -- +goose Down
-DROP TABLE requests;
-DROP TABLE stock_prices;
-DROP TABLE users;
+DROP TABLE IF EXISTS requests;
+DROP TABLE IF EXISTS stock_prices;
+DROP TABLE IF EXISTS users;

@@ -3,7 +3,7 @@
 -- is looked up in the table.
 
 -- +goose Up
-CREATE INDEX stock_prices_ticker_cover ON stock_prices (ticker, market_time, price, currency, collect_time);
+CREATE INDEX IF NOT EXISTS stock_prices_ticker_cover ON stock_prices (ticker, market_time, price, currency, collect_time);
 
 -- +goose Down
-DROP INDEX stock_prices_ticker_cover;
+DROP INDEX IF EXISTS stock_prices_ticker_cover;
