@@ -22,6 +22,7 @@ type config struct {
 	DB              string
 	GRPCAddr        string
 	HTTPAddr        string
+	MaxConnections  int
 	Interval        time.Duration
 	YahooURL        string
 	BreakerFailures uint
@@ -63,6 +64,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&c.DB, "db", "sqlite://stockwatch.db", "database: sqlite://PATH, sqlite://:memory: or mysql://USER[:PASS]@HOST[:PORT]/DB[?params]")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", "localhost:50051", "gRPC listen address")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "localhost:9464", "HTTP address of /metrics, /healthz and /readyz; empty disables")
+	fs.IntVar(&c.MaxConnections, "max-connections", 100, "gRPC connections served at once; more wait until one closes")
 	fs.DurationVar(&c.Interval, "interval", 60*time.Second, "collection period")
 	fs.StringVar(&c.YahooURL, "yahoo-url", "https://query2.finance.yahoo.com", "base URL of the quote source")
 	fs.UintVar(&c.BreakerFailures, "breaker-failures", 5, "consecutive upstream failures that open the circuit breaker")
@@ -134,6 +136,9 @@ func (c config) validate() error {
 		}
 		if err := checkListenAddr(c.GRPCAddr); err != nil {
 			return fmt.Errorf("-grpc-addr: %v", err)
+		}
+		if c.MaxConnections < 1 {
+			return fmt.Errorf("-max-connections: must be at least 1, got %d", c.MaxConnections)
 		}
 	}
 	if c.HTTPAddr != "" {
@@ -207,6 +212,7 @@ func (c config) logValue() []any {
 	}
 	return []any{
 		"role", c.Role, "db", store.Redact(c.DB), "grpc_addr", c.GRPCAddr, "http_addr", c.HTTPAddr,
+		"max_connections", c.MaxConnections,
 		"interval", c.Interval, "yahoo_url", c.YahooURL, "breaker_failures", c.BreakerFailures,
 		"breaker_timeout", c.BreakerTimeout, "concurrency", c.Concurrency, "dedup_ttl", c.DedupTTL,
 		"retention", c.Retention, "verify_tickers", c.VerifyTickers, "admin_token", token,

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -98,9 +99,11 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 		}
 	}
 	if cfg.HTTPAddr != "" {
-		if d.hlis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		lis, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
 			return nil, fmt.Errorf("-http-addr: %w", err)
 		}
+		d.hlis = netutil.LimitListener(lis, httpMaxConnections)
 	}
 	return d, nil
 }
@@ -123,10 +126,14 @@ func (d *daemon) setupAPI() error {
 	d.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	d.health.SetServingStatus(pb.StockService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 
-	var err error
-	if d.glis, err = net.Listen("tcp", d.cfg.GRPCAddr); err != nil {
+	lis, err := net.Listen("tcp", d.cfg.GRPCAddr)
+	if err != nil {
 		return fmt.Errorf("-grpc-addr: %w", err)
 	}
+	// With api.MaxConcurrentStreams per connection, this bounds the
+	// streams, and so the memory, that clients can make the API hold.
+	// A connection beyond the limit waits in the kernel's accept queue.
+	d.glis = netutil.LimitListener(lis, d.cfg.MaxConnections)
 	if d.cfg.AdminToken == "" && !isLoopback(d.glis.Addr()) {
 		d.log.Warn("the API listens on a non-loopback address without -admin-token: anyone who reaches it can list and delete data", "addr", d.glis.Addr().String())
 	}
@@ -202,7 +209,7 @@ func (d *daemon) serve(ctx context.Context) error {
 	}
 	var hs *http.Server
 	if d.hlis != nil {
-		hs = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		hs = newHTTPServer(d.httpHandler())
 		d.log.Info("serving HTTP", "addr", d.hlis.Addr().String())
 		g.Go(func() error {
 			if err := hs.Serve(d.hlis); !errors.Is(err, http.ErrServerClosed) {
@@ -278,6 +285,32 @@ func (d *daemon) purgeRequests(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// Bounds of the HTTP server (-http-addr). Its clients are probes and
+// metrics scrapers: a few connections, small GET requests, answers within
+// seconds (/readyz gives the database 2s).
+const (
+	httpMaxConnections    = 64 // beyond it, connections wait to be accepted
+	httpMaxHeaderBytes    = 16 << 10
+	httpReadHeaderTimeout = 5 * time.Second
+	httpReadTimeout       = 10 * time.Second
+	httpWriteTimeout      = 30 * time.Second
+	// Longer than a scrape interval, so that a scraper keeps its
+	// connection.
+	httpIdleTimeout = 2 * time.Minute
+)
+
+// newHTTPServer returns the server of -http-addr with its bounds.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: httpReadHeaderTimeout,
+		ReadTimeout:       httpReadTimeout,
+		WriteTimeout:      httpWriteTimeout,
+		IdleTimeout:       httpIdleTimeout,
+		MaxHeaderBytes:    httpMaxHeaderBytes,
 	}
 }
 
