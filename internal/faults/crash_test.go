@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,7 +31,10 @@ import (
 
 // The crash workload: each client owns a few e-mails (its operations on
 // them are sequential, so their model is exact) and shares a few with all
-// the others (where registrations, updates and deletes conflict).
+// the others (where registrations, updates and deletes conflict). A long
+// run (STOCKWATCH_FAULT_WRITES) repeats it on fresh e-mails every
+// crashOpsPerClient operations of a client, so that each e-mail's history
+// stays as short as in the default run and the check stays linear.
 const (
 	crashClients      = 16
 	crashOpsPerClient = 40
@@ -39,6 +44,27 @@ const (
 	crashKills        = 3
 	crashImpatient    = 2 // clients that give up after about 50ms
 )
+
+// envWrites names the variable that turns TestCrashDuringWrites into its
+// long run: its clients keep going until that many operations have been
+// acknowledged, instead of stopping after crashOpsPerClient each.
+const envWrites = "STOCKWATCH_FAULT_WRITES"
+
+// crashWrites returns the acknowledged operations STOCKWATCH_FAULT_WRITES
+// asks for, or 0 when it is unset (the default run). It fails tb when the
+// value is not a whole number of at least 100.
+func crashWrites(tb testing.TB) int {
+	tb.Helper()
+	s := os.Getenv(envWrites)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 100 {
+		tb.Fatalf("%s=%q: want a whole number of at least 100", envWrites, s)
+	}
+	return n
+}
 
 // crashOp is one logical operation of a client and what became of it.
 type crashOp struct {
@@ -66,33 +92,40 @@ func (o *crashOp) String() string {
 	return s
 }
 
-// crashPlan draws every client's operations from the seed.
-func crashPlan(seed uint64) [][]*crashOp {
-	plan := make([][]*crashOp, crashClients)
-	for c := range plan {
-		r := rand.New(rand.NewPCG(seed, uint64(100+c)))
-		for seq := range crashOpsPerClient {
-			op := &crashOp{client: c, seq: seq}
-			if r.Float64() < crashSharedShare {
-				op.email = fmt.Sprintf("shared%d@crash.example", r.IntN(crashSharedEmails))
-			} else {
-				op.email = fmt.Sprintf("c%02d.own%d@crash.example", c, r.IntN(crashOwnEmails))
-			}
-			switch p := r.Float64(); {
-			case p < 0.40:
-				op.kind = opRegister
-			case p < 0.75:
-				op.kind = opUpdate
-			default:
-				op.kind = opDelete
-			}
-			if op.kind != opDelete {
-				op.ticker = fmt.Sprintf("C%02dN%02d", c, seq)
-			}
-			plan[c] = append(plan[c], op)
-		}
+// crashPlan draws one client's operations from the seed, one at a time,
+// so that a long run needs no fixed length.
+type crashPlan struct {
+	client, seq int
+	r           *rand.Rand
+}
+
+func newCrashPlan(seed uint64, client int) *crashPlan {
+	return &crashPlan{client: client, r: rand.New(rand.NewPCG(seed, uint64(100+client)))}
+}
+
+// next returns the client's next operation.
+func (p *crashPlan) next() *crashOp {
+	c, seq, r := p.client, p.seq, p.r
+	p.seq++
+	round := seq / crashOpsPerClient
+	op := &crashOp{client: c, seq: seq}
+	if r.Float64() < crashSharedShare {
+		op.email = fmt.Sprintf("r%d.shared%d@crash.example", round, r.IntN(crashSharedEmails))
+	} else {
+		op.email = fmt.Sprintf("r%d.c%02d.own%d@crash.example", round, c, r.IntN(crashOwnEmails))
 	}
-	return plan
+	switch p := r.Float64(); {
+	case p < 0.40:
+		op.kind = opRegister
+	case p < 0.75:
+		op.kind = opUpdate
+	default:
+		op.kind = opDelete
+	}
+	if op.kind != opDelete {
+		op.ticker = fmt.Sprintf("C%02dN%02d", c, seq)
+	}
+	return op
 }
 
 // attemptsKey carries a *crashOp to the interceptor that records the
@@ -124,20 +157,35 @@ type kill struct {
 }
 
 // TestCrashDuringWrites: 16 clients with safe retries register, update and
-// delete users through the daemon on MariaDB while the daemon is killed
-// with SIGKILL three times and restarted on the same address and database.
-// Then the database must be explained by the answers the clients saw: some
-// real-time-consistent order of the operations replays to those answers
-// and to the final rows; every acknowledged request is recorded exactly
-// once; and sending any recorded request again replays its answer without
-// executing it.
+// delete users through the daemon, on MariaDB and on a SQLite file, while
+// the daemon is killed with SIGKILL three times and restarted on the same
+// address and database. Then the database must be explained by the answers
+// the clients saw: some real-time-consistent order of the operations
+// replays to those answers and to the final rows; every acknowledged
+// request is recorded exactly once; and sending any recorded request again
+// replays its answer without executing it.
+//
+// By default the clients send 40 operations each (640 in all); with
+// STOCKWATCH_FAULT_WRITES=n they keep going until n have been acknowledged
+// (make faults: 10,000).
 func TestCrashDuringWrites(t *testing.T) {
 	t.Parallel()
+	writes := crashWrites(t)
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		crashDuringWrites(t, b, writes)
+	})
+}
+
+// crashDuringWrites runs the scenario on a fresh database of backend b,
+// until writes operations are acknowledged, or crashOpsPerClient per
+// client when writes is 0.
+func crashDuringWrites(t *testing.T, b storetest.Backend, writes int) {
 	began := time.Now()
 	seed := seed(t)
 	t.Logf("seed %d (%s=%d replays the choices)", seed, envSeed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	dbURL := storetest.URL(t, storetest.MySQL)
+	dbURL := storetest.URL(t, b)
 	bin := buildDaemon(t)
 	addr := fixedAddr(t, rng.IntN)
 	d := newDaemon(t, bin, addr, "-role", "api", "-verify-tickers=false", "-db", dbURL)
@@ -146,8 +194,13 @@ func TestCrashDuringWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	plan := crashPlan(seed)
+	var acked atomic.Int64
 	total := crashClients * crashOpsPerClient
+	more := func(seq int) bool { return seq < crashOpsPerClient }
+	if writes > 0 {
+		total = writes
+		more = func(int) bool { return acked.Load() < int64(writes) }
+	}
 	// Kill i comes once the clients have completed a number of operations
 	// drawn from a window of the workload, so that every kill falls in the
 	// middle of it however fast the machine is; then a few random
@@ -164,11 +217,16 @@ func TestCrashDuringWrites(t *testing.T) {
 		downs[i] = time.Duration(rng.IntN(300)) * time.Millisecond
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// A guard against a hang, far above the pace of a loaded 2-core
+	// machine (the default run takes a few seconds, a long one a few
+	// milliseconds per operation).
+	limit := max(60*time.Second, time.Duration(total)*30*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var started, completed atomic.Int64
 	start := time.Now()
 	var workers sync.WaitGroup
+	plans := make([][]*crashOp, crashClients) // each client's operations, in order
 	for c := range crashClients {
 		opts := client.Options{
 			Retries: 8,
@@ -193,13 +251,19 @@ func TestCrashDuringWrites(t *testing.T) {
 		}
 		defer cl.Close()
 		think := rand.New(rand.NewPCG(seed, uint64(300+c)))
+		plan := newCrashPlan(seed, c)
 		workers.Go(func() {
-			for _, op := range plan[c] {
+			for ctx.Err() == nil && more(plan.seq) {
+				op := plan.next()
+				plans[c] = append(plans[c], op)
 				time.Sleep(time.Duration(think.IntN(4000)) * time.Microsecond)
 				started.Add(1)
 				op.call = time.Since(start)
 				runCrashOp(ctx, cl, op)
 				op.ret = time.Since(start)
+				if op.res != resUnknown {
+					acked.Add(1)
+				}
 				completed.Add(1)
 			}
 		})
@@ -249,7 +313,7 @@ func TestCrashDuringWrites(t *testing.T) {
 		t.Fatalf("seed %d: %v", seed, killErr)
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("seed %d: the workload did not finish within 60s", seed)
+		t.Fatalf("seed %d: the workload did not finish within %v", seed, limit)
 	}
 	scrape()
 	if err := d.stop(); err != nil {
@@ -257,7 +321,7 @@ func TestCrashDuringWrites(t *testing.T) {
 	}
 
 	var ops []*crashOp
-	for _, p := range plan {
+	for _, p := range plans {
 		ops = append(ops, p...)
 	}
 	for _, op := range ops {
@@ -278,7 +342,7 @@ func TestCrashDuringWrites(t *testing.T) {
 	users, records := readUsers(t, sqldb, ""), readRequests(t, sqldb, "")
 
 	c := checkRecords(t, ops, records)
-	emails, allKnown := checkModel(t, seed, ops, users, records)
+	m := checkModel(t, seed, ops, users, records)
 
 	// (b) Sending a recorded request again, after a restart, replays its
 	// outcome and executes nothing.
@@ -286,8 +350,9 @@ func TestCrashDuringWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	replayed := replayAll(t, addr, ops, records)
-	if n, err := d.replays(); err != nil || n != replayed {
-		t.Errorf("the daemon counted %d replays (err %v) of the %d recorded requests sent again, want all", n, err, replayed)
+	counted, err := d.replays()
+	if err != nil || counted != replayed {
+		t.Errorf("the daemon counted %d replays (err %v) of the %d recorded requests sent again, want all", counted, err, replayed)
 	}
 	if err := d.stop(); err != nil {
 		t.Error(err)
@@ -307,9 +372,14 @@ func TestCrashDuringWrites(t *testing.T) {
 		t.Errorf("the daemon answered INTERNAL %d times", n)
 	}
 
-	fmt.Printf("crash-during-writes: seed=%d clients=%d attempted=%d acknowledged=%d (ok=%d already_exists=%d not_found=%d) unknown=%d (applied=%d) found_in_db=%d retried=%d replayed_after_kill=%d kills=%d replays_checked=%d (registers_since_deleted=%d) emails=%d (all_known=%d) users=%d workload=%v total=%v\n",
-		seed, crashClients, len(ops), c.acked, c.ok, c.exists, c.notFound, c.unknown, c.applied, c.found, c.retried, replayedInWorkload, len(kills), replayed, staleRegisters(ops),
-		emails, allKnown, len(users), workload.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+	// lost: acknowledged but not recorded as answered. applied_twice:
+	// requests sent again that the daemon executed instead of replaying.
+	// unexplained: e-mails whose final row no order of their operations
+	// explains (an effect lost or doubled).
+	fmt.Printf("crash-during-writes: backend=%s seed=%d clients=%d attempted=%d acknowledged=%d (ok=%d already_exists=%d not_found=%d) unknown=%d (applied=%d) found_in_db=%d lost=%d applied_twice=%d unexplained=%d retried=%d replayed_after_kill=%d kills=%d replays_checked=%d (registers_since_deleted=%d) emails=%d (all_known=%d) users=%d workload=%v total=%v\n",
+		b, seed, crashClients, len(ops), c.acked, c.ok, c.exists, c.notFound, c.unknown, c.applied, c.found, c.lost, max(0, replayed-counted), m.unexplained,
+		c.retried, replayedInWorkload, len(kills), replayed, staleRegisters(ops),
+		m.emails, m.allKnown, len(users), workload.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	t.Logf("server-side codes: %v; daemon warnings %d, errors %d", logs.codes, logs.warnings, len(logs.problems))
 }
 
@@ -318,6 +388,7 @@ type crashCounts struct {
 	acked, ok, exists, notFound int // acknowledged, and by answer
 	unknown, applied            int // no answer, and of those recorded
 	found, retried              int // recorded; retried at least once
+	lost                        int // acknowledged, not recorded with that answer
 }
 
 // checkRecords checks that every acknowledged request is recorded once,
@@ -362,10 +433,12 @@ func checkRecords(t *testing.T, ops []*crashOp, records map[string]record) crash
 		}
 		c.acked++
 		if !ok {
+			c.lost++
 			t.Errorf("%v (request %s) was acknowledged %v but is not recorded", op, op.id, op.res)
 			continue
 		}
 		if diff := cmp.Diff(op.outcome(), rec.outcome); diff != "" {
+			c.lost++
 			t.Errorf("%v (request %s): the recorded outcome differs from the answer (-answer +recorded):\n%s", op, op.id, diff)
 		}
 		if rec.method != methodOf(op.kind) {
@@ -375,54 +448,64 @@ func checkRecords(t *testing.T, ops []*crashOp, records map[string]record) crash
 	return c
 }
 
+// modelCounts are the figures of the model check, by e-mail.
+type modelCounts struct {
+	emails      int // checked
+	allKnown    int // with only answered operations (their model is exact)
+	unexplained int // whose final row no order of their operations explains
+}
+
 // checkModel checks each e-mail's history against its final row: some
 // real-time-consistent order of its operations must replay to every
 // answer and to the row, first with unknown operations free to have taken
-// effect or not, then with them resolved by their records. It returns how
-// many e-mails it checked, and how many of them had only answered
-// operations (their model is exact).
-func checkModel(t *testing.T, seed uint64, ops []*crashOp, users map[string]row, records map[string]record) (emails, allKnown int) {
+// effect or not, then with them resolved by their records.
+func checkModel(t *testing.T, seed uint64, ops []*crashOp, users map[string]row, records map[string]record) modelCounts {
 	t.Helper()
 	byEmail := map[string][]*crashOp{}
 	for _, op := range ops {
 		byEmail[op.email] = append(byEmail[op.email], op)
 	}
+	var m modelCounts
 	for email := range users {
 		if byEmail[email] == nil {
+			m.unexplained++
 			t.Errorf("users holds %s, which no client wrote", email)
 		}
 	}
 	for _, email := range slices.Sorted(maps.Keys(byEmail)) {
+		m.emails++
 		hist, final := byEmail[email], users[email]
 		free, resolved, known := crashEvents(t, hist, records)
 		if known {
-			allKnown++
+			m.allKnown++
 		}
 		if _, ok := linearize(free, final); !ok {
+			m.unexplained++
 			t.Errorf("seed %d: %s: no order of its operations explains the answers and the final row %v:\n%s", seed, email, final, history(hist))
 			continue
 		}
 		if _, ok := linearize(resolved, final); !ok {
+			m.unexplained++
 			t.Errorf("seed %d: %s: with unknown operations resolved by their records, no order explains the final row %v:\n%s", seed, email, final, history(hist))
 		}
 	}
-	return len(byEmail), allKnown
+	return m
 }
 
 // staleRegisters counts the acknowledged registrations whose user an
 // acknowledged delete removed afterwards: their replay must answer the
 // first registration, neither ALREADY_EXISTS nor a new user.
 func staleRegisters(ops []*crashOp) int {
+	lastDelete := map[string]time.Duration{} // call time of each e-mail's last acknowledged delete
+	for _, op := range ops {
+		if op.kind == opDelete && op.res == resOK {
+			lastDelete[op.email] = max(lastDelete[op.email], op.call)
+		}
+	}
 	n := 0
 	for _, r := range ops {
-		if r.kind != opRegister || r.res != resOK {
-			continue
-		}
-		for _, del := range ops {
-			if del.email == r.email && del.kind == opDelete && del.res == resOK && del.call > r.ret {
-				n++
-				break
-			}
+		if d, ok := lastDelete[r.email]; ok && r.kind == opRegister && r.res == resOK && d > r.ret {
+			n++
 		}
 	}
 	return n
@@ -629,7 +712,7 @@ func replayAll(tb testing.TB, addr string, ops []*crashOp, records map[string]re
 	}
 	defer conn.Close()
 	stub := pb.NewStockServiceClient(conn)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second+time.Duration(len(records))*10*time.Millisecond)
 	defer cancel()
 
 	var (
