@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
@@ -324,6 +325,30 @@ func TestGetAveragePrice(t *testing.T) {
 				wantAnswer(t, got, err, tt.code, tt.msg, tt.want)
 			})
 		}
+	})
+}
+
+// TestGetAveragePriceOneCurrency: an average never mixes currencies; it
+// stops at the first older price in another currency, and count says how
+// many prices it used.
+func TestGetAveragePriceOneCurrency(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		e := newEnv(t, b, options{})
+		e.register(t, "vod@x.com", "VOD.L")
+		m := t0.Add(-time.Hour).Truncate(time.Second)
+		gbx := func(p float64, cur string, i int) stock.Price {
+			q := px("VOD.L", p, m.Add(time.Duration(i)*time.Minute))
+			q.Currency = cur
+			return q
+		}
+		// Yahoo moved VOD.L from pence to pounds.
+		e.insertPrices(t, gbx(7000, "GBp", 0), gbx(7010, "GBp", 1), gbx(70.5, "GBP", 2), gbx(71, "GBP", 3))
+		got, err := e.client.GetAveragePrice(ctxTimeout(t), &pb.GetAveragePriceRequest{Email: "vod@x.com", Count: 10})
+		mustOK(t, err)
+		diffProto(t, &pb.AveragePrice{Ticker: "VOD.L", Average: 70.75, Currency: "GBP", Count: 2, Requested: 10,
+			OldestMarketTime: tsp(m.Add(2 * time.Minute)), NewestMarketTime: tsp(m.Add(3 * time.Minute))}, got)
 	})
 }
 

@@ -36,12 +36,13 @@ type Price struct {
 	CollectTime time.Time
 }
 
-// Average is the mean of the newest prices of one ticker.
+// Average is the mean of the newest prices of one ticker, all in one
+// currency: the newest price's.
 type Average struct {
 	Ticker    string
 	Average   float64
 	Currency  string
-	Count     int // samples used; fewer than Requested when fewer exist
+	Count     int // samples used; fewer than Requested when fewer exist or an older one is in another currency
 	Requested int
 	Oldest    time.Time // market time of the oldest sample used
 	Newest    time.Time // market time of the newest sample used

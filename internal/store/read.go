@@ -73,8 +73,11 @@ func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error
 }
 
 // AveragePrice returns the mean of the newest n prices of the user's ticker,
-// or of all of them when fewer than n are stored. It returns KindNotFound
-// for an unknown user and KindFailedPrecondition when no price is stored.
+// or of all of them when fewer than n are stored. Only the newest run of
+// prices in the newest price's currency is averaged: Count says how many
+// were used, fewer than n when an older price is in another currency (a
+// ticker Yahoo moved from GBp to GBP). It returns KindNotFound for an
+// unknown user and KindFailedPrecondition when no price is stored.
 func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Average, error) {
 	// The rows come back and are summed here: MariaDB would otherwise
 	// materialise them in a temporary table to aggregate, which costs its
@@ -99,6 +102,8 @@ func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Aver
 		}
 		if a.Count == 0 {
 			a.Ticker, a.Currency, a.Newest = string(ticker), string(cur), fromMicros(mt)
+		} else if string(cur) != a.Currency {
+			break // never mix currencies; the deferred Close drops the rest
 		}
 		sum += price
 		oldest = mt

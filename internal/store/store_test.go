@@ -135,6 +135,62 @@ func TestPrices(t *testing.T) {
 	})
 }
 
+// TestAveragePriceOneCurrency: the average never mixes currencies. It
+// covers the newest prices back to the first in another currency than the
+// newest, and Count says how many that was.
+func TestAveragePriceOneCurrency(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		ctx := context.Background()
+		db := storetest.Open(t, b)
+		createUser(t, db, "v@x.com", "VOD.L")
+		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+		quote := func(p float64, cur string, m int) stock.Price {
+			q := price("VOD.L", p, at(m))
+			q.Currency = cur
+			return q
+		}
+		// Yahoo moved VOD.L from pence to pounds between minutes 1 and 2.
+		if _, err := db.InsertPrices(ctx, []stock.Price{
+			quote(7000, "GBp", 0), quote(7010, "GBp", 1), quote(70.5, "GBP", 2), quote(71, "GBP", 3),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		average := func(t *testing.T, n int) stock.Average {
+			t.Helper()
+			a, err := db.AveragePrice(ctx, "v@x.com", n)
+			if err != nil {
+				t.Fatalf("AveragePrice(%d): %v", n, err)
+			}
+			return a
+		}
+		for _, tt := range []struct {
+			name string
+			n    int
+			want stock.Average
+		}{
+			{"StopsAtOtherCurrency", 10, stock.Average{Ticker: "VOD.L", Average: 70.75, Currency: "GBP", Count: 2, Requested: 10, Oldest: at(2), Newest: at(3)}},
+			{"ExactlyTheRun", 2, stock.Average{Ticker: "VOD.L", Average: 70.75, Currency: "GBP", Count: 2, Requested: 2, Oldest: at(2), Newest: at(3)}},
+			{"WithinTheRun", 1, stock.Average{Ticker: "VOD.L", Average: 71, Currency: "GBP", Count: 1, Requested: 1, Oldest: at(3), Newest: at(3)}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				if diff := cmp.Diff(tt.want, average(t, tt.n)); diff != "" {
+					t.Errorf("AveragePrice(%d) mismatch (-want +got):\n%s", tt.n, diff)
+				}
+			})
+		}
+		// Back in pence: only the newest run counts, not every GBp row.
+		if _, err := db.InsertPrices(ctx, []stock.Price{quote(7100, "GBp", 4)}); err != nil {
+			t.Fatal(err)
+		}
+		want := stock.Average{Ticker: "VOD.L", Average: 7100, Currency: "GBp", Count: 1, Requested: 10, Oldest: at(4), Newest: at(4)}
+		if diff := cmp.Diff(want, average(t, 10)); diff != "" {
+			t.Errorf("after the switch back: AveragePrice(10) mismatch (-want +got):\n%s", diff)
+		}
+	})
+}
+
 // TestOnceConcurrent sends one request id from 50 goroutines at once:
 // exactly one effect is committed, every caller sees its outcome.
 func TestOnceConcurrent(t *testing.T) {

@@ -177,7 +177,9 @@ type AveragePrice struct {
 	Ticker   string                 `protobuf:"bytes,1,opt,name=ticker,proto3" json:"ticker,omitempty"`
 	Average  float64                `protobuf:"fixed64,2,opt,name=average,proto3" json:"average,omitempty"`
 	Currency string                 `protobuf:"bytes,3,opt,name=currency,proto3" json:"currency,omitempty"`
-	// Number of prices the average was computed from.
+	// Number of prices the average was computed from: at most `requested`,
+	// and less when fewer are stored or when an older price is in another
+	// currency than the newest (the average stops there; no conversion).
 	Count int32 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
 	// The count the client asked for.
 	Requested        int32                  `protobuf:"varint,5,opt,name=requested,proto3" json:"requested,omitempty"`

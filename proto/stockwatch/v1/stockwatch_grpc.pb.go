@@ -51,7 +51,9 @@ type StockServiceClient interface {
 	// FAILED_PRECONDITION when none has been collected yet.
 	GetLatestPrice(ctx context.Context, in *GetLatestPriceRequest, opts ...grpc.CallOption) (*Price, error)
 	// GetAveragePrice returns the mean of the newest `count` prices of the
-	// user's ticker (or of all of them, when fewer exist).
+	// user's ticker (or of all of them, when fewer exist). Currencies are
+	// never mixed: only the newest run of prices in the newest price's
+	// currency is averaged, so the answer's count may be less than asked.
 	GetAveragePrice(ctx context.Context, in *GetAveragePriceRequest, opts ...grpc.CallOption) (*AveragePrice, error)
 	// ListUsers pages through all users with their latest price. Admin.
 	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
@@ -175,7 +177,9 @@ type StockServiceServer interface {
 	// FAILED_PRECONDITION when none has been collected yet.
 	GetLatestPrice(context.Context, *GetLatestPriceRequest) (*Price, error)
 	// GetAveragePrice returns the mean of the newest `count` prices of the
-	// user's ticker (or of all of them, when fewer exist).
+	// user's ticker (or of all of them, when fewer exist). Currencies are
+	// never mixed: only the newest run of prices in the newest price's
+	// currency is averaged, so the answer's count may be less than asked.
 	GetAveragePrice(context.Context, *GetAveragePriceRequest) (*AveragePrice, error)
 	// ListUsers pages through all users with their latest price. Admin.
 	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
