@@ -128,6 +128,42 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// TestQuoteFromTheFuture: a quote dated year 9999 (as Yahoo once sent) is
+// stored neither by the registration check nor by the collector, which
+// counts it on /metrics and logs it; the user's ticker just has no price.
+func TestQuoteFromTheFuture(t *testing.T) {
+	t.Parallel()
+	up := yahootest.NewServer(t)
+	up.SetQuote("FUT", 1, "USD", time.Unix(253402300799, 0))
+	addr, logs := startInProcess(t, "-role", "all", "-db", storetest.URL(t, storetest.SQLite), "-yahoo-url", up.URL(), "-interval", "100ms")
+	c := dial(t, addr)
+	ctx := context.Background()
+	if _, err := c.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "f@x.com", Ticker: "FUT"}); err != nil {
+		t.Fatal(err)
+	}
+	h := httpAddr(t, logs)
+	var m map[string]float64
+	eventually(t, "the collector to reject the quote", func() bool {
+		m = scrape(t, h)
+		return m[`stockwatch_collector_quotes_rejected_total{reason="future"}`] >= 1
+	})
+	if got := m[`stockwatch_collector_quotes_rejected_total{reason="past"}`]; got != 0 {
+		t.Errorf(`quotes_rejected_total{reason="past"} = %v, want 0`, got)
+	}
+	if got := m[`stockwatch_collector_rows_inserted_total`]; got != 0 {
+		t.Errorf("rows_inserted_total = %v, want 0", got)
+	}
+	_, err := c.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "f@x.com"})
+	if status.Code(err) != codes.FailedPrecondition || status.Convert(err).Message() != "no price collected yet for FUT" {
+		t.Errorf("GetLatestPrice = %v, want FAILED_PRECONDITION no price collected yet for FUT", err)
+	}
+	for _, msg := range []string{"quote not stored", "quote not stored; accepting the ticker without a price"} {
+		if logs.find(map[string]any{"level": "WARN", "msg": msg}) == nil {
+			t.Errorf("no WARN log %q", msg)
+		}
+	}
+}
+
 // proxy is a TCP proxy the test can cut and restore, standing in for a
 // database that goes away.
 type proxy struct {

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -174,6 +175,43 @@ func TestTickerCheck(t *testing.T) {
 			mustOK(t, err)
 			diffProto(t, &pb.Price{Ticker: "MSFT", Price: 410.25, Currency: "USD", MarketTime: tsp(m2), CollectTime: tsp(e.clock.Now().Truncate(time.Microsecond))}, got)
 		})
+	})
+}
+
+// TestTickerCheckQuoteTime: a quote whose market time cannot be right is
+// not stored at registration or update (from the future it would stay the
+// latest price), and the request succeeds as with the source down.
+func TestTickerCheckQuoteTime(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{
+			"FUT":  {Ticker: "FUT", Price: 1, Currency: "USD", MarketTime: t0.Add(stock.MaxQuoteSkew + time.Second).Truncate(time.Second)},
+			"OLD":  {Ticker: "OLD", Price: 2, Currency: "USD", MarketTime: time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC)},
+			"SKEW": {Ticker: "SKEW", Price: 3, Currency: "USD", MarketTime: t0.Add(stock.MaxQuoteSkew)},
+		}}
+		e := newEnv(t, b, options{quoter: q})
+		ctx := ctxTimeout(t)
+		for _, tk := range []string{"FUT", "OLD"} {
+			t.Run("RegisterUser/"+tk, func(t *testing.T) {
+				email := strings.ToLower(tk) + "@x.com"
+				u, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: email, Ticker: tk})
+				mustOK(t, err)
+				diffProto(t, &pb.User{Email: email, Ticker: tk, CreateTime: tsp(t0us), UpdateTime: tsp(t0us)}, u)
+				_, err = e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: email})
+				wantStatus(t, err, codes.FailedPrecondition, "no price collected yet for "+tk)
+			})
+		}
+		t.Run("UpdateUser/FUT", func(t *testing.T) {
+			e.register(t, "u@x.com", "SKEW") // within the skew: stored
+			_, err := e.client.UpdateUser(ctx, &pb.UpdateUserRequest{Email: "u@x.com", Ticker: "FUT"})
+			mustOK(t, err)
+			_, err = e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "u@x.com"})
+			wantStatus(t, err, codes.FailedPrecondition, "no price collected yet for FUT")
+		})
+		if n := storetest.Count(t, e.db, "stock_prices", ""); n != 1 {
+			t.Errorf("prices = %d, want 1 (SKEW's)", n)
+		}
 	})
 }
 

@@ -228,7 +228,8 @@ func decode(out stock.Outcome, resp proto.Message) error {
 // ticker and leaves any quote in *quote, or nil when there is no source.
 // The step returns KindInvalid for a ticker the source does not know, and
 // nil otherwise: an unreachable source (or an open breaker) must not stop
-// registrations; the collector fills the price in later.
+// registrations; the collector fills the price in later. A quote whose
+// market time cannot be right (stock.CheckQuoteTime) is dropped, not stored.
 func (s *Server) tickerCheck(ticker string, quote **stock.Quote) func(context.Context) error {
 	if s.quoter == nil {
 		return nil
@@ -246,6 +247,10 @@ func (s *Server) checkTicker(ctx context.Context, ticker string) (*stock.Quote, 
 	switch {
 	case err == nil:
 		q.Ticker = ticker
+		if err := stock.CheckQuoteTime(q, s.now()); err != nil {
+			s.log.WarnContext(ctx, "quote not stored; accepting the ticker without a price", "err", err)
+			return nil, nil
+		}
 		return &q, nil
 	case errors.Is(err, stock.ErrUnknownTicker):
 		return nil, stock.Errorf(stock.KindInvalid, "unknown ticker %s", ticker)

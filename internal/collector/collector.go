@@ -68,6 +68,11 @@ type Result struct {
 	Purged   int64         // prices deleted by retention
 	Duration time.Duration // wall time of the cycle
 	Err      error         // a database error that cut the cycle short
+
+	// Of the fetched, quotes not stored because their market time cannot
+	// be right (stock.CheckQuoteTime): ahead of the clock, or ancient.
+	RejectedFuture int
+	RejectedPast   int
 }
 
 // Collector is the poll loop. Create it with New.
@@ -184,6 +189,10 @@ func (c *Collector) cycle(ctx context.Context) Result {
 
 	prices := make([]stock.Price, 0, len(quotes))
 	for _, q := range quotes {
+		if err := stock.CheckQuoteTime(q, c.cfg.Now()); err != nil {
+			c.reject(&res, err)
+			continue
+		}
 		prices = append(prices, stock.Price{Ticker: q.Ticker, Price: q.Price, Currency: q.Currency, MarketTime: q.MarketTime, CollectTime: now})
 	}
 	if len(prices) > 0 {
@@ -201,6 +210,17 @@ func (c *Collector) cycle(ctx context.Context) Result {
 		}
 	}
 	return res
+}
+
+// reject counts and logs a quote whose market time cannot be right: stored,
+// a quote from the future would stay the latest price until its time came.
+func (c *Collector) reject(res *Result, err error) {
+	if errors.Is(err, stock.ErrFutureQuote) {
+		res.RejectedFuture++
+	} else {
+		res.RejectedPast++
+	}
+	c.log.Warn("quote not stored", "err", err)
 }
 
 // claimFor is how long a cycle's claims last: 4/5 of an interval, so that

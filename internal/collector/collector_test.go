@@ -111,6 +111,44 @@ func TestCycleFailures(t *testing.T) {
 	})
 }
 
+// TestCycleRejectsQuoteTimes: a quote dated more than the allowed skew
+// ahead of the clock, or before any real quote, is counted and logged but
+// never stored (one from year 9999 would stay the latest price for good);
+// the cycle's other quotes are stored.
+func TestCycleRejectsQuoteTimes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.Open(t, storetest.SQLite)
+	up := yahootest.NewServer(t)
+	up.SetQuote("FUT", 1, "USD", time.Unix(253402300799, 0))
+	up.SetQuote("OLD", 2, "USD", time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC))
+	up.SetQuote("SKEW", 3, "USD", t0.Add(stock.MaxQuoteSkew))
+	up.SetQuote("MSFT", 4, "USD", t0.Add(-time.Minute))
+	for _, tk := range []string{"FUT", "OLD", "SKEW", "MSFT"} {
+		addUser(t, db, tk+"@x.com", tk)
+	}
+	var logs logtest.Buffer
+	c := collector.New(db, yahoo.New(up.URL()), collector.Config{Now: func() time.Time { return t0 },
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	res := c.Cycle(ctx)
+	if diff := cmp.Diff(collector.Result{Tickers: 4, Fetched: 4, RejectedFuture: 1, RejectedPast: 1, Inserted: 2}, res, ignoreTiming); diff != "" {
+		t.Errorf("cycle mismatch (-want +got):\n%s", diff)
+	}
+	for tk, want := range map[string]int{"FUT": 0, "OLD": 0, "SKEW": 1, "MSFT": 1} {
+		if n := storetest.Count(t, db, "stock_prices", "ticker = ?", tk); n != want {
+			t.Errorf("%s rows = %d, want %d", tk, n, want)
+		}
+	}
+	for _, want := range []string{
+		`level=WARN msg="quote not stored" err="quote from the future: FUT market time 9999-12-31T23:59:59Z is more than 5m0s after the clock's 2026-11-27T15:00:00Z"`,
+		`level=WARN msg="quote not stored" err="quote from the distant past: OLD market time 1999-12-31T00:00:00Z is before 2000-01-01T00:00:00Z"`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, logs.String())
+		}
+	}
+}
+
 func TestRetention(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

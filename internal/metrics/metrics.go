@@ -29,6 +29,7 @@ type Metrics struct {
 	rowsInserted prometheus.Counter
 	pricesPurged prometheus.Counter
 	cycleErrors  prometheus.Counter
+	rejected     *prometheus.CounterVec
 	transitions  *prometheus.CounterVec
 	replays      *prometheus.CounterVec
 }
@@ -56,6 +57,10 @@ func New() *Metrics {
 		cycleErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "stockwatch_collector_cycle_errors_total", Help: "Cycles cut short by a database error.",
 		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockwatch_collector_quotes_rejected_total",
+			Help: "Quotes the collector did not store because their market time cannot be right, by reason (future: ahead of the clock beyond the allowed skew; past: before any real quote).",
+		}, []string{"reason"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stockwatch_breaker_transitions_total", Help: "Circuit breaker state changes, by from and to state.",
 		}, []string{"from", "to"}),
@@ -66,10 +71,13 @@ func New() *Metrics {
 	for _, outcome := range []string{"ok", "unknown", "failed"} {
 		m.tickers.WithLabelValues(outcome)
 	}
+	for _, reason := range []string{"future", "past"} {
+		m.rejected.WithLabelValues(reason)
+	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.GRPC, m.cycleSeconds, m.tickers, m.rowsInserted, m.pricesPurged, m.cycleErrors, m.transitions, m.replays,
+		m.GRPC, m.cycleSeconds, m.tickers, m.rowsInserted, m.pricesPurged, m.cycleErrors, m.rejected, m.transitions, m.replays,
 	)
 	return m
 }
@@ -82,6 +90,8 @@ func (m *Metrics) Cycle(r collector.Result) {
 	m.tickers.WithLabelValues("failed").Add(float64(r.Failed))
 	m.rowsInserted.Add(float64(r.Inserted))
 	m.pricesPurged.Add(float64(r.Purged))
+	m.rejected.WithLabelValues("future").Add(float64(r.RejectedFuture))
+	m.rejected.WithLabelValues("past").Add(float64(r.RejectedPast))
 	if r.Err != nil && !errors.Is(r.Err, context.Canceled) {
 		m.cycleErrors.Inc()
 	}

@@ -59,6 +59,13 @@ var (
 // know. It is the caller's mistake, not an outage.
 var ErrUnknownTicker = errors.New("unknown ticker")
 
+// CheckQuoteTime's errors match one of these: a quote dated more than
+// MaxQuoteSkew ahead of the clock, or before any real quote.
+var (
+	ErrFutureQuote = errors.New("quote from the future")
+	ErrPastQuote   = errors.New("quote from the distant past")
+)
+
 // KindOf returns the kind of the first *Error in err's chain, or
 // KindInternal when there is none.
 func KindOf(err error) Kind {

@@ -1,6 +1,7 @@
 package stock
 
 import (
+	"fmt"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -111,6 +112,33 @@ func PageSize(n int32) (int, error) {
 func ValidateOlderThan(d time.Duration) error {
 	if d <= 0 {
 		return Errorf(KindInvalid, "older_than must be positive, got %s", d)
+	}
+	return nil
+}
+
+// MaxQuoteSkew is how far ahead of the clock a quote's market time may be
+// and still be stored: clocks disagree by seconds, and a quote that is
+// later still would stay the ticker's latest price until the clock caught
+// up with it (for a bogus year 9999, for good).
+const MaxQuoteSkew = 5 * time.Minute
+
+// minQuoteTime is the earliest market time stored. Anything older is a
+// broken timestamp, not a stale quote: a ticker halted for months still
+// has its last real market time, which is stored as it is.
+var minQuoteTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// CheckQuoteTime tells whether q's market time can be right at now, the
+// clock of whoever is about to store q. It returns an error matching
+// ErrFutureQuote for a market time more than MaxQuoteSkew after now, and
+// one matching ErrPastQuote for one before 2000-01-01; nil otherwise.
+func CheckQuoteTime(q Quote, now time.Time) error {
+	switch mt := q.MarketTime.UTC(); {
+	case mt.After(now.Add(MaxQuoteSkew)):
+		return fmt.Errorf("%w: %s market time %s is more than %s after the clock's %s",
+			ErrFutureQuote, q.Ticker, mt.Format(time.RFC3339), MaxQuoteSkew, now.UTC().Format(time.RFC3339))
+	case mt.Before(minQuoteTime):
+		return fmt.Errorf("%w: %s market time %s is before %s",
+			ErrPastQuote, q.Ticker, mt.Format(time.RFC3339), minQuoteTime.Format(time.RFC3339))
 	}
 	return nil
 }

@@ -1,8 +1,10 @@
 package stock_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/stockwatch/stockwatch/internal/stock"
@@ -75,6 +77,47 @@ func TestValidateRequestID(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := stock.ValidateRequestID(tt.in)
 			checkParse(t, got, err, tt.want, tt.wantErr)
+		})
+	}
+}
+
+func TestCheckQuoteTime(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 21, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		market  time.Time
+		wantIs  error
+		wantErr string
+	}{
+		{"OK/Now", now, nil, ""},
+		{"OK/SkewAllowed", now.Add(stock.MaxQuoteSkew), nil, ""},
+		{"OK/LastFridaysClose", now.Add(-3 * 24 * time.Hour), nil, ""},
+		{"OK/HaltedForYears", time.Date(2021, 3, 1, 16, 0, 0, 0, time.UTC), nil, ""},
+		{"OK/Floor", time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), nil, ""},
+		{"OK/OtherZone", now.Add(4 * time.Minute).In(time.FixedZone("EST", -5*3600)), nil, ""},
+		{"Future/BeyondSkew", now.Add(stock.MaxQuoteSkew + time.Second), stock.ErrFutureQuote,
+			"quote from the future: VOD.L market time 2026-11-29T21:05:01Z is more than 5m0s after the clock's 2026-11-29T21:00:00Z"},
+		{"Future/Year9999", time.Unix(253402300799, 0), stock.ErrFutureQuote,
+			"quote from the future: VOD.L market time 9999-12-31T23:59:59Z is more than 5m0s after the clock's 2026-11-29T21:00:00Z"},
+		{"Past/BeforeFloor", time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC), stock.ErrPastQuote,
+			"quote from the distant past: VOD.L market time 1999-12-31T23:59:59Z is before 2000-01-01T00:00:00Z"},
+		{"Past/Epoch", time.Unix(1, 0), stock.ErrPastQuote,
+			"quote from the distant past: VOD.L market time 1970-01-01T00:00:01Z is before 2000-01-01T00:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := stock.CheckQuoteTime(stock.Quote{Ticker: "VOD.L", Price: 70, Currency: "GBp", MarketTime: tt.market}, now)
+			if tt.wantIs == nil {
+				if err != nil {
+					t.Fatalf("CheckQuoteTime(%v) = %v, want nil", tt.market, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantIs) || err.Error() != tt.wantErr {
+				t.Fatalf("CheckQuoteTime(%v) = %v, want %q matching %v", tt.market, err, tt.wantErr, tt.wantIs)
+			}
 		})
 	}
 }
