@@ -424,6 +424,13 @@ func TestDeletePrices(t *testing.T) {
 				code: codes.InvalidArgument, msg: "older_than must be positive, got -1h0m0s", wantLeft: 1},
 			{name: "InvalidArgument/Malformed", req: &pb.DeletePricesRequest{OlderThan: &durationpb.Duration{Seconds: 1, Nanos: -1}},
 				code: codes.InvalidArgument, msg: "older_than is not a valid duration", wantLeft: 1},
+			// Beyond time.Duration: refused, not cut to 292 years.
+			{name: "InvalidArgument/10e9Seconds", req: &pb.DeletePricesRequest{RequestId: newID(t), OlderThan: &durationpb.Duration{Seconds: 10e9}},
+				code: codes.InvalidArgument, msg: "older_than must be at most 2562047h47m16.854775807s (about 292 years)", wantLeft: 1},
+			{name: "InvalidArgument/300e9Seconds", req: &pb.DeletePricesRequest{OlderThan: &durationpb.Duration{Seconds: 300e9}},
+				code: codes.InvalidArgument, msg: "older_than must be at most 2562047h47m16.854775807s (about 292 years)", wantLeft: 1},
+			{name: "InvalidArgument/Minus300e9Seconds", req: &pb.DeletePricesRequest{OlderThan: &durationpb.Duration{Seconds: -300e9}},
+				code: codes.InvalidArgument, msg: "older_than must be positive, got -300000000000s", wantLeft: 1},
 			{name: "InvalidArgument/RequestID", req: &pb.DeletePricesRequest{RequestId: "abc", OlderThan: durationpb.New(time.Second)},
 				code: codes.InvalidArgument, msg: `request_id "abc" is not a UUID`, wantLeft: 1},
 		}

@@ -250,6 +250,45 @@ func TestOnceReusedID(t *testing.T) {
 	})
 }
 
+// TestOnceDeletePricesAges: one request id sent with two ages is two
+// requests, however long the ages. An age beyond the longest time.Duration
+// is refused, not cut to it: cut, 10e9 s and 20e9 s were one request, and
+// the second was replayed as the first.
+func TestOnceDeletePricesAges(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		e := newEnv(t, b, options{})
+		const atMost = "older_than must be at most 2562047h47m16.854775807s (about 292 years)"
+		send := func(t *testing.T, id string, seconds int64, nanos int32) (*pb.DeletePricesResponse, error) {
+			t.Helper()
+			return e.client.DeletePrices(ctxTimeout(t), &pb.DeletePricesRequest{RequestId: id, OlderThan: &durationpb.Duration{Seconds: seconds, Nanos: nanos}})
+		}
+		t.Run("BeyondRange", func(t *testing.T) {
+			id := newID(t)
+			for _, seconds := range []int64{10e9, 20e9, 300e9} {
+				_, err := send(t, id, seconds, 0)
+				wantStatus(t, err, codes.InvalidArgument, atMost)
+			}
+		})
+		t.Run("LongestAndNeighbours", func(t *testing.T) {
+			id := newID(t)
+			first, err := send(t, id, 9223372036, 854775807)
+			mustOK(t, err)
+			replay, err := send(t, id, 9223372036, 854775807)
+			mustOK(t, err)
+			wantSameBytes(t, first, replay)
+			_, err = send(t, id, 9223372036, 854775806)
+			wantStatus(t, err, codes.InvalidArgument, reusedID)
+			_, err = send(t, id, 9223372036, 854775808)
+			wantStatus(t, err, codes.InvalidArgument, atMost)
+		})
+		if n := e.requests(t); n != 1 {
+			t.Errorf("request records = %d, want 1 (the longest age's)", n)
+		}
+	})
+}
+
 // TestOnceConcurrent: many copies of one request at once execute once and
 // all get the same answer.
 func TestOnceConcurrent(t *testing.T) {

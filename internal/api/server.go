@@ -396,7 +396,8 @@ func (s *Server) deleteUser(ctx context.Context, req *pb.DeleteUserRequest, resp
 }
 
 // DeletePrices removes prices collected more than older_than ago.
-// INVALID_ARGUMENT for a missing or non-positive older_than.
+// INVALID_ARGUMENT for a missing or non-positive older_than, or one longer
+// than stock.MaxOlderThan.
 func (s *Server) DeletePrices(ctx context.Context, req *pb.DeletePricesRequest) (*pb.DeletePricesResponse, error) {
 	resp := new(pb.DeletePricesResponse)
 	if err := s.deletePrices(ctx, req, resp); err != nil {
@@ -416,8 +417,10 @@ func (s *Server) deletePrices(ctx context.Context, req *pb.DeletePricesRequest, 
 	if err := req.GetOlderThan().CheckValid(); err != nil {
 		return stock.Errorf(stock.KindInvalid, "older_than is not a valid duration")
 	}
-	age := req.GetOlderThan().AsDuration()
-	if err := stock.ValidateOlderThan(age); err != nil {
+	// Checked, the age in nanoseconds is exact, one per (seconds, nanos),
+	// so it fingerprints the request; AsDuration would saturate instead.
+	age, err := stock.OlderThan(req.GetOlderThan().GetSeconds(), req.GetOlderThan().GetNanos())
+	if err != nil {
 		return err
 	}
 	return s.run(ctx, mutation{

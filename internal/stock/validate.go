@@ -2,6 +2,7 @@ package stock
 
 import (
 	"fmt"
+	"math"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -114,6 +115,27 @@ func ValidateOlderThan(d time.Duration) error {
 		return Errorf(KindInvalid, "older_than must be positive, got %s", d)
 	}
 	return nil
+}
+
+// MaxOlderThan is the longest age of a price purge: the longest
+// time.Duration, about 292 years.
+const MaxOlderThan = time.Duration(math.MaxInt64)
+
+// OlderThan returns the age of a price purge given as whole seconds and
+// nanoseconds (|nanos| < 1e9, as in a protobuf Duration), checked: positive
+// and at most MaxOlderThan. A longer age is refused rather than cut to
+// MaxOlderThan, so that two different requests never become one. It
+// returns an error of KindInvalid otherwise.
+func OlderThan(seconds int64, nanos int32) (time.Duration, error) {
+	const maxSeconds = int64(MaxOlderThan / time.Second)
+	switch {
+	case seconds > maxSeconds || seconds == maxSeconds && time.Duration(nanos) > MaxOlderThan%time.Second:
+		return 0, Errorf(KindInvalid, "older_than must be at most %s (about 292 years)", MaxOlderThan)
+	case seconds <= -maxSeconds: // negative either way; and the sum below could overflow
+		return 0, Errorf(KindInvalid, "older_than must be positive, got %ds", seconds)
+	}
+	d := time.Duration(seconds)*time.Second + time.Duration(nanos)
+	return d, ValidateOlderThan(d)
 }
 
 // MaxQuoteSkew is how far ahead of the clock a quote's market time may be

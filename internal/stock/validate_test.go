@@ -81,6 +81,47 @@ func TestValidateRequestID(t *testing.T) {
 	}
 }
 
+func TestOlderThan(t *testing.T) {
+	t.Parallel()
+	const atMost = "older_than must be at most 2562047h47m16.854775807s (about 292 years)"
+	tests := []struct {
+		name    string
+		seconds int64
+		nanos   int32
+		want    time.Duration
+		wantErr string
+	}{
+		{"OK/OneNanosecond", 0, 1, 1, ""},
+		{"OK/ThirtyDays", 30 * 86400, 0, 30 * 24 * time.Hour, ""},
+		{"OK/Max", 9223372036, 854775807, stock.MaxOlderThan, ""},
+		{"OK/MaxLessOne", 9223372036, 854775806, stock.MaxOlderThan - 1, ""},
+		{"TooLong/MaxPlusOne", 9223372036, 854775808, 0, atMost},
+		{"TooLong/10e9s", 10e9, 0, 0, atMost},
+		{"TooLong/300e9s", 300e9, 0, 0, atMost},
+		{"NotPositive/Zero", 0, 0, 0, "older_than must be positive, got 0s"},
+		{"NotPositive/MinusOneNanosecond", 0, -1, 0, "older_than must be positive, got -1ns"},
+		{"NotPositive/MinusOneHour", -3600, 0, 0, "older_than must be positive, got -1h0m0s"},
+		{"NotPositive/Min", -9223372036, -854775808, 0, "older_than must be positive, got -9223372036s"},
+		{"NotPositive/BeyondMin", -9223372036, -999999999, 0, "older_than must be positive, got -9223372036s"},
+		{"NotPositive/-300e9s", -300e9, 0, 0, "older_than must be positive, got -300000000000s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := stock.OlderThan(tt.seconds, tt.nanos)
+			if tt.wantErr != "" {
+				if stock.KindOf(err) != stock.KindInvalid || err.Error() != tt.wantErr {
+					t.Fatalf("OlderThan(%d, %d) error = %v (kind %s), want %s %q", tt.seconds, tt.nanos, err, stock.KindOf(err), stock.KindInvalid, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("OlderThan(%d, %d) = %v, %v; want %v", tt.seconds, tt.nanos, got, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestCheckQuoteTime(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 29, 21, 0, 0, 0, time.UTC)
