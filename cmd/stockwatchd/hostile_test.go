@@ -312,7 +312,7 @@ func TestHostileRequests(t *testing.T) {
 			code: codes.NotFound, msg: "user nobody@x.com not found"},
 		{name: "RequestID/ReusedForOtherRequest", method: update, payload: hostileMarshal(t, &pb.UpdateUserRequest{RequestId: reqID, Email: "unknown-fields@x.com", Ticker: "AAPL"}),
 			code: codes.InvalidArgument, msg: "request_id reused with a different request"},
-		{name: "Email/NUL", method: latest, payload: wire{}.str(1, "a\x00b@x.com"), code: codes.InvalidArgument, msg: `email "a\x00b@x.com" is not a valid address`},
+		{name: "Email/NUL", method: latest, payload: wire{}.str(1, "a\x00b@x.com"), code: codes.InvalidArgument, msg: `email "a\x00b@x.com" contains an invisible or control character (U+0000)`},
 		{name: "Email/DisplayName", method: latest, payload: wire{}.str(1, "Known <known@x.com>"), code: codes.InvalidArgument, msg: `email "Known <known@x.com>" is not a valid address`},
 		{name: "Empty/Register", method: register, payload: nil, code: codes.InvalidArgument, msg: needEmail},
 		{name: "Empty/ListPrices", method: prices, payload: nil, code: codes.OK},

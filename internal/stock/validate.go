@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -21,7 +22,8 @@ const (
 
 // ParseEmail trims and lower-cases s and checks that it is a bare e-mail
 // address (no display name, no angle brackets, no comments) of at most 254
-// characters. It returns an error of KindInvalid otherwise.
+// characters, without invisible or control characters. It returns an
+// error of KindInvalid otherwise.
 //
 // No provider-specific rewriting is done: dots and +tags are kept.
 func ParseEmail(s string) (string, error) {
@@ -32,11 +34,26 @@ func ParseEmail(s string) (string, error) {
 	case utf8.RuneCountInString(s) > MaxEmailLen:
 		return "", Errorf(KindInvalid, "email is longer than %d characters", MaxEmailLen)
 	}
+	if i := strings.IndexFunc(s, invisible); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return "", Errorf(KindInvalid, "email %q contains an invisible or control character (%U)", s, r)
+	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
 		return "", Errorf(KindInvalid, "email %q is not a valid address", s)
 	}
 	return strings.ToLower(s), nil
+}
+
+// invisible reports whether r shows as nothing (or as something else) in
+// a listing, so that two addresses differing by it would look the same:
+// controls (C0, C1), format characters (zero-width space and joiners,
+// bidi overrides and isolates, soft hyphen, BOM), spaces other than ' '
+// and line or paragraph separators (net/mail takes them all), private-use
+// and unassigned code points (none of which unicode.IsPrint accepts), and
+// the printable fillers and variation selectors that render as nothing.
+func invisible(r rune) bool {
+	return !unicode.IsPrint(r) || unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
 }
 
 var tickerRE = regexp.MustCompile(`^\^?[A-Z0-9][A-Z0-9.&-]{0,31}(=[A-Z])?$`)

@@ -26,6 +26,33 @@ func TestParseEmail(t *testing.T) {
 		{"not-an-email", "", `email "not-an-email" is not a valid address`},
 		{"a@b@c", "", `email "a@b@c" is not a valid address`},
 		{"x@y.com'; DROP TABLE users;--", "", `email "x@y.com'; DROP TABLE users;--" is not a valid address`},
+		{"é@x.com", "é@x.com", ""},
+		{"a@x.com\n", "a@x.com", ""}, // trailing white space is trimmed first
+		{"a b@x.com", "", `email "a b@x.com" is not a valid address`},
+		// Invisible, control and look-alike characters, which net/mail
+		// would take, so that two users cannot look the same in a listing.
+		{"a\u200b@x.com", "", `email "a\u200b@x.com" contains an invisible or control character (U+200B)`},          // zero width space
+		{"a\u200d@x.com", "", `email "a\u200d@x.com" contains an invisible or control character (U+200D)`},          // zero width joiner
+		{"a\u200c@x.com", "", `email "a\u200c@x.com" contains an invisible or control character (U+200C)`},          // zero width non-joiner
+		{"a@x\u200b.com", "", `email "a@x\u200b.com" contains an invisible or control character (U+200B)`},          // in the domain
+		{"moc.x@\u202ea", "", `email "moc.x@\u202ea" contains an invisible or control character (U+202E)`},          // right-to-left override
+		{"a\u2066b@x.com", "", `email "a\u2066b@x.com" contains an invisible or control character (U+2066)`},        // left-to-right isolate
+		{"a\u2069@x.com", "", `email "a\u2069@x.com" contains an invisible or control character (U+2069)`},          // pop directional isolate
+		{"\ufeffa@x.com", "", `email "\ufeffa@x.com" contains an invisible or control character (U+FEFF)`},          // byte order mark
+		{"a\u00adb@x.com", "", `email "a\u00adb@x.com" contains an invisible or control character (U+00AD)`},        // soft hyphen
+		{"a\u2060@x.com", "", `email "a\u2060@x.com" contains an invisible or control character (U+2060)`},          // word joiner
+		{"a\x00b@x.com", "", `email "a\x00b@x.com" contains an invisible or control character (U+0000)`},            // C0
+		{"a\tb@x.com", "", `email "a\tb@x.com" contains an invisible or control character (U+0009)`},                // C0, inside
+		{"a\u0085b@x.com", "", `email "a\u0085b@x.com" contains an invisible or control character (U+0085)`},        // C1
+		{"a\u009fb@x.com", "", `email "a\u009fb@x.com" contains an invisible or control character (U+009F)`},        // C1
+		{"a\u00a0b@x.com", "", `email "a\u00a0b@x.com" contains an invisible or control character (U+00A0)`},        // no-break space
+		{"a\u3000b@x.com", "", `email "a\u3000b@x.com" contains an invisible or control character (U+3000)`},        // ideographic space
+		{"a\u2028b@x.com", "", `email "a\u2028b@x.com" contains an invisible or control character (U+2028)`},        // line separator
+		{"a\ue000@x.com", "", `email "a\ue000@x.com" contains an invisible or control character (U+E000)`},          // private use
+		{"a\u3164@x.com", "", "email \"a\u3164@x.com\" contains an invisible or control character (U+3164)"},        // Hangul filler (printable)
+		{"a\u034f@x.com", "", "email \"a\u034f@x.com\" contains an invisible or control character (U+034F)"},        // combining grapheme joiner
+		{"a\ufe0f@x.com", "", "email \"a\ufe0f@x.com\" contains an invisible or control character (U+FE0F)"},        // variation selector
+		{"a\U000e0041@x.com", "", `email "a\U000e0041@x.com" contains an invisible or control character (U+E0041)`}, // tag
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
