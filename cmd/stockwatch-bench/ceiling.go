@@ -32,8 +32,8 @@ import (
 // health service SERVING (the transport ceiling). It creates the scratch
 // table if needed and returns an error if that fails.
 func newCeilingServer(ctx context.Context, db *store.DB, log *slog.Logger) (*grpc.Server, error) {
-	if err := benchtest.CreateScratch(ctx, db); err != nil {
-		return nil, fmt.Errorf("create scratch table: %w", err)
+	if err := db.CreateCeilingTable(ctx); err != nil {
+		return nil, err
 	}
 	var p [6]byte
 	_, _ = rand.Read(p[:])

@@ -106,8 +106,8 @@ func newBenchEnv(b *testing.B, be storetest.Backend, users, tickers, prices int)
 		b.Fatal(err)
 	}
 	b.Logf("%s: preloaded %d users over %d tickers and %d prices in %v", be, users, tickers, prices, time.Since(start).Round(time.Millisecond))
-	if err := benchtest.CreateScratch(context.Background(), db); err != nil {
-		b.Fatalf("create scratch table: %v", err)
+	if err := db.CreateCeilingTable(context.Background()); err != nil {
+		b.Fatal(err)
 	}
 	conn := benchServe(b, db)
 	return &benchEnv{

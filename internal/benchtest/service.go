@@ -24,21 +24,30 @@ const (
 	MethodWrite    = "/" + CeilingService + "/Write"
 )
 
-// RegisterCeiling registers the ceiling service on srv: ReadCeiling and
-// WriteCeiling on db behind gRPC. prefix starts every key Write inserts,
-// to keep them unique across processes sharing one database.
-func RegisterCeiling(srv grpc.ServiceRegistrar, db *store.DB, prefix string) {
+// Ceilings are the least database work a price read and a write can do:
+// the store's ceiling queries (store.DB.ReadCeiling and WriteCeiling).
+type Ceilings interface {
+	ReadCeiling(ctx context.Context, ticker string) (float64, error)
+	WriteCeiling(ctx context.Context, key string, n int64) error
+}
+
+var _ Ceilings = (*store.DB)(nil)
+
+// RegisterCeiling registers the ceiling service on srv: db's ceilings
+// behind gRPC. prefix starts every key Write inserts, to keep them unique
+// across processes sharing one database.
+func RegisterCeiling(srv grpc.ServiceRegistrar, db Ceilings, prefix string) {
 	srv.RegisterService(&ceilingDesc, &ceiling{db: db, prefix: prefix})
 }
 
 type ceiling struct {
-	db     *store.DB
+	db     Ceilings
 	prefix string
 	seq    atomic.Int64
 }
 
 func (c *ceiling) read(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.DoubleValue, error) {
-	price, err := ReadCeiling(ctx, c.db, in.GetValue())
+	price, err := c.db.ReadCeiling(ctx, in.GetValue())
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "read: %v", err)
 	}
@@ -47,7 +56,7 @@ func (c *ceiling) read(ctx context.Context, in *wrapperspb.StringValue) (*wrappe
 
 func (c *ceiling) write(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empty, error) {
 	n := c.seq.Add(1)
-	if err := WriteCeiling(ctx, c.db, c.prefix+strconv.FormatInt(n, 10), n); err != nil {
+	if err := c.db.WriteCeiling(ctx, c.prefix+strconv.FormatInt(n, 10), n); err != nil {
 		return nil, status.Errorf(codes.Internal, "write: %v", err)
 	}
 	return &emptypb.Empty{}, nil

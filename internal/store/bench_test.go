@@ -37,12 +37,12 @@ func BenchmarkStore(b *testing.B) {
 			if err := benchtest.Preload(context.Background(), db, benchUsers, benchTickers, benchPrices); err != nil {
 				b.Fatal(err)
 			}
-			if err := benchtest.CreateScratch(context.Background(), db); err != nil {
+			if err := db.CreateCeilingTable(context.Background()); err != nil {
 				b.Fatal(err)
 			}
 			b.Run("Ceiling/Read", func(b *testing.B) {
 				benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-					_, err := benchtest.ReadCeiling(ctx, db, benchtest.Ticker(rng.IntN(benchTickers)))
+					_, err := db.ReadCeiling(ctx, benchtest.Ticker(rng.IntN(benchTickers)))
 					return err
 				})
 			})
@@ -50,7 +50,7 @@ func BenchmarkStore(b *testing.B) {
 			b.Run("Ceiling/Write", func(b *testing.B) {
 				benchtest.Run(b, func(ctx context.Context, _ *rand.Rand) error {
 					n := seq.Add(1)
-					return benchtest.WriteCeiling(ctx, db, strconv.FormatInt(n, 10), n)
+					return db.WriteCeiling(ctx, strconv.FormatInt(n, 10), n)
 				})
 			})
 			b.Run("LatestPrice", func(b *testing.B) {

@@ -1,0 +1,52 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+)
+
+// TestCeilings: the ceiling table can be created twice, ReadCeiling reads
+// a ticker's newest price, and WriteCeiling writes both of its rows or,
+// on a taken key, neither.
+func TestCeilings(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		ctx := context.Background()
+		db := storetest.Open(t, b)
+		for range 2 {
+			if err := db.CreateCeilingTable(ctx); err != nil {
+				t.Fatalf("CreateCeilingTable: %v", err)
+			}
+		}
+
+		if _, err := db.ReadCeiling(ctx, "AAPL"); !errors.Is(err, sql.ErrNoRows) {
+			t.Errorf("ReadCeiling of a ticker without prices: %v, want sql.ErrNoRows", err)
+		}
+		if _, err := db.InsertPrices(ctx, []stock.Price{price("AAPL", 10, t0), price("AAPL", 40, t0.Add(time.Minute)), price("MSFT", 99, t0.Add(time.Hour))}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.ReadCeiling(ctx, "AAPL"); err != nil || got != 40 {
+			t.Errorf("ReadCeiling(AAPL) = %v, %v; want 40, nil", got, err)
+		}
+
+		if err := db.WriteCeiling(ctx, "k1", 7); err != nil {
+			t.Fatalf("WriteCeiling: %v", err)
+		}
+		if n := storetest.Count(t, db, "bench_scratch", "k IN (?, ?) AND v = ?", "k1a", "k1b", 7); n != 2 {
+			t.Errorf("after WriteCeiling: %d rows, want 2", n)
+		}
+		if err := db.WriteCeiling(ctx, "k1", 8); err == nil {
+			t.Error("WriteCeiling of a taken key: no error")
+		}
+		if n := storetest.Count(t, db, "bench_scratch", ""); n != 2 {
+			t.Errorf("after a failed WriteCeiling: %d rows, want 2", n)
+		}
+	})
+}
