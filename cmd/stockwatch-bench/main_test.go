@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,20 @@ import (
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
+
+// TestLinksNoTesting: the harness binary does not link package testing
+// (which would bring its flags and test-only code into a shipped build):
+// what it shares with the Go benchmarks must live outside benchrun.
+func TestLinksNoTesting(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	if slices.Contains(strings.Fields(string(out)), "testing") {
+		t.Error("cmd/stockwatch-bench depends on package testing")
+	}
+}
 
 func TestParseStat(t *testing.T) {
 	t.Parallel()

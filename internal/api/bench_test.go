@@ -29,6 +29,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/api"
 	"github.com/stockwatch/stockwatch/internal/benchtest"
+	"github.com/stockwatch/stockwatch/internal/benchtest/benchrun"
 	"github.com/stockwatch/stockwatch/internal/grpctest"
 	"github.com/stockwatch/stockwatch/internal/metrics"
 	"github.com/stockwatch/stockwatch/internal/store"
@@ -138,41 +139,41 @@ func benchServe(b *testing.B, db *store.DB) *grpc.ClientConn {
 }
 
 func (e *benchEnv) benchNoop(b *testing.B) {
-	benchtest.Run(b, func(ctx context.Context, _ *rand.Rand) error {
+	benchrun.Run(b, func(ctx context.Context, _ *rand.Rand) error {
 		_, err := e.health.Check(ctx, &healthpb.HealthCheckRequest{})
 		return err
 	})
 }
 
 func (e *benchEnv) benchReadCeiling(b *testing.B) {
-	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+	benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 		out := new(wrapperspb.DoubleValue)
 		return e.conn.Invoke(ctx, benchtest.MethodRead, wrapperspb.String(benchtest.Ticker(rng.IntN(e.tickers))), out)
 	})
 }
 
 func (e *benchEnv) benchWriteCeiling(b *testing.B) {
-	benchtest.Run(b, func(ctx context.Context, _ *rand.Rand) error {
+	benchrun.Run(b, func(ctx context.Context, _ *rand.Rand) error {
 		return e.conn.Invoke(ctx, benchtest.MethodWrite, &emptypb.Empty{}, new(emptypb.Empty))
 	})
 }
 
 func (e *benchEnv) benchLatest(b *testing.B) {
-	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+	benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 		_, err := e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: benchtest.Email(rng.IntN(e.users))})
 		return err
 	})
 }
 
 func (e *benchEnv) benchAverage(b *testing.B) {
-	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+	benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 		_, err := e.client.GetAveragePrice(ctx, &pb.GetAveragePriceRequest{Email: benchtest.Email(rng.IntN(e.users)), Count: 100})
 		return err
 	})
 }
 
 func (e *benchEnv) benchGetUser(b *testing.B) {
-	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+	benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 		_, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: benchtest.Email(rng.IntN(e.users))})
 		return err
 	})
@@ -182,7 +183,7 @@ func (e *benchEnv) benchGetUser(b *testing.B) {
 var benchFresh atomic.Int64
 
 func (e *benchEnv) benchRegister(b *testing.B) {
-	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+	benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 		n := benchFresh.Add(1)
 		_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{
 			RequestId: benchtest.UUID(rng), Email: fmt.Sprintf("fresh%09d@bench.example", n), Ticker: benchtest.Ticker(int(n) % e.tickers),
@@ -192,7 +193,7 @@ func (e *benchEnv) benchRegister(b *testing.B) {
 }
 
 func (e *benchEnv) benchUpdate(b *testing.B) {
-	benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+	benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 		_, err := e.client.UpdateUser(ctx, &pb.UpdateUserRequest{
 			RequestId: benchtest.UUID(rng), Email: benchtest.Email(rng.IntN(e.users)), Ticker: benchtest.Ticker(rng.IntN(e.tickers)),
 		})

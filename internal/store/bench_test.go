@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stockwatch/stockwatch/internal/benchtest"
+	"github.com/stockwatch/stockwatch/internal/benchtest/benchrun"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 )
@@ -41,32 +42,32 @@ func BenchmarkStore(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Run("Ceiling/Read", func(b *testing.B) {
-				benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 					_, err := db.ReadCeiling(ctx, benchtest.Ticker(rng.IntN(benchTickers)))
 					return err
 				})
 			})
 			var seq atomic.Int64
 			b.Run("Ceiling/Write", func(b *testing.B) {
-				benchtest.Run(b, func(ctx context.Context, _ *rand.Rand) error {
+				benchrun.Run(b, func(ctx context.Context, _ *rand.Rand) error {
 					n := seq.Add(1)
 					return db.WriteCeiling(ctx, strconv.FormatInt(n, 10), n)
 				})
 			})
 			b.Run("LatestPrice", func(b *testing.B) {
-				benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 					_, err := db.LatestPrice(ctx, benchtest.Email(rng.IntN(benchUsers)))
 					return err
 				})
 			})
 			b.Run("AveragePrice", func(b *testing.B) {
-				benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 					_, err := db.AveragePrice(ctx, benchtest.Email(rng.IntN(benchUsers)), 100)
 					return err
 				})
 			})
 			b.Run("GetUser", func(b *testing.B) {
-				benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 					_, err := db.GetUser(ctx, benchtest.Email(rng.IntN(benchUsers)))
 					return err
 				})
@@ -75,7 +76,7 @@ func BenchmarkStore(b *testing.B) {
 			// outcome, commit.
 			var fresh atomic.Int64
 			b.Run("CreateUserOnce", func(b *testing.B) {
-				benchtest.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 					n := fresh.Add(1)
 					email := fmt.Sprintf("fresh%09d@bench.example", n)
 					now := time.Now().UTC().Truncate(time.Microsecond)
