@@ -66,10 +66,8 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 	if d.db, err = store.Open(ctx, cfg.DB, log); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", store.Redact(cfg.DB), err)
 	}
-	r, w := d.db.Pools()
-	d.met.DBPool(w, "writer")
-	if r != w {
-		d.met.DBPool(r, "reader")
+	for name, stats := range d.db.PoolStats() {
+		d.met.DBPool(name, stats)
 	}
 	if cfg.runsCollector() || cfg.runsAPI() && cfg.VerifyTickers {
 		// One breaker for the process: the API's ticker checks and the

@@ -143,9 +143,61 @@ func (c *breakerCalls) Collect(ch chan<- prometheus.Metric) {
 // Replayed counts a mutating request answered from its stored outcome.
 func (m *Metrics) Replayed(method string) { m.replays.WithLabelValues(method).Inc() }
 
-// DBPool exports the statistics of a connection pool under name.
-func (m *Metrics) DBPool(db *sql.DB, name string) {
-	m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
+// DBPool exports the statistics of a connection pool, read at scrape time
+// by stats, as the go_sql_* series with db_name=name: the series of
+// client_golang's collectors.NewDBStatsCollector, which would need the
+// *sql.DB itself. It panics if called twice with one name.
+func (m *Metrics) DBPool(name string, stats func() sql.DBStats) {
+	c := &dbPool{stats: stats}
+	for _, s := range dbPoolSeries {
+		c.descs = append(c.descs, prometheus.NewDesc("go_sql_"+s.name, s.help, nil, prometheus.Labels{"db_name": name}))
+	}
+	m.reg.MustRegister(c)
+}
+
+// dbPoolSeries are the go_sql_* series of a pool, named, described and
+// typed as collectors.NewDBStatsCollector does.
+var dbPoolSeries = []struct {
+	name, help string
+	typ        prometheus.ValueType
+	value      func(sql.DBStats) float64
+}{
+	{"max_open_connections", "Maximum number of open connections to the database.", prometheus.GaugeValue,
+		func(s sql.DBStats) float64 { return float64(s.MaxOpenConnections) }},
+	{"open_connections", "The number of established connections both in use and idle.", prometheus.GaugeValue,
+		func(s sql.DBStats) float64 { return float64(s.OpenConnections) }},
+	{"in_use_connections", "The number of connections currently in use.", prometheus.GaugeValue,
+		func(s sql.DBStats) float64 { return float64(s.InUse) }},
+	{"idle_connections", "The number of idle connections.", prometheus.GaugeValue,
+		func(s sql.DBStats) float64 { return float64(s.Idle) }},
+	{"wait_count_total", "The total number of connections waited for.", prometheus.CounterValue,
+		func(s sql.DBStats) float64 { return float64(s.WaitCount) }},
+	{"wait_duration_seconds_total", "The total time blocked waiting for a new connection.", prometheus.CounterValue,
+		func(s sql.DBStats) float64 { return s.WaitDuration.Seconds() }},
+	{"max_idle_closed_total", "The total number of connections closed due to SetMaxIdleConns.", prometheus.CounterValue,
+		func(s sql.DBStats) float64 { return float64(s.MaxIdleClosed) }},
+	{"max_idle_time_closed_total", "The total number of connections closed due to SetConnMaxIdleTime.", prometheus.CounterValue,
+		func(s sql.DBStats) float64 { return float64(s.MaxIdleTimeClosed) }},
+	{"max_lifetime_closed_total", "The total number of connections closed due to SetConnMaxLifetime.", prometheus.CounterValue,
+		func(s sql.DBStats) float64 { return float64(s.MaxLifetimeClosed) }},
+}
+
+type dbPool struct {
+	stats func() sql.DBStats
+	descs []*prometheus.Desc // by dbPoolSeries
+}
+
+func (c *dbPool) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *dbPool) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	for i, s := range dbPoolSeries {
+		ch <- prometheus.MustNewConstMetric(c.descs[i], s.typ, s.value(st))
+	}
 }
 
 // Handler serves the registry in the Prometheus text format.

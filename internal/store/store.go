@@ -176,7 +176,20 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.wrap(err, "ping")
 }
 
-// Pools returns the connection pools, for metrics.
+// PoolStats returns a function per connection pool that reads its
+// statistics, for metrics: "writer", and "reader" where reads have a pool
+// of their own (SQLite files). It cannot fail.
+func (db *DB) PoolStats() map[string]func() sql.DBStats {
+	m := map[string]func() sql.DBStats{"writer": db.w.Stats}
+	if db.r != db.w {
+		m["reader"] = db.r.Stats
+	}
+	return m
+}
+
+// Pools returns the connection pools, for test kits (storetest) that
+// arrange or inspect rows directly. Everything else goes through the
+// methods of DB; metrics read PoolStats.
 func (db *DB) Pools() (reader, writer *sql.DB) { return db.r, db.w }
 
 // Backend returns "sqlite" or "mysql".

@@ -1,0 +1,91 @@
+package metrics_test
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "modernc.org/sqlite"
+
+	"github.com/stockwatch/stockwatch/internal/metrics"
+)
+
+// TestDBPool: a pool's statistics, read through a function, come out as
+// exactly the series client_golang's collector exports for the *sql.DB
+// itself: names, help, types, labels and values.
+func TestDBPool(t *testing.T) {
+	t.Parallel()
+	db, err := sql.Open("sqlite", "file::memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Some non-zero figures: a limit, an open and an idle-closed
+	// connection, a wait.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(0)
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() {
+		c, err := db.Conn(ctx)
+		if err == nil {
+			err = c.Close()
+		}
+		waited <- err
+	}()
+	for db.Stats().WaitCount == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Conn(ctx); err != nil { // held: open_connections 1, in use 1
+		t.Fatal(err)
+	}
+
+	want := prometheus.NewRegistry()
+	want.MustRegister(collectors.NewDBStatsCollector(db, "writer"))
+	m := metrics.New()
+	m.DBPool("writer", db.Stats)
+	wantText := goSQL(t, promhttp.HandlerFor(want, promhttp.HandlerOpts{}))
+	if diff := cmp.Diff(wantText, goSQL(t, m.Handler())); diff != "" {
+		t.Errorf("go_sql_* series mismatch (-want +got):\n%s", diff)
+	}
+	for _, s := range []string{"go_sql_wait_count_total", "go_sql_max_idle_closed_total", "go_sql_in_use_connections"} {
+		if strings.Contains(wantText, s+`{db_name="writer"} 0`+"\n") {
+			t.Errorf("%s is 0: the test compares nothing", s)
+		}
+	}
+}
+
+// goSQL returns the go_sql_* lines that h serves, in its text format.
+func goSQL(t *testing.T, h http.Handler) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	var b strings.Builder
+	for l := range strings.Lines(rec.Body.String()) {
+		if strings.HasPrefix(strings.TrimPrefix(strings.TrimPrefix(l, "# HELP "), "# TYPE "), "go_sql_") {
+			b.WriteString(l)
+		}
+	}
+	if b.Len() == 0 {
+		t.Fatal("no go_sql_* series")
+	}
+	return b.String()
+}
