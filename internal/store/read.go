@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/stockwatch/stockwatch/internal/stock"
@@ -202,15 +201,4 @@ func (db *DB) Tickers(ctx context.Context) ([]string, error) {
 	}
 	out, err := scanStrings(rows)
 	return out, db.wrap(err, "tickers")
-}
-
-// CountPrices returns the number of stored prices, of one ticker or ("") all.
-func (db *DB) CountPrices(ctx context.Context, ticker string) (int64, error) {
-	var n int64
-	q, args := `SELECT COUNT(*) FROM stock_prices`, []any{}
-	if ticker != "" {
-		q, args = q+` WHERE ticker = ?`, append(args, ticker)
-	}
-	err := db.r.QueryRowContext(ctx, q, args...).Scan(&n)
-	return n, db.wrap(err, fmt.Sprintf("count prices %q", ticker))
 }

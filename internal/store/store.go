@@ -192,9 +192,6 @@ func (db *DB) PoolStats() map[string]func() sql.DBStats {
 // methods of DB; metrics read PoolStats.
 func (db *DB) Pools() (reader, writer *sql.DB) { return db.r, db.w }
 
-// Backend returns "sqlite" or "mysql".
-func (db *DB) Backend() string { return db.d.name }
-
 // wrap adds op as context to err and marks a database outage as
 // KindUnavailable. It returns nil for a nil err.
 func (db *DB) wrap(err error, op string) error {
