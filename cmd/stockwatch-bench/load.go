@@ -68,11 +68,6 @@ func (s sample) DBCPUPerReq() time.Duration {
 func closedLoop(ctx context.Context, conc int, warmup, dur time.Duration, w watch, f op) sample {
 	start := time.Now()
 	t0, t1 := start.Add(warmup), start.Add(warmup+dur)
-	type worker struct {
-		lats     []time.Duration
-		errs     int
-		firstErr error
-	}
 	workers := make([]worker, conc)
 	stopRSS := make(chan struct{})
 	rssDone := make(chan int64)
@@ -83,28 +78,7 @@ func closedLoop(ctx context.Context, conc int, warmup, dur time.Duration, w watc
 		wk := &workers[i]
 		wk.lats = make([]time.Duration, 0, 4096)
 		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(i)+1, uint64(start.UnixNano())))
-			for ctx.Err() == nil {
-				s := time.Now()
-				if !s.Before(t1) {
-					return
-				}
-				cctx, cancel := context.WithTimeout(ctx, opTimeout)
-				err := f(cctx, rng)
-				cancel()
-				lat := time.Since(s)
-				if s.Before(t0) {
-					continue
-				}
-				if err != nil {
-					if wk.errs == 0 {
-						wk.firstErr = err
-					}
-					wk.errs++
-					continue
-				}
-				wk.lats = append(wk.lats, lat)
-			}
+			wk.run(ctx, rand.New(rand.NewPCG(uint64(i)+1, uint64(start.UnixNano()))), t0, t1, f)
 		})
 	}
 
@@ -117,6 +91,48 @@ func closedLoop(ctx context.Context, conc int, warmup, dur time.Duration, w watc
 	cpu1, db1 := cpuOf(w.server), cpuOf(w.db)
 	close(stopRSS)
 
+	s := merge(workers)
+	s.Elapsed = end.Sub(t0)
+	s.ServerCPU, s.DBCPU = cpu1-cpu0, db1-db0
+	s.MaxRSSKiB = <-rssDone
+	return s
+}
+
+// worker is one client goroutine of closedLoop and what it counted.
+type worker struct {
+	lats     []time.Duration
+	errs     int
+	firstErr error
+}
+
+// run sends requests one after another until t1 or ctx's end, counting
+// those that start at t0 or later.
+func (wk *worker) run(ctx context.Context, rng *rand.Rand, t0, t1 time.Time, f op) {
+	for ctx.Err() == nil {
+		s := time.Now()
+		if !s.Before(t1) {
+			return
+		}
+		cctx, cancel := context.WithTimeout(ctx, opTimeout)
+		err := f(cctx, rng)
+		cancel()
+		lat := time.Since(s)
+		if s.Before(t0) {
+			continue
+		}
+		if err != nil {
+			if wk.errs == 0 {
+				wk.firstErr = err
+			}
+			wk.errs++
+			continue
+		}
+		wk.lats = append(wk.lats, lat)
+	}
+}
+
+// merge returns the workers' requests, errors and latency percentiles.
+func merge(workers []worker) sample {
 	var s sample
 	var lats []time.Duration
 	for _, wk := range workers {
@@ -128,10 +144,7 @@ func closedLoop(ctx context.Context, conc int, warmup, dur time.Duration, w watc
 	}
 	slices.Sort(lats)
 	s.N = len(lats)
-	s.Elapsed = end.Sub(t0)
 	s.P50, s.P99 = percentile(lats, 0.50), percentile(lats, 0.99)
-	s.ServerCPU, s.DBCPU = cpu1-cpu0, db1-db0
-	s.MaxRSSKiB = <-rssDone
 	return s
 }
 
