@@ -27,7 +27,7 @@ func TestMigrationsRerunWithoutVersionRow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := schema(t, storetest.Open(t, b))
+		want := schema(t, b, storetest.Open(t, b))
 		for _, v := range versions {
 			t.Run(fmt.Sprintf("%05d", v), func(t *testing.T) {
 				t.Parallel()
@@ -50,7 +50,7 @@ func TestMigrationsRerunWithoutVersionRow(t *testing.T) {
 				if diff := cmp.Diff(versions, appliedVersions(t, db)); diff != "" {
 					t.Errorf("applied versions mismatch (-want +got):\n%s", diff)
 				}
-				if diff := cmp.Diff(want, schema(t, db)); diff != "" {
+				if diff := cmp.Diff(want, schema(t, b, db)); diff != "" {
 					t.Errorf("schema mismatch with a fresh database (-want +got):\n%s", diff)
 				}
 				createUser(t, db, "a@x.com", "AAPL")
@@ -79,10 +79,10 @@ func appliedVersions(tb testing.TB, db *store.DB) []int64 {
 }
 
 // schema describes db's tables, columns and indexes, one sorted line each.
-func schema(tb testing.TB, db *store.DB) []string {
+func schema(tb testing.TB, b storetest.Backend, db *store.DB) []string {
 	tb.Helper()
 	q := `SELECT type || ' ' || name || ' ON ' || tbl_name || ': ' || COALESCE(sql, '') FROM sqlite_master`
-	if db.Backend() == string(storetest.MySQL) {
+	if b == storetest.MySQL {
 		q = `SELECT CONCAT_WS(' ', 'table', table_name, engine, table_collation)
 			FROM information_schema.tables WHERE table_schema = DATABASE()
 			UNION ALL
