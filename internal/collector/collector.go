@@ -1,6 +1,14 @@
 // Package collector runs Stockwatch's poll loop: every interval it reads
 // the distinct tickers of all users, fetches a quote for each from the
 // quote source with bounded concurrency, and stores them in one batch.
+//
+// It also settles what Yahoo says about each ticker: a quote makes it
+// verified, "no such symbol" makes it unknown. Verified tickers are
+// fetched every cycle and first; the others (unverified, or unknown and
+// due for a re-check) at most Config.MaxUnverified a cycle, oldest in the
+// queue first, so that a flood of new tickers cannot delay the prices of
+// real ones. An unknown ticker is re-checked after a delay that doubles
+// with each unknown answer.
 package collector
 
 import (
@@ -8,6 +16,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,7 +31,9 @@ type Quoter interface {
 
 // Store is what the collector needs of the database. *store.DB implements it.
 type Store interface {
-	Tickers(ctx context.Context) ([]string, error)
+	// Tickers returns the distinct tickers of all users, sorted, with
+	// their states.
+	Tickers(ctx context.Context) ([]stock.TickerState, error)
 	// ClaimTickers claims for owner, until the given time, the tickers it
 	// holds or whose claims have expired by now, and returns those.
 	ClaimTickers(ctx context.Context, owner string, tickers []string, now, until time.Time) ([]string, error)
@@ -32,7 +43,12 @@ type Store interface {
 	ReleaseTickers(ctx context.Context, owner string, tickers []string) error
 	// ForgetClaims deletes lapsed claims of tickers no user tracks.
 	ForgetClaims(ctx context.Context, now time.Time) (int64, error)
-	InsertPrices(ctx context.Context, ps []stock.Price) (int64, error)
+	// SaveQuotes stores prices and tickers' states in one transaction and
+	// returns how many prices it added.
+	SaveQuotes(ctx context.Context, ps []stock.Price, states []stock.TickerState) (int64, error)
+	// ForgetTickers deletes the states of tickers no user tracks that
+	// were settled before the given time.
+	ForgetTickers(ctx context.Context, before time.Time) (int64, error)
 	DeletePrices(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -54,11 +70,24 @@ type Config struct {
 	// behind the same address would meet too, while this one honours
 	// Retry-After.
 	KeepClaim func(error) bool
+	// MaxUnverified bounds the tickers not known to be verified
+	// (unverified, or unknown and due for a re-check) fetched per cycle;
+	// the others wait for a later cycle. Verified tickers are always
+	// fetched. 0 (the default): no bound.
+	MaxUnverified int
+	// RecheckUnknown is how long an unknown ticker is left alone after a
+	// first unknown answer (default Interval); each further one doubles
+	// the delay, up to RecheckUnknownMax (default 24h). States of
+	// tickers no user tracks any more are forgotten after
+	// RecheckUnknownMax.
+	RecheckUnknown    time.Duration
+	RecheckUnknownMax time.Duration
 }
 
 // Result is what one cycle did.
 type Result struct {
 	Tickers  int           // distinct tickers of all users
+	Waiting  int           // of those, unverified or unknown ones left for a later cycle
 	Skipped  int           // of those, tickers another collector has claimed
 	Fetched  int           // quotes received
 	Unknown  int           // tickers the source does not know
@@ -101,6 +130,13 @@ func New(st Store, q Quoter, cfg Config) *Collector {
 	if cfg.Owner == "" {
 		cfg.Owner = rand.Text()[:16]
 	}
+	if cfg.RecheckUnknown <= 0 {
+		cfg.RecheckUnknown = cfg.Interval
+	}
+	if cfg.RecheckUnknownMax <= 0 {
+		cfg.RecheckUnknownMax = 24 * time.Hour
+	}
+	cfg.RecheckUnknownMax = max(cfg.RecheckUnknownMax, cfg.RecheckUnknown)
 	return &Collector{st: st, q: q, cfg: cfg, log: cfg.Logger}
 }
 
@@ -143,7 +179,7 @@ func (c *Collector) Cycle(ctx context.Context) Result {
 	if res.Err != nil || res.Failed > 0 {
 		level = slog.LevelWarn
 	}
-	attrs := []any{"tickers", res.Tickers, "skipped", res.Skipped, "fetched", res.Fetched, "unknown", res.Unknown, "failed", res.Failed,
+	attrs := []any{"tickers", res.Tickers, "waiting", res.Waiting, "skipped", res.Skipped, "fetched", res.Fetched, "unknown", res.Unknown, "failed", res.Failed,
 		"released", res.Released, "inserted", res.Inserted, "purged", res.Purged, "duration", res.Duration}
 	if res.Err != nil {
 		attrs = append(attrs, "err", res.Err)
@@ -168,15 +204,27 @@ func (c *Collector) cycle(ctx context.Context) Result {
 		return res
 	}
 	res.Tickers = len(all)
+	due, waiting := c.plan(all, now)
+	res.Waiting = waiting
+	names := make([]string, len(due))
+	for i, s := range due {
+		names[i] = s.Ticker
+	}
 	// Claim until shortly before our own next cycle, so that we renew our
 	// claims then and a collector that dies loses them within an interval.
-	tickers, err := c.st.ClaimTickers(ctx, c.cfg.Owner, all, now, now.Add(c.claimFor()))
+	claimed, err := c.st.ClaimTickers(ctx, c.cfg.Owner, names, now, now.Add(c.claimFor()))
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	res.Skipped = len(all) - len(tickers)
-	quotes, failed := c.fetch(ctx, tickers, &res)
+	// In plan's order: verified tickers go out first.
+	mine := make(map[string]bool, len(claimed))
+	for _, t := range claimed {
+		mine[t] = true
+	}
+	tickers := slices.DeleteFunc(slices.Clone(due), func(s stock.TickerState) bool { return !mine[s.Ticker] })
+	res.Skipped = len(due) - len(tickers)
+	quotes, states, failed := c.fetch(ctx, tickers, now, &res)
 	if len(failed) > 0 && ctx.Err() == nil {
 		// Another collector may reach the upstream where this one cannot
 		// (or is holding off after a 429): let it try these next.
@@ -195,14 +243,17 @@ func (c *Collector) cycle(ctx context.Context) Result {
 		}
 		prices = append(prices, stock.Price{Ticker: q.Ticker, Price: q.Price, Currency: q.Currency, MarketTime: q.MarketTime, CollectTime: now})
 	}
-	if len(prices) > 0 {
-		if res.Inserted, err = c.st.InsertPrices(ctx, prices); err != nil {
+	if len(prices) > 0 || len(states) > 0 {
+		if res.Inserted, err = c.st.SaveQuotes(ctx, prices, states); err != nil {
 			res.Err = err
 			return res
 		}
 	}
 	if _, err := c.st.ForgetClaims(ctx, now); err != nil && ctx.Err() == nil {
 		c.log.Warn("forgetting lapsed ticker claims failed", "err", err) // housekeeping: next cycle
+	}
+	if _, err := c.st.ForgetTickers(ctx, now.Add(-c.cfg.RecheckUnknownMax)); err != nil && ctx.Err() == nil {
+		c.log.Warn("forgetting untracked tickers failed", "err", err) // housekeeping: next cycle
 	}
 	if c.cfg.Retention > 0 {
 		if res.Purged, err = c.st.DeletePrices(ctx, now.Add(-c.cfg.Retention)); err != nil {
@@ -223,15 +274,51 @@ func (c *Collector) reject(res *Result, err error) {
 	c.log.Warn("quote not stored", "err", err)
 }
 
+// plan picks the tickers to fetch this cycle: every verified one, first,
+// then at most MaxUnverified of the others that are due, those that have
+// waited longest first (a ticker nobody checked yet before all). It
+// returns them and how many others wait for a later cycle.
+func (c *Collector) plan(all []stock.TickerState, now time.Time) (due []stock.TickerState, waiting int) {
+	var queue []stock.TickerState
+	for _, s := range all {
+		switch {
+		case s.Status == stock.TickerVerified:
+			due = append(due, s)
+		case s.NextCheck.After(now):
+			waiting++ // an unknown ticker backing off
+		default:
+			queue = append(queue, s)
+		}
+	}
+	slices.SortStableFunc(queue, func(a, b stock.TickerState) int { return a.NextCheck.Compare(b.NextCheck) })
+	if n := c.cfg.MaxUnverified; n > 0 && len(queue) > n {
+		waiting += len(queue) - n
+		queue = queue[:n]
+	}
+	return append(due, queue...), waiting
+}
+
+// recheckAfter is how long a ticker that prev describes waits after an
+// unknown answer: RecheckUnknown the first time, then twice as long as
+// the last time, up to RecheckUnknownMax.
+func (c *Collector) recheckAfter(prev stock.TickerState) time.Duration {
+	d := c.cfg.RecheckUnknown
+	if prev.Status == stock.TickerUnknown && !prev.Checked.IsZero() {
+		d = max(d, 2*prev.NextCheck.Sub(prev.Checked))
+	}
+	return min(d, c.cfg.RecheckUnknownMax)
+}
+
 // claimFor is how long a cycle's claims last: 4/5 of an interval, so that
 // the next cycle renews them and a collector that dies loses them within
 // one.
 func (c *Collector) claimFor() time.Duration { return c.cfg.Interval * 4 / 5 }
 
-// fetch quotes every ticker with at most Concurrency requests in flight,
-// and returns the quotes received and the tickers whose fetch failed (but
-// for those whose claim KeepClaim keeps).
-func (c *Collector) fetch(ctx context.Context, tickers []string, res *Result) (quotes []stock.Quote, failed []string) {
+// fetch quotes every ticker, in order, with at most Concurrency requests
+// in flight. It returns the quotes received, the tickers' states that
+// changed, and the tickers whose fetch failed (but for those whose claim
+// KeepClaim keeps).
+func (c *Collector) fetch(ctx context.Context, tickers []stock.TickerState, now time.Time, res *Result) (quotes []stock.Quote, states []stock.TickerState, failed []string) {
 	type outcome struct {
 		q   stock.Quote
 		err error
@@ -239,7 +326,8 @@ func (c *Collector) fetch(ctx context.Context, tickers []string, res *Result) (q
 	outs := make([]outcome, len(tickers))
 	sem := make(chan struct{}, c.cfg.Concurrency)
 	var wg sync.WaitGroup
-	for i, t := range tickers {
+	for i, s := range tickers {
+		t := s.Ticker
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -257,20 +345,44 @@ func (c *Collector) fetch(ctx context.Context, tickers []string, res *Result) (q
 	}
 	wg.Wait()
 	for i, o := range outs {
+		prev := tickers[i]
 		switch {
 		case o.err == nil:
 			res.Fetched++
 			quotes = append(quotes, o.q)
+			if prev.Status != stock.TickerVerified {
+				states = append(states, stock.TickerState{Ticker: prev.Ticker, Status: stock.TickerVerified, Checked: now})
+			}
 		case errors.Is(o.err, stock.ErrUnknownTicker):
 			res.Unknown++
-			c.log.Debug("unknown ticker", "ticker", tickers[i])
+			states = append(states, stock.TickerState{Ticker: prev.Ticker, Status: stock.TickerUnknown, Checked: now, NextCheck: now.Add(c.recheckAfter(prev))})
+			c.log.Debug("unknown ticker", "ticker", tickers[i].Ticker)
 		default:
 			res.Failed++
-			if c.cfg.KeepClaim == nil || !c.cfg.KeepClaim(o.err) {
-				failed = append(failed, tickers[i])
+			if s, ok := retryLater(prev, now); ok && ctx.Err() == nil {
+				states = append(states, s)
 			}
-			c.log.Debug("quote failed", "ticker", tickers[i], "err", o.err)
+			if c.cfg.KeepClaim == nil || !c.cfg.KeepClaim(o.err) {
+				failed = append(failed, tickers[i].Ticker)
+			}
+			c.log.Debug("quote failed", "ticker", tickers[i].Ticker, "err", o.err)
 		}
 	}
-	return quotes, failed
+	return quotes, states, failed
+}
+
+// retryLater is the state of a ticker that is not verified and whose
+// check failed: behind the others in the queue, so that a ticker the
+// source keeps failing on does not take a place every cycle. An unknown
+// ticker waits as long as it last did. It reports false for a verified
+// ticker, whose state stays.
+func retryLater(prev stock.TickerState, now time.Time) (stock.TickerState, bool) {
+	switch prev.Status {
+	case stock.TickerUnverified:
+		return stock.TickerState{Ticker: prev.Ticker, Status: stock.TickerUnverified, NextCheck: now}, true
+	case stock.TickerUnknown:
+		wait := max(prev.NextCheck.Sub(prev.Checked), 0)
+		return stock.TickerState{Ticker: prev.Ticker, Status: stock.TickerUnknown, Checked: now, NextCheck: now.Add(wait)}, true
+	}
+	return stock.TickerState{}, false
 }

@@ -194,7 +194,7 @@ type countingStore struct {
 	inFlight, maxInFlight atomic.Int32
 }
 
-func (s *countingStore) Tickers(ctx context.Context) ([]string, error) {
+func (s *countingStore) Tickers(ctx context.Context) ([]stock.TickerState, error) {
 	n := s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
 	for {

@@ -16,6 +16,34 @@ type User struct {
 	Ticker     string
 	CreateTime time.Time
 	UpdateTime time.Time
+	// TickerStatus is what the quote source is known to say about Ticker.
+	TickerStatus TickerStatus
+}
+
+// TickerStatus is what the quote source is known to say about a ticker. It
+// is a property of the ticker, shared by every user who tracks it.
+type TickerStatus string
+
+// The ticker statuses.
+const (
+	// TickerUnverified: not checked yet. A ticker nobody has checked has
+	// this status.
+	TickerUnverified TickerStatus = "unverified"
+	// TickerVerified: the source answered with a quote.
+	TickerVerified TickerStatus = "verified"
+	// TickerUnknown: the source answered that it has no such symbol.
+	TickerUnknown TickerStatus = "unknown"
+)
+
+// TickerState is what is stored about a tracked ticker.
+type TickerState struct {
+	Ticker string
+	Status TickerStatus
+	// Checked is when the status was last settled (zero: never).
+	Checked time.Time
+	// NextCheck is when an unverified or unknown ticker is due to be
+	// checked (again); zero: at once.
+	NextCheck time.Time
 }
 
 // Quote is one price observation from the quote source.

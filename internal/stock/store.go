@@ -63,6 +63,14 @@ type Tx interface {
 	InsertPrices(ctx context.Context, ps []Price) (int64, error)
 	// DeletePrices removes prices collected before t and returns how many.
 	DeletePrices(ctx context.Context, before time.Time) (int64, error)
+	// TickerStatus returns the stored status of ticker, and false when
+	// none is stored (the ticker is then unverified).
+	TickerStatus(ctx context.Context, ticker string) (TickerStatus, bool, error)
+	// SetTickers stores the states given (Checked and NextCheck
+	// included). A state of TickerUnverified never replaces a settled
+	// one (verified or unknown): it only adds a missing ticker or moves
+	// an unverified one in the queue.
+	SetTickers(ctx context.Context, states []TickerState) error
 }
 
 // PriceCursor is the position after the last price of a page, in

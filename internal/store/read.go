@@ -23,20 +23,23 @@ func scanPrice(s scanner, extra ...any) (stock.Price, error) {
 	return p, err
 }
 
-// GetUser returns the user with the given normalised e-mail. It returns an
-// error of KindNotFound when there is none.
+// GetUser returns the user with the given normalised e-mail, with the
+// status of the ticker. It returns an error of KindNotFound when there is
+// none.
 func (db *DB) GetUser(ctx context.Context, email string) (stock.User, error) {
 	var (
 		u      stock.User
 		ct, ut int64
+		st     sql.NullString
 	)
 	err := db.r.QueryRowContext(ctx,
-		`SELECT email, ticker, create_time, update_time FROM users WHERE email = ?`, email,
-	).Scan(&u.Email, &u.Ticker, &ct, &ut)
+		`SELECT u.email, u.ticker, u.create_time, u.update_time, t.status
+		FROM users u LEFT JOIN tickers t ON t.ticker = u.ticker WHERE u.email = ?`, email,
+	).Scan(&u.Email, &u.Ticker, &ct, &ut, &st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.User{}, userNotFound(email)
 	}
-	u.CreateTime, u.UpdateTime = fromMicros(ct), fromMicros(ut)
+	u.CreateTime, u.UpdateTime, u.TickerStatus = fromMicros(ct), fromMicros(ut), tickerStatus(st)
 	return u, db.wrap(err, "get user")
 }
 
@@ -44,19 +47,25 @@ func userNotFound(email string) error {
 	return stock.Errorf(stock.KindNotFound, "user %s not found", email)
 }
 
-// noPrice returns the error for a ticker that has no price yet: the user's
-// if the user exists, KindNotFound otherwise.
+// noPrice returns the error for a ticker that has no price: the user's if
+// the user exists (a ticker Yahoo does not know will not get one), and
+// KindNotFound otherwise.
 func (db *DB) noPrice(ctx context.Context, email string) error {
 	u, err := db.GetUser(ctx, email)
 	if err != nil {
 		return err
+	}
+	if u.TickerStatus == stock.TickerUnknown {
+		return stock.Errorf(stock.KindFailedPrecondition, "ticker %s is not known to Yahoo Finance", u.Ticker)
 	}
 	return stock.Errorf(stock.KindFailedPrecondition, "no price collected yet for %s", u.Ticker)
 }
 
 // LatestPrice returns the newest price of the ticker the user tracks. It
 // returns KindNotFound for an unknown user and KindFailedPrecondition when
-// no price of the ticker is stored yet.
+// no price of the ticker is stored (yet, or ever: Yahoo does not know it).
+// A ticker that became unknown after prices were stored still answers its
+// last price.
 //
 // One indexed query serves it: the user by primary key, then the newest
 // row of (ticker, market_time).
@@ -76,7 +85,8 @@ func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error
 // prices in the newest price's currency is averaged: Count says how many
 // were used, fewer than n when an older price is in another currency (a
 // ticker Yahoo moved from GBp to GBP). It returns KindNotFound for an
-// unknown user and KindFailedPrecondition when no price is stored.
+// unknown user and KindFailedPrecondition when no price is stored (as
+// LatestPrice).
 func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Average, error) {
 	// The rows come back and are summed here: MariaDB would otherwise
 	// materialise them in a temporary table to aggregate, which costs its
@@ -119,12 +129,14 @@ func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Aver
 }
 
 // ListUsers returns up to limit users whose e-mail sorts after the given
-// one, in e-mail order, each with the latest price of their ticker.
+// one, in e-mail order, each with the status and latest price of their
+// ticker.
 func (db *DB) ListUsers(ctx context.Context, after string, limit int) ([]stock.UserWithPrice, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT u.email, u.ticker, u.create_time, u.update_time,
+	rows, err := db.r.QueryContext(ctx, `SELECT u.email, u.ticker, u.create_time, u.update_time, t.status,
 			p.id, p.ticker, p.price, p.currency, p.market_time, p.collect_time
 		FROM users u LEFT JOIN stock_prices p ON p.id = (
 			SELECT q.id FROM stock_prices q WHERE q.ticker = u.ticker ORDER BY q.market_time DESC LIMIT 1)
+		LEFT JOIN tickers t ON t.ticker = u.ticker
 		WHERE u.email > ?
 		ORDER BY u.email LIMIT ?`, after, limit)
 	if err != nil {
@@ -141,11 +153,12 @@ func (db *DB) ListUsers(ctx context.Context, after string, limit int) ([]stock.U
 			price   sql.NullFloat64
 			cur     sql.NullString
 			mt, col sql.NullInt64
+			st      sql.NullString
 		)
-		if err := rows.Scan(&u.Email, &u.Ticker, &ct, &ut, &id, &ticker, &price, &cur, &mt, &col); err != nil {
+		if err := rows.Scan(&u.Email, &u.Ticker, &ct, &ut, &st, &id, &ticker, &price, &cur, &mt, &col); err != nil {
 			return nil, db.wrap(err, "list users")
 		}
-		u.CreateTime, u.UpdateTime = fromMicros(ct), fromMicros(ut)
+		u.CreateTime, u.UpdateTime, u.TickerStatus = fromMicros(ct), fromMicros(ut), tickerStatus(st)
 		if id.Valid {
 			u.Latest = &stock.Price{ID: id.Int64, Ticker: ticker.String, Price: price.Float64, Currency: cur.String,
 				MarketTime: fromMicros(mt.Int64), CollectTime: fromMicros(col.Int64)}
@@ -191,14 +204,4 @@ func (db *DB) ListPrices(ctx context.Context, ticker string, after *stock.PriceC
 		out = append(out, p)
 	}
 	return out, db.wrap(rows.Err(), "list prices")
-}
-
-// Tickers returns the distinct tickers of all users, sorted.
-func (db *DB) Tickers(ctx context.Context) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT ticker FROM users ORDER BY ticker`)
-	if err != nil {
-		return nil, db.wrap(err, "tickers")
-	}
-	out, err := scanStrings(rows)
-	return out, db.wrap(err, "tickers")
 }

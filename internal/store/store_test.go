@@ -92,7 +92,7 @@ func TestPrices(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff([]string{"AAPL", "VOD.L"}, tickers); diff != "" {
+		if diff := cmp.Diff([]stock.TickerState{{Ticker: "AAPL", Status: stock.TickerUnverified}, {Ticker: "VOD.L", Status: stock.TickerUnverified}}, tickers); diff != "" {
 			t.Errorf("Tickers mismatch (-want +got):\n%s", diff)
 		}
 
@@ -363,6 +363,7 @@ func TestUpdateUser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		want.TickerStatus = stock.TickerUnverified // GetUser reads it; nobody checked MSFT
 		if diff := cmp.Diff(want, stored); diff != "" {
 			t.Errorf("GetUser after update mismatch (-want +got):\n%s", diff)
 		}
@@ -444,8 +445,8 @@ func TestMigrationsResumeAfterCrash(t *testing.T) {
 	}
 	defer db.Close()
 	createUser(t, db, "a@x.com", "AAPL")
-	if n := storetest.Count(t, db, "goose_db_version", "version_id > 0"); n != 3 {
-		t.Errorf("migrations recorded = %d, want 3", n)
+	if n := storetest.Count(t, db, "goose_db_version", "version_id > 0"); n != 4 {
+		t.Errorf("migrations recorded = %d, want 4", n)
 	}
 }
 
@@ -483,8 +484,8 @@ func TestConcurrentMigrations(t *testing.T) {
 		if err := w.QueryRow(`SELECT COUNT(DISTINCT version_id), COUNT(*) FROM goose_db_version WHERE version_id > 0`).Scan(&versions, &applied); err != nil {
 			t.Fatal(err)
 		}
-		if versions != 3 || applied != 3 {
-			t.Errorf("goose_db_version: %d versions in %d rows, want 3 in 3", versions, applied)
+		if versions != 4 || applied != 4 {
+			t.Errorf("goose_db_version: %d versions in %d rows, want 4 in 4", versions, applied)
 		}
 	})
 }
@@ -508,7 +509,11 @@ func TestClaims(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := db.ClaimTickers(ctx, owner, tracked, now, now.Add(48*time.Second))
+			var names []string
+			for _, s := range tracked {
+				names = append(names, s.Ticker)
+			}
+			got, err := db.ClaimTickers(ctx, owner, names, now, now.Add(48*time.Second))
 			if err != nil {
 				t.Fatalf("ClaimTickers(%s at %s): %v", owner, at, err)
 			}

@@ -28,12 +28,74 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// TickerStatus says whether Yahoo Finance knows a ticker.
+type TickerStatus int32
+
+const (
+	// Not set: a server that predates ticker statuses.
+	TickerStatus_TICKER_STATUS_UNSPECIFIED TickerStatus = 0
+	// Yahoo Finance answered with a quote: prices are collected.
+	TickerStatus_TICKER_STATUS_VERIFIED TickerStatus = 1
+	// Not checked yet (Yahoo Finance was unavailable, or the check budget
+	// was spent): the collector checks it soon.
+	TickerStatus_TICKER_STATUS_UNVERIFIED TickerStatus = 2
+	// Yahoo Finance answered that it has no such symbol. The collector asks
+	// again, less and less often.
+	TickerStatus_TICKER_STATUS_UNKNOWN TickerStatus = 3
+)
+
+// Enum value maps for TickerStatus.
+var (
+	TickerStatus_name = map[int32]string{
+		0: "TICKER_STATUS_UNSPECIFIED",
+		1: "TICKER_STATUS_VERIFIED",
+		2: "TICKER_STATUS_UNVERIFIED",
+		3: "TICKER_STATUS_UNKNOWN",
+	}
+	TickerStatus_value = map[string]int32{
+		"TICKER_STATUS_UNSPECIFIED": 0,
+		"TICKER_STATUS_VERIFIED":    1,
+		"TICKER_STATUS_UNVERIFIED":  2,
+		"TICKER_STATUS_UNKNOWN":     3,
+	}
+)
+
+func (x TickerStatus) Enum() *TickerStatus {
+	p := new(TickerStatus)
+	*p = x
+	return p
+}
+
+func (x TickerStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TickerStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_stockwatch_v1_stockwatch_proto_enumTypes[0].Descriptor()
+}
+
+func (TickerStatus) Type() protoreflect.EnumType {
+	return &file_stockwatch_v1_stockwatch_proto_enumTypes[0]
+}
+
+func (x TickerStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TickerStatus.Descriptor instead.
+func (TickerStatus) EnumDescriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{0}
+}
+
 type User struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Email         string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
-	Ticker        string                 `protobuf:"bytes,2,opt,name=ticker,proto3" json:"ticker,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Email      string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	Ticker     string                 `protobuf:"bytes,2,opt,name=ticker,proto3" json:"ticker,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// What Yahoo Finance is known to say about the ticker. A property of the
+	// ticker, shared by every user who tracks it.
+	TickerStatus  TickerStatus `protobuf:"varint,5,opt,name=ticker_status,json=tickerStatus,proto3,enum=stockwatch.v1.TickerStatus" json:"ticker_status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -94,6 +156,13 @@ func (x *User) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *User) GetTickerStatus() TickerStatus {
+	if x != nil {
+		return x.TickerStatus
+	}
+	return TickerStatus_TICKER_STATUS_UNSPECIFIED
 }
 
 type Price struct {
@@ -987,14 +1056,15 @@ var File_stockwatch_v1_stockwatch_proto protoreflect.FileDescriptor
 
 const file_stockwatch_v1_stockwatch_proto_rawDesc = "" +
 	"\n" +
-	"\x1estockwatch/v1/stockwatch.proto\x12\rstockwatch.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x01\n" +
+	"\x1estockwatch/v1/stockwatch.proto\x12\rstockwatch.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf0\x01\n" +
 	"\x04User\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x16\n" +
 	"\x06ticker\x18\x02 \x01(\tR\x06ticker\x12;\n" +
 	"\vcreate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xcd\x01\n" +
+	"updateTime\x12@\n" +
+	"\rticker_status\x18\x05 \x01(\x0e2\x1b.stockwatch.v1.TickerStatusR\ftickerStatus\"\xcd\x01\n" +
 	"\x05Price\x12\x16\n" +
 	"\x06ticker\x18\x01 \x01(\tR\x06ticker\x12\x14\n" +
 	"\x05price\x18\x02 \x01(\x01R\x05price\x12\x1a\n" +
@@ -1056,7 +1126,12 @@ const file_stockwatch_v1_stockwatch_proto_rawDesc = "" +
 	"\n" +
 	"older_than\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\tolderThan\";\n" +
 	"\x14DeletePricesResponse\x12#\n" +
-	"\rdeleted_count\x18\x01 \x01(\x03R\fdeletedCount2\xcf\x05\n" +
+	"\rdeleted_count\x18\x01 \x01(\x03R\fdeletedCount*\x82\x01\n" +
+	"\fTickerStatus\x12\x1d\n" +
+	"\x19TICKER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16TICKER_STATUS_VERIFIED\x10\x01\x12\x1c\n" +
+	"\x18TICKER_STATUS_UNVERIFIED\x10\x02\x12\x19\n" +
+	"\x15TICKER_STATUS_UNKNOWN\x10\x032\xcf\x05\n" +
 	"\fStockService\x12G\n" +
 	"\fRegisterUser\x12\".stockwatch.v1.RegisterUserRequest\x1a\x13.stockwatch.v1.User\x12C\n" +
 	"\n" +
@@ -1083,63 +1158,66 @@ func file_stockwatch_v1_stockwatch_proto_rawDescGZIP() []byte {
 	return file_stockwatch_v1_stockwatch_proto_rawDescData
 }
 
+var file_stockwatch_v1_stockwatch_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_stockwatch_v1_stockwatch_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_stockwatch_v1_stockwatch_proto_goTypes = []any{
-	(*User)(nil),                   // 0: stockwatch.v1.User
-	(*Price)(nil),                  // 1: stockwatch.v1.Price
-	(*AveragePrice)(nil),           // 2: stockwatch.v1.AveragePrice
-	(*RegisterUserRequest)(nil),    // 3: stockwatch.v1.RegisterUserRequest
-	(*UpdateUserRequest)(nil),      // 4: stockwatch.v1.UpdateUserRequest
-	(*DeleteUserRequest)(nil),      // 5: stockwatch.v1.DeleteUserRequest
-	(*DeleteUserResponse)(nil),     // 6: stockwatch.v1.DeleteUserResponse
-	(*GetUserRequest)(nil),         // 7: stockwatch.v1.GetUserRequest
-	(*GetLatestPriceRequest)(nil),  // 8: stockwatch.v1.GetLatestPriceRequest
-	(*GetAveragePriceRequest)(nil), // 9: stockwatch.v1.GetAveragePriceRequest
-	(*ListUsersRequest)(nil),       // 10: stockwatch.v1.ListUsersRequest
-	(*UserWithPrice)(nil),          // 11: stockwatch.v1.UserWithPrice
-	(*ListUsersResponse)(nil),      // 12: stockwatch.v1.ListUsersResponse
-	(*ListPricesRequest)(nil),      // 13: stockwatch.v1.ListPricesRequest
-	(*ListPricesResponse)(nil),     // 14: stockwatch.v1.ListPricesResponse
-	(*DeletePricesRequest)(nil),    // 15: stockwatch.v1.DeletePricesRequest
-	(*DeletePricesResponse)(nil),   // 16: stockwatch.v1.DeletePricesResponse
-	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 18: google.protobuf.Duration
+	(TickerStatus)(0),              // 0: stockwatch.v1.TickerStatus
+	(*User)(nil),                   // 1: stockwatch.v1.User
+	(*Price)(nil),                  // 2: stockwatch.v1.Price
+	(*AveragePrice)(nil),           // 3: stockwatch.v1.AveragePrice
+	(*RegisterUserRequest)(nil),    // 4: stockwatch.v1.RegisterUserRequest
+	(*UpdateUserRequest)(nil),      // 5: stockwatch.v1.UpdateUserRequest
+	(*DeleteUserRequest)(nil),      // 6: stockwatch.v1.DeleteUserRequest
+	(*DeleteUserResponse)(nil),     // 7: stockwatch.v1.DeleteUserResponse
+	(*GetUserRequest)(nil),         // 8: stockwatch.v1.GetUserRequest
+	(*GetLatestPriceRequest)(nil),  // 9: stockwatch.v1.GetLatestPriceRequest
+	(*GetAveragePriceRequest)(nil), // 10: stockwatch.v1.GetAveragePriceRequest
+	(*ListUsersRequest)(nil),       // 11: stockwatch.v1.ListUsersRequest
+	(*UserWithPrice)(nil),          // 12: stockwatch.v1.UserWithPrice
+	(*ListUsersResponse)(nil),      // 13: stockwatch.v1.ListUsersResponse
+	(*ListPricesRequest)(nil),      // 14: stockwatch.v1.ListPricesRequest
+	(*ListPricesResponse)(nil),     // 15: stockwatch.v1.ListPricesResponse
+	(*DeletePricesRequest)(nil),    // 16: stockwatch.v1.DeletePricesRequest
+	(*DeletePricesResponse)(nil),   // 17: stockwatch.v1.DeletePricesResponse
+	(*timestamppb.Timestamp)(nil),  // 18: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 19: google.protobuf.Duration
 }
 var file_stockwatch_v1_stockwatch_proto_depIdxs = []int32{
-	17, // 0: stockwatch.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	17, // 1: stockwatch.v1.User.update_time:type_name -> google.protobuf.Timestamp
-	17, // 2: stockwatch.v1.Price.market_time:type_name -> google.protobuf.Timestamp
-	17, // 3: stockwatch.v1.Price.collect_time:type_name -> google.protobuf.Timestamp
-	17, // 4: stockwatch.v1.AveragePrice.oldest_market_time:type_name -> google.protobuf.Timestamp
-	17, // 5: stockwatch.v1.AveragePrice.newest_market_time:type_name -> google.protobuf.Timestamp
-	0,  // 6: stockwatch.v1.UserWithPrice.user:type_name -> stockwatch.v1.User
-	1,  // 7: stockwatch.v1.UserWithPrice.latest_price:type_name -> stockwatch.v1.Price
-	11, // 8: stockwatch.v1.ListUsersResponse.users:type_name -> stockwatch.v1.UserWithPrice
-	1,  // 9: stockwatch.v1.ListPricesResponse.prices:type_name -> stockwatch.v1.Price
-	18, // 10: stockwatch.v1.DeletePricesRequest.older_than:type_name -> google.protobuf.Duration
-	3,  // 11: stockwatch.v1.StockService.RegisterUser:input_type -> stockwatch.v1.RegisterUserRequest
-	4,  // 12: stockwatch.v1.StockService.UpdateUser:input_type -> stockwatch.v1.UpdateUserRequest
-	5,  // 13: stockwatch.v1.StockService.DeleteUser:input_type -> stockwatch.v1.DeleteUserRequest
-	7,  // 14: stockwatch.v1.StockService.GetUser:input_type -> stockwatch.v1.GetUserRequest
-	8,  // 15: stockwatch.v1.StockService.GetLatestPrice:input_type -> stockwatch.v1.GetLatestPriceRequest
-	9,  // 16: stockwatch.v1.StockService.GetAveragePrice:input_type -> stockwatch.v1.GetAveragePriceRequest
-	10, // 17: stockwatch.v1.StockService.ListUsers:input_type -> stockwatch.v1.ListUsersRequest
-	13, // 18: stockwatch.v1.StockService.ListPrices:input_type -> stockwatch.v1.ListPricesRequest
-	15, // 19: stockwatch.v1.StockService.DeletePrices:input_type -> stockwatch.v1.DeletePricesRequest
-	0,  // 20: stockwatch.v1.StockService.RegisterUser:output_type -> stockwatch.v1.User
-	0,  // 21: stockwatch.v1.StockService.UpdateUser:output_type -> stockwatch.v1.User
-	6,  // 22: stockwatch.v1.StockService.DeleteUser:output_type -> stockwatch.v1.DeleteUserResponse
-	0,  // 23: stockwatch.v1.StockService.GetUser:output_type -> stockwatch.v1.User
-	1,  // 24: stockwatch.v1.StockService.GetLatestPrice:output_type -> stockwatch.v1.Price
-	2,  // 25: stockwatch.v1.StockService.GetAveragePrice:output_type -> stockwatch.v1.AveragePrice
-	12, // 26: stockwatch.v1.StockService.ListUsers:output_type -> stockwatch.v1.ListUsersResponse
-	14, // 27: stockwatch.v1.StockService.ListPrices:output_type -> stockwatch.v1.ListPricesResponse
-	16, // 28: stockwatch.v1.StockService.DeletePrices:output_type -> stockwatch.v1.DeletePricesResponse
-	20, // [20:29] is the sub-list for method output_type
-	11, // [11:20] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	18, // 0: stockwatch.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	18, // 1: stockwatch.v1.User.update_time:type_name -> google.protobuf.Timestamp
+	0,  // 2: stockwatch.v1.User.ticker_status:type_name -> stockwatch.v1.TickerStatus
+	18, // 3: stockwatch.v1.Price.market_time:type_name -> google.protobuf.Timestamp
+	18, // 4: stockwatch.v1.Price.collect_time:type_name -> google.protobuf.Timestamp
+	18, // 5: stockwatch.v1.AveragePrice.oldest_market_time:type_name -> google.protobuf.Timestamp
+	18, // 6: stockwatch.v1.AveragePrice.newest_market_time:type_name -> google.protobuf.Timestamp
+	1,  // 7: stockwatch.v1.UserWithPrice.user:type_name -> stockwatch.v1.User
+	2,  // 8: stockwatch.v1.UserWithPrice.latest_price:type_name -> stockwatch.v1.Price
+	12, // 9: stockwatch.v1.ListUsersResponse.users:type_name -> stockwatch.v1.UserWithPrice
+	2,  // 10: stockwatch.v1.ListPricesResponse.prices:type_name -> stockwatch.v1.Price
+	19, // 11: stockwatch.v1.DeletePricesRequest.older_than:type_name -> google.protobuf.Duration
+	4,  // 12: stockwatch.v1.StockService.RegisterUser:input_type -> stockwatch.v1.RegisterUserRequest
+	5,  // 13: stockwatch.v1.StockService.UpdateUser:input_type -> stockwatch.v1.UpdateUserRequest
+	6,  // 14: stockwatch.v1.StockService.DeleteUser:input_type -> stockwatch.v1.DeleteUserRequest
+	8,  // 15: stockwatch.v1.StockService.GetUser:input_type -> stockwatch.v1.GetUserRequest
+	9,  // 16: stockwatch.v1.StockService.GetLatestPrice:input_type -> stockwatch.v1.GetLatestPriceRequest
+	10, // 17: stockwatch.v1.StockService.GetAveragePrice:input_type -> stockwatch.v1.GetAveragePriceRequest
+	11, // 18: stockwatch.v1.StockService.ListUsers:input_type -> stockwatch.v1.ListUsersRequest
+	14, // 19: stockwatch.v1.StockService.ListPrices:input_type -> stockwatch.v1.ListPricesRequest
+	16, // 20: stockwatch.v1.StockService.DeletePrices:input_type -> stockwatch.v1.DeletePricesRequest
+	1,  // 21: stockwatch.v1.StockService.RegisterUser:output_type -> stockwatch.v1.User
+	1,  // 22: stockwatch.v1.StockService.UpdateUser:output_type -> stockwatch.v1.User
+	7,  // 23: stockwatch.v1.StockService.DeleteUser:output_type -> stockwatch.v1.DeleteUserResponse
+	1,  // 24: stockwatch.v1.StockService.GetUser:output_type -> stockwatch.v1.User
+	2,  // 25: stockwatch.v1.StockService.GetLatestPrice:output_type -> stockwatch.v1.Price
+	3,  // 26: stockwatch.v1.StockService.GetAveragePrice:output_type -> stockwatch.v1.AveragePrice
+	13, // 27: stockwatch.v1.StockService.ListUsers:output_type -> stockwatch.v1.ListUsersResponse
+	15, // 28: stockwatch.v1.StockService.ListPrices:output_type -> stockwatch.v1.ListPricesResponse
+	17, // 29: stockwatch.v1.StockService.DeletePrices:output_type -> stockwatch.v1.DeletePricesResponse
+	21, // [21:30] is the sub-list for method output_type
+	12, // [12:21] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_stockwatch_v1_stockwatch_proto_init() }
@@ -1152,13 +1230,14 @@ func file_stockwatch_v1_stockwatch_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stockwatch_v1_stockwatch_proto_rawDesc), len(file_stockwatch_v1_stockwatch_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_stockwatch_v1_stockwatch_proto_goTypes,
 		DependencyIndexes: file_stockwatch_v1_stockwatch_proto_depIdxs,
+		EnumInfos:         file_stockwatch_v1_stockwatch_proto_enumTypes,
 		MessageInfos:      file_stockwatch_v1_stockwatch_proto_msgTypes,
 	}.Build()
 	File_stockwatch_v1_stockwatch_proto = out.File
