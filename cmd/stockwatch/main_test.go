@@ -33,12 +33,14 @@ func TestMain(m *testing.M) {
 // seed arranges the data every CLI test starts from:
 //   - alice@example.com tracks AAPL, which has 4 prices (one 40 days old);
 //   - bob@example.com tracks VOD.L (prices in GBp);
-//   - carol@example.com tracks MSFT, which has no price yet.
+//   - carol@example.com tracks MSFT, which has no price yet;
+//   - AAPL and VOD.L are verified, MSFT is not yet.
 func seed(tb testing.TB, srv *clienttest.Server) {
 	tb.Helper()
 	srv.AddUser(tb, "alice@example.com", "AAPL")
 	srv.AddUser(tb, "bob@example.com", "VOD.L")
 	srv.AddUser(tb, "carol@example.com", "MSFT")
+	srv.SetTickerStatus(tb, stock.TickerVerified, "AAPL", "VOD.L")
 	at := func(d time.Duration) time.Time { return clienttest.Now.Truncate(time.Minute).Add(d) }
 	old := clienttest.Now.Add(-40 * 24 * time.Hour).Truncate(time.Minute)
 	srv.InsertPrices(tb,

@@ -31,6 +31,9 @@ type config struct {
 	DedupTTL        time.Duration
 	Retention       time.Duration
 	VerifyTickers   bool
+	VerifyRate      float64
+	VerifyBurst     int
+	VerifyPerCycle  int
 	LogFormat       string
 	LogLevel        string
 	AdminToken      string
@@ -73,6 +76,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.DurationVar(&c.DedupTTL, "dedup-ttl", 24*time.Hour, "how long a request id is remembered")
 	fs.DurationVar(&c.Retention, "retention", 0, "collector deletes prices older than this each cycle; 0 keeps all")
 	fs.BoolVar(&c.VerifyTickers, "verify-tickers", true, "check a new ticker with the quote source at register and update")
+	fs.Float64Var(&c.VerifyRate, "verify-rate", 0.2, "API: ticker checks sent to the quote source per second, at most; beyond it a new ticker is accepted unverified")
+	fs.IntVar(&c.VerifyBurst, "verify-burst", 5, "API: ticker checks that may go out at once within -verify-rate")
+	fs.IntVar(&c.VerifyPerCycle, "verify-per-cycle", 10, "collector: unverified or unknown tickers checked per cycle, at most (verified ones are always fetched)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.AdminToken, "admin-token", "", "when set, admin RPCs require 'authorization: Bearer <token>'")
@@ -168,6 +174,15 @@ func (c config) validate() error {
 	if c.Concurrency < 1 || c.Concurrency > 64 {
 		return fmt.Errorf("-concurrency: must be between 1 and 64, got %d", c.Concurrency)
 	}
+	if !(c.VerifyRate > 0) || math.IsInf(c.VerifyRate, 0) {
+		return fmt.Errorf("-verify-rate: must be a positive number of checks per second, got %v", c.VerifyRate)
+	}
+	if c.VerifyBurst < 1 || c.VerifyBurst > 1000 {
+		return fmt.Errorf("-verify-burst: must be between 1 and 1000, got %d", c.VerifyBurst)
+	}
+	if c.VerifyPerCycle < 1 || c.VerifyPerCycle > 10000 {
+		return fmt.Errorf("-verify-per-cycle: must be between 1 and 10000, got %d", c.VerifyPerCycle)
+	}
 	if u, err := url.Parse(c.YahooURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("-yahoo-url: %q is not an http(s) URL", c.YahooURL)
 	}
@@ -215,7 +230,8 @@ func (c config) logValue() []any {
 		"max_connections", c.MaxConnections,
 		"interval", c.Interval, "yahoo_url", c.YahooURL, "breaker_failures", c.BreakerFailures,
 		"breaker_timeout", c.BreakerTimeout, "concurrency", c.Concurrency, "dedup_ttl", c.DedupTTL,
-		"retention", c.Retention, "verify_tickers", c.VerifyTickers, "admin_token", token,
+		"retention", c.Retention, "verify_tickers", c.VerifyTickers, "verify_rate", c.VerifyRate,
+		"verify_burst", c.VerifyBurst, "verify_per_cycle", c.VerifyPerCycle, "admin_token", token,
 		"tls", c.TLSCert != "", "mtls", c.TLSClientCA != "",
 	}
 }

@@ -43,7 +43,8 @@ type daemon struct {
 	hlis   net.Listener // nil when -http-addr is empty
 	met    *metrics.Metrics
 	httpIn handlers             // the HTTP handlers running
-	quotes *breaker.Breaker     // the quote source; nil if nothing needs it
+	quotes *breaker.Breaker     // the collector's quote source; nil unless the collector runs
+	verify *breaker.Breaker     // the API's ticker checks'; nil without them
 	coll   *collector.Collector // nil unless the collector runs
 }
 
@@ -69,18 +70,7 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 	for name, stats := range d.db.PoolStats() {
 		d.met.DBPool(name, stats)
 	}
-	if cfg.runsCollector() || cfg.runsAPI() && cfg.VerifyTickers {
-		// One breaker for the process: the API's ticker checks and the
-		// collector see the same upstream.
-		// validate checked that -breaker-failures fits in a uint32.
-		d.quotes = breaker.New(yahoo.New(cfg.YahooURL), breaker.Config{
-			Name: "yahoo", Failures: uint32(cfg.BreakerFailures), Timeout: cfg.BreakerTimeout,
-			IsFailure: yahoo.IsFailure, Logger: log,
-			OnStateChange: func(from, to breaker.State) { d.met.BreakerTransition(from.String(), to.String()) },
-		})
-		d.met.BreakerState(func() float64 { return float64(d.quotes.State()) })
-		d.met.BreakerCalls(d.quotes.Counts)
-	}
+	d.setupQuotes()
 	if cfg.runsCollector() {
 		d.coll = collector.New(d.db, d.quotes, collector.Config{
 			Interval: cfg.Interval, Concurrency: cfg.Concurrency, Retention: cfg.Retention, Logger: log,
@@ -88,7 +78,8 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 			OnCycle: d.met.Cycle,
 			// Another collector behind the same address would be rate
 			// limited too: keep those tickers while Retry-After holds.
-			KeepClaim: yahoo.IsRateLimited,
+			KeepClaim:     yahoo.IsRateLimited,
+			MaxUnverified: cfg.VerifyPerCycle,
 		})
 	}
 	if cfg.runsAPI() {
@@ -106,6 +97,37 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 	return d, nil
 }
 
+// setupQuotes sets up the quote source of the collector and that of the
+// API's ticker checks, as the configuration needs them: one Yahoo client,
+// whose Retry-After holds both (Yahoo rate-limits per address), behind a
+// breaker each, so that failing checks never open the collector's breaker.
+// The checks also have a budget (-verify-rate): the collector's fetches
+// keep priority.
+func (d *daemon) setupQuotes() {
+	checks := d.cfg.runsAPI() && d.cfg.VerifyTickers
+	if !d.cfg.runsCollector() && !checks {
+		return
+	}
+	yc := yahoo.New(d.cfg.YahooURL)
+	// validate checked that -breaker-failures fits in a uint32.
+	bcfg := breaker.Config{
+		Name: "yahoo", Failures: uint32(d.cfg.BreakerFailures), Timeout: d.cfg.BreakerTimeout,
+		IsFailure: yahoo.IsFailure, Logger: d.log,
+	}
+	if d.cfg.runsCollector() {
+		cc := bcfg
+		cc.OnStateChange = func(from, to breaker.State) { d.met.BreakerTransition(from.String(), to.String()) }
+		d.quotes = breaker.New(yc, cc)
+		d.met.BreakerState(func() float64 { return float64(d.quotes.State()) })
+		d.met.BreakerCalls(d.quotes.Counts)
+	}
+	if checks {
+		vc := bcfg
+		vc.Name = "yahoo-verify"
+		d.verify = breaker.New(yc, vc)
+	}
+}
+
 func (d *daemon) setupAPI() error {
 	opts := api.ServerOptions(d.log, d.cfg.AdminToken, d.met.GRPC.UnaryServerInterceptor())
 	if d.tls != nil {
@@ -113,8 +135,9 @@ func (d *daemon) setupAPI() error {
 	}
 	d.grpc = grpc.NewServer(opts...)
 	acfg := api.Config{DedupTTL: d.cfg.DedupTTL, Logger: d.log, OnReplay: d.met.Replayed}
-	if d.cfg.VerifyTickers {
-		acfg.Quoter = d.quotes
+	if d.verify != nil {
+		acfg.Quoter, acfg.OnCheck = d.verify, d.met.TickerCheck
+		acfg.VerifyRate, acfg.VerifyBurst = d.cfg.VerifyRate, d.cfg.VerifyBurst
 	}
 	api.New(d.db, acfg).Register(d.grpc)
 	d.health = health.NewServer()

@@ -63,6 +63,12 @@ func TestConfigErrors(t *testing.T) {
 		{"NegativeMaxConnectionsEnv", nil, map[string]string{"STOCKWATCH_MAX_CONNECTIONS": "-5"}, `stockwatchd: -max-connections: must be at least 1, got -5`},
 		{"BadMaxConnectionsEnv", nil, map[string]string{"STOCKWATCH_MAX_CONNECTIONS": "many"}, `stockwatchd: invalid STOCKWATCH_MAX_CONNECTIONS="many": parse error`},
 		{"BadLogFormat", []string{"-log-format", "xml"}, nil, `stockwatchd: -log-format: unknown format "xml" (want text or json)`},
+		{"ZeroVerifyRate", []string{"-verify-rate", "0"}, nil, `stockwatchd: -verify-rate: must be a positive number of checks per second, got 0`},
+		{"NaNVerifyRate", nil, map[string]string{"STOCKWATCH_VERIFY_RATE": "NaN"}, `stockwatchd: -verify-rate: must be a positive number of checks per second, got NaN`},
+		{"InfVerifyRate", []string{"-verify-rate", "+Inf"}, nil, `stockwatchd: -verify-rate: must be a positive number of checks per second, got +Inf`},
+		{"BadVerifyRateEnv", nil, map[string]string{"STOCKWATCH_VERIFY_RATE": "fast"}, `stockwatchd: invalid STOCKWATCH_VERIFY_RATE="fast": parse error`},
+		{"ZeroVerifyBurst", []string{"-verify-burst", "0"}, nil, `stockwatchd: -verify-burst: must be between 1 and 1000, got 0`},
+		{"ZeroVerifyPerCycle", []string{"-verify-per-cycle", "0"}, nil, `stockwatchd: -verify-per-cycle: must be between 1 and 10000, got 0`},
 		{"KeyWithoutCert", []string{"-tls-key", "k.pem"}, nil, `stockwatchd: -tls-cert and -tls-key: give both or neither`},
 		{"BadEnv", nil, map[string]string{"STOCKWATCH_INTERVAL": "soon"}, `stockwatchd: invalid STOCKWATCH_INTERVAL="soon": parse error`},
 		{"FlagWinsOverEnv", []string{"-role", "nope"}, map[string]string{"STOCKWATCH_ROLE": "api"}, `stockwatchd: -role: unknown role "nope" (want all, api or collector)`},
@@ -142,6 +148,9 @@ func TestConfigEnv(t *testing.T) {
 		{"CollectorIgnoresGRPCAddr", []string{"-role", "collector", "-grpc-addr", "nope"}, nil, func(c *config) { c.Role, c.GRPCAddr = "collector", "nope" }},
 		{"PortByName", []string{"-http-addr", "localhost:http"}, nil, func(c *config) { c.HTTPAddr = "localhost:http" }},
 		{"BreakerFailuresMaxUint32", []string{"-breaker-failures", "4294967295"}, nil, func(c *config) { c.BreakerFailures = 4294967295 }},
+		{"VerifyBudget", []string{"-verify-burst", "2", "-verify-per-cycle", "3"}, map[string]string{"STOCKWATCH_VERIFY_RATE": "1.5"}, func(c *config) {
+			c.VerifyRate, c.VerifyBurst, c.VerifyPerCycle = 1.5, 2, 3
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

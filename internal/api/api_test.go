@@ -28,7 +28,7 @@ func TestRegisterUser(t *testing.T) {
 		e.register(t, "taken@x.com", "AAPL")
 
 		user := func(email, ticker string) *pb.User {
-			return &pb.User{Email: email, Ticker: ticker, CreateTime: tsp(t0us), UpdateTime: tsp(t0us)}
+			return &pb.User{Email: email, Ticker: ticker, CreateTime: tsp(t0us), UpdateTime: tsp(t0us), TickerStatus: unverified}
 		}
 		tests := []struct {
 			name      string
@@ -120,7 +120,7 @@ func TestGetUser(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, b, options{})
 		e.register(t, " Alice@X.com ", "aapl")
-		alice := &pb.User{Email: "alice@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us)}
+		alice := &pb.User{Email: "alice@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us), TickerStatus: unverified}
 
 		tests := []struct {
 			name  string
@@ -164,9 +164,9 @@ func TestUpdateUser(t *testing.T) {
 			msg  string
 		}{
 			{name: "OK", req: &pb.UpdateUserRequest{Email: "alice@x.com", Ticker: "MSFT"},
-				want: &pb.User{Email: "alice@x.com", Ticker: "MSFT", CreateTime: tsp(t0us), UpdateTime: tsp(later)}},
+				want: &pb.User{Email: "alice@x.com", Ticker: "MSFT", CreateTime: tsp(t0us), UpdateTime: tsp(later), TickerStatus: unverified}},
 			{name: "OK/NormalisedFieldsWithRequestID", req: &pb.UpdateUserRequest{RequestId: newID(t), Email: " ALICE@x.com", Ticker: " brk-b "},
-				want: &pb.User{Email: "alice@x.com", Ticker: "BRK-B", CreateTime: tsp(t0us), UpdateTime: tsp(later)}},
+				want: &pb.User{Email: "alice@x.com", Ticker: "BRK-B", CreateTime: tsp(t0us), UpdateTime: tsp(later), TickerStatus: unverified}},
 			{name: "NotFound", req: &pb.UpdateUserRequest{Email: "nobody@x.com", Ticker: "MSFT"},
 				code: codes.NotFound, msg: "user nobody@x.com not found"},
 			{name: "NotFound/WithRequestID", req: &pb.UpdateUserRequest{RequestId: newID(t), Email: "nobody@x.com", Ticker: "MSFT"},

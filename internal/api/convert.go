@@ -17,7 +17,19 @@ func ts(t time.Time) *timestamppb.Timestamp {
 }
 
 func userPB(u stock.User) *pb.User {
-	return &pb.User{Email: u.Email, Ticker: u.Ticker, CreateTime: ts(u.CreateTime), UpdateTime: ts(u.UpdateTime)}
+	return &pb.User{Email: u.Email, Ticker: u.Ticker, CreateTime: ts(u.CreateTime), UpdateTime: ts(u.UpdateTime), TickerStatus: tickerStatusPB(u.TickerStatus)}
+}
+
+func tickerStatusPB(s stock.TickerStatus) pb.TickerStatus {
+	switch s {
+	case stock.TickerVerified:
+		return pb.TickerStatus_TICKER_STATUS_VERIFIED
+	case stock.TickerUnverified:
+		return pb.TickerStatus_TICKER_STATUS_UNVERIFIED
+	case stock.TickerUnknown:
+		return pb.TickerStatus_TICKER_STATUS_UNKNOWN
+	}
+	return pb.TickerStatus_TICKER_STATUS_UNSPECIFIED
 }
 
 func pricePB(p stock.Price) *pb.Price {

@@ -33,6 +33,13 @@ var t0 = time.Date(2026, 11, 27, 14, 30, 0, 123456789, time.UTC)
 // t0us is t0 as the API reports it: truncated to microseconds.
 var t0us = t0.Truncate(time.Microsecond)
 
+// The ticker statuses, as the API answers them.
+const (
+	verified   = pb.TickerStatus_TICKER_STATUS_VERIFIED
+	unverified = pb.TickerStatus_TICKER_STATUS_UNVERIFIED
+	unknown    = pb.TickerStatus_TICKER_STATUS_UNKNOWN
+)
+
 // fakeClock is an injected, manually advanced clock.
 type fakeClock struct {
 	mu  sync.Mutex
@@ -61,6 +68,11 @@ type options struct {
 	// quoter, when set, checks tickers at register and update.
 	quoter       api.Quoter
 	quoteTimeout time.Duration
+	// verifyRate and verifyBurst bound the checks (0: no bound); onCheck
+	// receives their results.
+	verifyRate  float64
+	verifyBurst int
+	onCheck     func(result string)
 	// unary, when set, runs before the server's own interceptors.
 	unary grpc.UnaryServerInterceptor
 }
@@ -95,7 +107,8 @@ func serve(tb testing.TB, st api.Store, o options) pb.StockServiceClient {
 		chain = append([]grpc.UnaryServerInterceptor{o.unary}, chain...)
 	}
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(chain...))
-	api.New(st, api.Config{Now: o.clock.Now, DedupTTL: o.ttl, Quoter: o.quoter, QuoteTimeout: o.quoteTimeout}).Register(srv)
+	api.New(st, api.Config{Now: o.clock.Now, DedupTTL: o.ttl, Quoter: o.quoter, QuoteTimeout: o.quoteTimeout,
+		VerifyRate: o.verifyRate, VerifyBurst: o.verifyBurst, OnCheck: o.onCheck}).Register(srv)
 	return pb.NewStockServiceClient(grpctest.Serve(tb, srv))
 }
 

@@ -87,7 +87,7 @@ func TestListUsers(t *testing.T) {
 		e.insertPrices(t, aapl, px("AAPL", 190, m), msft) // no NVDA price
 
 		user := func(email, ticker string, latest stock.Price) *pb.UserWithPrice {
-			u := &pb.UserWithPrice{User: &pb.User{Email: email, Ticker: ticker, CreateTime: tsp(t0us), UpdateTime: tsp(t0us)}}
+			u := &pb.UserWithPrice{User: &pb.User{Email: email, Ticker: ticker, CreateTime: tsp(t0us), UpdateTime: tsp(t0us), TickerStatus: unverified}}
 			if latest.Ticker != "" {
 				u.LatestPrice = pricePB(latest)
 			}

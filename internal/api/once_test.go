@@ -36,7 +36,7 @@ func TestOnceReplay(t *testing.T) {
 			replay, err := e.client.RegisterUser(ctx, req)
 			mustOK(t, err)
 			wantSameBytes(t, first, replay)
-			diffProto(t, &pb.User{Email: "reg@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us)}, replay)
+			diffProto(t, &pb.User{Email: "reg@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us), TickerStatus: unverified}, replay)
 			if n := e.users(t, "reg@x.com"); n != 1 {
 				t.Errorf("users = %d, want 1", n)
 			}
@@ -306,7 +306,7 @@ func TestOnceConcurrent(t *testing.T) {
 				mustOK(t, errs[i])
 				wantSameBytes(t, resps[0], resps[i])
 			}
-			diffProto(t, &pb.User{Email: "race@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us)}, resps[0])
+			diffProto(t, &pb.User{Email: "race@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us), TickerStatus: unverified}, resps[0])
 			if got := e.users(t, "race@x.com"); got != 1 {
 				t.Errorf("users = %d, want 1", got)
 			}
@@ -453,7 +453,7 @@ func TestOnceExpiry(t *testing.T) {
 		later := t0us.Add(ttl + time.Microsecond)
 		got, err = e.client.RegisterUser(ctx, reg)
 		mustOK(t, err)
-		diffProto(t, &pb.User{Email: "x@x.com", Ticker: "AAPL", CreateTime: tsp(later), UpdateTime: tsp(later)}, got)
+		diffProto(t, &pb.User{Email: "x@x.com", Ticker: "AAPL", CreateTime: tsp(later), UpdateTime: tsp(later), TickerStatus: unverified}, got)
 		if n := e.users(t, "x@x.com"); n != 1 {
 			t.Errorf("users = %d, want 1", n)
 		}

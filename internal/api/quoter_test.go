@@ -3,12 +3,14 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -285,4 +287,195 @@ func TestTickerCheckConcurrentDuplicates(t *testing.T) {
 			t.Errorf("users = %d, want 1", got)
 		}
 	})
+}
+
+// checkLog records the results OnCheck reports.
+type checkLog struct {
+	mu      sync.Mutex
+	results []string
+}
+
+func (l *checkLog) add(r string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.results = append(l.results, r)
+}
+
+// take returns the results since the last take.
+func (l *checkLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.results
+	l.results = nil
+	return r
+}
+
+// TestTickerStatus: register and update answer the ticker's status: a
+// quote makes it verified; an unknown ticker is refused; when the check
+// cannot run (the source fails or is slow, or the budget of one check a
+// second is spent) the request is accepted and the stored status stands —
+// unverified for a new ticker, verified or refused as unknown for one the
+// collector settled. Reads report the status, and a price read of an
+// unknown ticker says so.
+func TestTickerStatus(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		m := t0.Add(-time.Hour).Truncate(time.Second)
+		q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{
+			"AAPL": {Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
+			"MSFT": {Ticker: "MSFT", Price: 410.25, Currency: "USD", MarketTime: m},
+			"KNWN": {Ticker: "KNWN", Price: 1, Currency: "USD", MarketTime: m},
+		}}
+		checks := &checkLog{}
+		e := newEnv(t, b, options{quoter: q, quoteTimeout: 50 * time.Millisecond, verifyRate: 1, verifyBurst: 1, onCheck: checks.add})
+		ctx := ctxTimeout(t)
+		// Settled by the collector before these requests.
+		if _, err := e.db.SaveQuotes(ctx, nil, []stock.TickerState{
+			{Ticker: "GONE", Status: stock.TickerUnknown, Checked: t0, NextCheck: t0.Add(time.Hour)},
+			{Ticker: "KNWN", Status: stock.TickerVerified, Checked: t0},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.register(t, "upd@x.com", "KNWN")
+		checks.take()
+
+		tests := []struct {
+			name   string
+			update bool   // UpdateUser of upd@x.com, else RegisterUser
+			ticker string // as sent
+			spent  bool   // the budget is used up before the request
+			status pb.TickerStatus
+			code   codes.Code
+			msg    string
+			asked  int    // quote source calls for the ticker
+			check  string // the result OnCheck reports; "" for none
+		}{
+			{name: "Register/Verified/Quote", ticker: "aapl", status: verified, asked: 1, check: "verified"},
+			{name: "Register/InvalidArgument/Unknown", ticker: "ZZZZ", code: codes.InvalidArgument, msg: "unknown ticker ZZZZ", asked: 1, check: "unknown"},
+			{name: "Register/Unverified/SourceDown", ticker: "DOWN", status: unverified, asked: 1, check: "failed"},
+			{name: "Register/Unverified/SourceTimesOut", ticker: "SLOW", status: unverified, asked: 1, check: "failed"},
+			{name: "Register/Unverified/BudgetSpent", ticker: "MSFT", spent: true, status: unverified, check: "skipped"},
+			{name: "Register/Verified/BudgetSpentSettledVerified", ticker: "KNWN", spent: true, status: verified, check: "skipped"},
+			{name: "Register/InvalidArgument/BudgetSpentSettledUnknown", ticker: "GONE", spent: true, code: codes.InvalidArgument, msg: "unknown ticker GONE", check: "skipped"},
+			{name: "Update/Verified/Quote", update: true, ticker: "msft", status: verified, asked: 1, check: "verified"},
+			{name: "Update/InvalidArgument/Unknown", update: true, ticker: "NOPE", code: codes.InvalidArgument, msg: "unknown ticker NOPE", asked: 1, check: "unknown"},
+			{name: "Update/Unverified/SourceDown", update: true, ticker: "DOWN", status: unverified, asked: 1, check: "failed"},
+			{name: "Update/Unverified/BudgetSpent", update: true, ticker: "NEWB", spent: true, status: unverified, check: "skipped"},
+			{name: "Update/InvalidArgument/BudgetSpentSettledUnknown", update: true, ticker: "GONE", spent: true, code: codes.InvalidArgument, msg: "unknown ticker GONE", check: "skipped"},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				e.clock.Advance(time.Second) // one check's worth of budget
+				if tt.spent {
+					_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{Email: fmt.Sprintf("spender%d@x.com", i), Ticker: "AAPL"})
+					mustOK(t, err)
+					checks.take()
+				}
+				ticker := strings.ToUpper(tt.ticker)
+				before := q.called(ticker)
+				email := fmt.Sprintf("u%d@x.com", i)
+				var got *pb.User
+				var err error
+				if tt.update {
+					email = "upd@x.com"
+					got, err = e.client.UpdateUser(ctx, &pb.UpdateUserRequest{RequestId: newID(t), Email: email, Ticker: tt.ticker})
+				} else {
+					got, err = e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: email, Ticker: tt.ticker})
+				}
+				if n := q.called(ticker) - before; n != tt.asked {
+					t.Errorf("quote source asked %d times, want %d", n, tt.asked)
+				}
+				var wantChecks []string
+				if tt.check != "" {
+					wantChecks = []string{tt.check}
+				}
+				if diff := cmp.Diff(wantChecks, checks.take()); diff != "" {
+					t.Errorf("OnCheck results mismatch (-want +got):\n%s", diff)
+				}
+				if tt.code != codes.OK {
+					wantStatus(t, err, tt.code, tt.msg)
+					if u, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: email}); tt.update && u.GetTicker() != "KNWN" || !tt.update && status.Code(err) != codes.NotFound {
+						t.Errorf("after a refusal, GetUser = %v, %v; want unchanged", u, err)
+					}
+					return
+				}
+				mustOK(t, err)
+				if got.GetTicker() != ticker || got.GetTickerStatus() != tt.status {
+					t.Errorf("answer: ticker %s, status %v; want %s, %v", got.GetTicker(), got.GetTickerStatus(), ticker, tt.status)
+				}
+				u, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: email})
+				mustOK(t, err)
+				if u.GetTickerStatus() != tt.status {
+					t.Errorf("GetUser status = %v, want %v", u.GetTickerStatus(), tt.status)
+				}
+				if tt.update {
+					// Back to the verified ticker, for the next update.
+					_, _, err := e.db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+						_, err := tx.UpdateUser(ctx, email, "KNWN", t0)
+						return stock.Outcome{}, err
+					})
+					mustOK(t, err)
+				}
+			})
+		}
+
+		t.Run("GetLatestPrice/FailedPrecondition/Unknown", func(t *testing.T) {
+			// The collector finds that DOWN, accepted unverified, is unknown.
+			if _, err := e.db.SaveQuotes(ctx, nil, []stock.TickerState{{Ticker: "DOWN", Status: stock.TickerUnknown, Checked: t0, NextCheck: t0.Add(time.Hour)}}); err != nil {
+				t.Fatal(err)
+			}
+			u, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: "u2@x.com"})
+			mustOK(t, err)
+			if u.GetTickerStatus() != unknown {
+				t.Errorf("GetUser status = %v, want %v", u.GetTickerStatus(), unknown)
+			}
+			_, err = e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "u2@x.com"})
+			wantStatus(t, err, codes.FailedPrecondition, "ticker DOWN is not known to Yahoo Finance")
+			_, err = e.client.GetAveragePrice(ctx, &pb.GetAveragePriceRequest{Email: "u2@x.com", Count: 3})
+			wantStatus(t, err, codes.FailedPrecondition, "ticker DOWN is not known to Yahoo Finance")
+			_, err = e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "u3@x.com"})
+			wantStatus(t, err, codes.FailedPrecondition, "no price collected yet for SLOW")
+		})
+		t.Run("ListUsers/Statuses", func(t *testing.T) {
+			resp, err := e.client.ListUsers(ctx, &pb.ListUsersRequest{})
+			mustOK(t, err)
+			got := map[string]pb.TickerStatus{}
+			for _, u := range resp.GetUsers() {
+				got[u.GetUser().GetEmail()] = u.GetUser().GetTickerStatus()
+			}
+			for email, want := range map[string]pb.TickerStatus{"u0@x.com": verified, "u2@x.com": unknown, "u3@x.com": unverified, "u5@x.com": verified} {
+				if got[email] != want {
+					t.Errorf("ListUsers %s status = %v, want %v", email, got[email], want)
+				}
+			}
+		})
+	})
+}
+
+// TestTickerStatusReplay: a replay answers the status of the first
+// answer, byte for byte, even after the collector settled the ticker;
+// reads answer the status now.
+func TestTickerStatusReplay(t *testing.T) {
+	t.Parallel()
+	q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{}}
+	e := newEnv(t, storetest.SQLite, options{quoter: q, ttl: time.Hour})
+	ctx := ctxTimeout(t)
+	req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "r@x.com", Ticker: "DOWN"}
+	first, err := e.client.RegisterUser(ctx, req)
+	mustOK(t, err)
+	if first.GetTickerStatus() != unverified {
+		t.Fatalf("first answer status = %v, want %v", first.GetTickerStatus(), unverified)
+	}
+	if _, err := e.db.SaveQuotes(ctx, nil, []stock.TickerState{{Ticker: "DOWN", Status: stock.TickerVerified, Checked: t0}}); err != nil {
+		t.Fatal(err)
+	}
+	replay, err := e.client.RegisterUser(ctx, req)
+	mustOK(t, err)
+	wantSameBytes(t, first, replay)
+	u, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: "r@x.com"})
+	mustOK(t, err)
+	if u.GetTickerStatus() != verified {
+		t.Errorf("GetUser status = %v, want %v", u.GetTickerStatus(), verified)
+	}
 }

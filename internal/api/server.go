@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
@@ -47,13 +48,28 @@ type Config struct {
 	// Logger receives internal errors with their detail (default: discard).
 	Logger *slog.Logger
 	// Quoter, when set, checks a new ticker at register and update: an
-	// unknown one is rejected, a quote is stored as the first price.
+	// unknown one is rejected, a quote is stored as the first price and
+	// makes the ticker verified. Give it a breaker of its own: its
+	// failures must not stop the collector's fetches.
 	Quoter Quoter
+	// VerifyRate bounds the checks that reach the Quoter to VerifyRate
+	// per second, in bursts of up to VerifyBurst (default 1), so that a
+	// flood of registrations cannot use up the upstream's patience, which
+	// the collector needs. A check beyond the budget is not sent: the
+	// request goes ahead with the ticker unverified. 0 (the default) sets
+	// no bound.
+	VerifyRate  float64
+	VerifyBurst int
+	// OnCheck, when set, is called with the result of every ticker check
+	// (for metrics): "verified", "unknown", "failed" (the source failed,
+	// timed out or its breaker is open) or "skipped" (budget spent).
+	OnCheck func(result string)
 	// OnReplay, when set, is called for every request answered from a
 	// stored outcome (for metrics).
 	OnReplay func(method string)
 	// QuoteTimeout bounds that check (default 3s); when it fails for any
-	// reason but an unknown ticker, the request goes ahead without it.
+	// reason but an unknown ticker, the request goes ahead without it,
+	// the ticker unverified.
 	QuoteTimeout time.Duration
 }
 
@@ -65,8 +81,10 @@ type Server struct {
 	now    func() time.Time
 	log    *slog.Logger
 	quoter Quoter
+	budget *rate.Limiter // of checks sent to quoter; nil: no bound
 	qwait  time.Duration
 	replay func(method string)
+	check  func(result string)
 	// inflight joins concurrent duplicates of one request on this replica
 	// to the first: they wait for its outcome instead of each checking
 	// the ticker and running a transaction bound to roll back.
@@ -77,9 +95,15 @@ var _ pb.StockServiceServer = (*Server)(nil)
 
 // New returns a Server backed by st.
 func New(st Store, cfg Config) *Server {
-	s := &Server{store: st, ttl: cfg.DedupTTL, now: cfg.Now, log: cfg.Logger, quoter: cfg.Quoter, qwait: cfg.QuoteTimeout, replay: cfg.OnReplay}
+	s := &Server{store: st, ttl: cfg.DedupTTL, now: cfg.Now, log: cfg.Logger, quoter: cfg.Quoter, qwait: cfg.QuoteTimeout, replay: cfg.OnReplay, check: cfg.OnCheck}
 	if s.replay == nil {
 		s.replay = func(string) {}
+	}
+	if s.check == nil {
+		s.check = func(string) {}
+	}
+	if cfg.VerifyRate > 0 {
+		s.budget = rate.NewLimiter(rate.Limit(cfg.VerifyRate), max(cfg.VerifyBurst, 1))
 	}
 	if s.qwait <= 0 {
 		s.qwait = 3 * time.Second
@@ -227,9 +251,11 @@ func decode(out stock.Outcome, resp proto.Message) error {
 // tickerCheck returns a prepare step that asks the quote source about
 // ticker and leaves any quote in *quote, or nil when there is no source.
 // The step returns KindInvalid for a ticker the source does not know, and
-// nil otherwise: an unreachable source (or an open breaker) must not stop
-// registrations; the collector fills the price in later. A quote whose
-// market time cannot be right (stock.CheckQuoteTime) is dropped, not stored.
+// nil otherwise: an unreachable source (or an open breaker, or a spent
+// budget) must not stop registrations; the ticker is then unverified, and
+// the collector checks it later.
+// A quote whose market time cannot be right (stock.CheckQuoteTime) is
+// dropped, not stored.
 func (s *Server) tickerCheck(ticker string, quote **stock.Quote) func(context.Context) error {
 	if s.quoter == nil {
 		return nil
@@ -241,11 +267,19 @@ func (s *Server) tickerCheck(ticker string, quote **stock.Quote) func(context.Co
 }
 
 func (s *Server) checkTicker(ctx context.Context, ticker string) (*stock.Quote, error) {
+	// Non-blocking: a request never waits for the budget, and a spent
+	// one sends nothing upstream.
+	if s.budget != nil && !s.budget.AllowN(s.now(), 1) {
+		s.check("skipped")
+		s.log.DebugContext(ctx, "ticker check budget spent; accepting the ticker unverified", "ticker", ticker)
+		return nil, nil
+	}
 	qctx, cancel := context.WithTimeout(ctx, s.qwait)
 	defer cancel()
 	q, err := s.quoter.Quote(qctx, ticker)
 	switch {
 	case err == nil:
+		s.check("verified")
 		q.Ticker = ticker
 		if err := stock.CheckQuoteTime(q, s.now()); err != nil {
 			s.log.WarnContext(ctx, "quote not stored; accepting the ticker without a price", "err", err)
@@ -253,22 +287,44 @@ func (s *Server) checkTicker(ctx context.Context, ticker string) (*stock.Quote, 
 		}
 		return &q, nil
 	case errors.Is(err, stock.ErrUnknownTicker):
-		return nil, stock.Errorf(stock.KindInvalid, "unknown ticker %s", ticker)
+		s.check("unknown")
+		return nil, unknownTicker(ticker)
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	}
-	s.log.WarnContext(ctx, "could not check ticker; accepting it", "ticker", ticker, "err", err)
+	s.check("failed")
+	s.log.WarnContext(ctx, "could not check ticker; accepting it unverified", "ticker", ticker, "err", err)
 	return nil, nil
 }
 
-// storeQuote saves the quote fetched at registration as the ticker's
-// first price (skipped if that market time is already stored).
-func storeQuote(ctx context.Context, tx stock.Tx, q *stock.Quote, now time.Time) error {
-	if q == nil {
-		return nil
+func unknownTicker(ticker string) error {
+	return stock.Errorf(stock.KindInvalid, "unknown ticker %s", ticker)
+}
+
+// settleTicker records in tx what the check found about ticker and returns
+// the status to answer with. A quote is stored as the ticker's first price
+// (skipped if that market time is already stored) and makes it verified.
+// Without one, the stored status stands: an unknown ticker is refused as
+// the check would have, and one never seen before is queued, unverified,
+// for the collector to check in order of arrival.
+func settleTicker(ctx context.Context, tx stock.Tx, ticker string, q *stock.Quote, now time.Time) (stock.TickerStatus, error) {
+	if q != nil {
+		_, err := tx.InsertPrices(ctx, []stock.Price{{Ticker: q.Ticker, Price: q.Price, Currency: q.Currency, MarketTime: q.MarketTime, CollectTime: now}})
+		if err != nil {
+			return "", err
+		}
+		return stock.TickerVerified, tx.SetTickers(ctx, []stock.TickerState{{Ticker: ticker, Status: stock.TickerVerified, Checked: now}})
 	}
-	_, err := tx.InsertPrices(ctx, []stock.Price{{Ticker: q.Ticker, Price: q.Price, Currency: q.Currency, MarketTime: q.MarketTime, CollectTime: now}})
-	return err
+	st, found, err := tx.TickerStatus(ctx, ticker)
+	switch {
+	case err != nil:
+		return "", err
+	case st == stock.TickerUnknown:
+		return "", unknownTicker(ticker)
+	case !found:
+		return stock.TickerUnverified, tx.SetTickers(ctx, []stock.TickerState{{Ticker: ticker, Status: stock.TickerUnverified, NextCheck: now}})
+	}
+	return st, nil
 }
 
 // fingerprint digests the method and the normalised fields of a request;
@@ -283,7 +339,8 @@ func fingerprint(method string, fields []string) []byte {
 	return h.Sum(nil)
 }
 
-// RegisterUser creates a user. INVALID_ARGUMENT for a bad field,
+// RegisterUser creates a user and answers it with its ticker's status.
+// INVALID_ARGUMENT for a bad field or a ticker Yahoo does not know,
 // ALREADY_EXISTS for a registered e-mail.
 func (s *Server) RegisterUser(ctx context.Context, req *pb.RegisterUserRequest) (*pb.User, error) {
 	resp := new(pb.User)
@@ -316,7 +373,8 @@ func (s *Server) registerUser(ctx context.Context, req *pb.RegisterUserRequest, 
 			if err := tx.CreateUser(ctx, u); err != nil {
 				return nil, err
 			}
-			if err := storeQuote(ctx, tx, quote, now); err != nil {
+			var err error
+			if u.TickerStatus, err = settleTicker(ctx, tx, ticker, quote, now); err != nil {
 				return nil, err
 			}
 			return userPB(u), nil
@@ -324,8 +382,9 @@ func (s *Server) registerUser(ctx context.Context, req *pb.RegisterUserRequest, 
 	}, resp)
 }
 
-// UpdateUser changes a user's ticker. INVALID_ARGUMENT for a bad field,
-// NOT_FOUND for an unknown e-mail.
+// UpdateUser changes a user's ticker and answers the user with its
+// ticker's status. INVALID_ARGUMENT for a bad field or a ticker Yahoo does
+// not know, NOT_FOUND for an unknown e-mail.
 func (s *Server) UpdateUser(ctx context.Context, req *pb.UpdateUserRequest) (*pb.User, error) {
 	resp := new(pb.User)
 	if err := s.updateUser(ctx, req, resp); err != nil {
@@ -357,7 +416,7 @@ func (s *Server) updateUser(ctx context.Context, req *pb.UpdateUserRequest, resp
 			if err != nil {
 				return nil, err
 			}
-			if err := storeQuote(ctx, tx, quote, now); err != nil {
+			if u.TickerStatus, err = settleTicker(ctx, tx, ticker, quote, now); err != nil {
 				return nil, err
 			}
 			return userPB(u), nil
@@ -450,7 +509,8 @@ func (s *Server) GetUser(ctx context.Context, req *pb.GetUserRequest) (*pb.User,
 }
 
 // GetLatestPrice returns the newest price of the user's ticker.
-// NOT_FOUND for an unknown user, FAILED_PRECONDITION before any price.
+// NOT_FOUND for an unknown user, FAILED_PRECONDITION before any price
+// (with its own message when Yahoo does not know the ticker).
 func (s *Server) GetLatestPrice(ctx context.Context, req *pb.GetLatestPriceRequest) (*pb.Price, error) {
 	email, err := stock.ParseEmail(req.GetEmail())
 	if err != nil {

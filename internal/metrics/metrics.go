@@ -32,6 +32,7 @@ type Metrics struct {
 	rejected     *prometheus.CounterVec
 	transitions  *prometheus.CounterVec
 	replays      *prometheus.CounterVec
+	checks       *prometheus.CounterVec
 }
 
 // New returns the metrics, registered with Go runtime and process
@@ -67,6 +68,9 @@ func New() *Metrics {
 		replays: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stockwatch_requests_replayed_total", Help: "Mutating requests answered from a stored outcome (at-most-once), by method.",
 		}, []string{"method"}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockwatch_ticker_checks_total", Help: "Ticker checks at register and update, by result (verified, unknown, failed, skipped: budget spent).",
+		}, []string{"result"}),
 	}
 	for _, outcome := range []string{"ok", "unknown", "failed"} {
 		m.tickers.WithLabelValues(outcome)
@@ -74,10 +78,13 @@ func New() *Metrics {
 	for _, reason := range []string{"future", "past"} {
 		m.rejected.WithLabelValues(reason)
 	}
+	for _, result := range []string{"verified", "unknown", "failed", "skipped"} {
+		m.checks.WithLabelValues(result)
+	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.GRPC, m.cycleSeconds, m.tickers, m.rowsInserted, m.pricesPurged, m.cycleErrors, m.rejected, m.transitions, m.replays,
+		m.GRPC, m.cycleSeconds, m.tickers, m.rowsInserted, m.pricesPurged, m.cycleErrors, m.rejected, m.transitions, m.replays, m.checks,
 	)
 	return m
 }
@@ -139,6 +146,9 @@ func (c *breakerCalls) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(r.v), r.result)
 	}
 }
+
+// TickerCheck counts a ticker check at register or update by its result.
+func (m *Metrics) TickerCheck(result string) { m.checks.WithLabelValues(result).Inc() }
 
 // Replayed counts a mutating request answered from its stored outcome.
 func (m *Metrics) Replayed(method string) { m.replays.WithLabelValues(method).Inc() }

@@ -213,6 +213,22 @@ func (s *Server) InsertPrices(tb testing.TB, ps ...stock.Price) {
 	}
 }
 
+// SetTickerStatus stores the status of tickers directly, as the collector
+// would settle them.
+func (s *Server) SetTickerStatus(tb testing.TB, status stock.TickerStatus, tickers ...string) {
+	tb.Helper()
+	states := make([]stock.TickerState, len(tickers))
+	for i, t := range tickers {
+		states[i] = stock.TickerState{Ticker: t, Status: status, Checked: s.now}
+		if status != stock.TickerVerified {
+			states[i].NextCheck = s.now
+		}
+	}
+	if _, err := s.DB.SaveQuotes(context.Background(), nil, states); err != nil {
+		tb.Fatalf("set ticker status: %v", err)
+	}
+}
+
 // AddUser registers a user directly through the API's rules, as if a
 // client had, without counting as a call.
 func (s *Server) AddUser(tb testing.TB, email, ticker string) {
