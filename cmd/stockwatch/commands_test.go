@@ -47,6 +47,7 @@ func TestCommands(t *testing.T) {
 			}},
 		{name: "register_json", args: []string{"-o", "json", "register", "dave@example.com", "AAPL"}, calls: 1},
 		{name: "register_exists", args: []string{"register", "alice@example.com", "MSFT"}, code: 1, calls: 1},
+		{name: "register_unknown_ticker", args: []string{"register", "dave@example.com", "MSFT"}, code: 1, calls: 1, arrange: msftUnknown},
 		{name: "register_bad_email", args: []string{"register", "Alice <alice@example.com>", "AAPL"}, code: 2},
 		{name: "register_bad_ticker", args: []string{"register", "dave@example.com", "AAPL;DROP"}, code: 2},
 		{name: "register_missing_arg", args: []string{"register", "dave@example.com"}, code: 2},
@@ -73,6 +74,9 @@ func TestCommands(t *testing.T) {
 		// user
 		{name: "user", args: []string{"user", "alice@example.com"}, calls: 1},
 		{name: "user_json", args: []string{"-o", "json", "user", "ALICE@example.com"}, calls: 1},
+		{name: "user_unverified", args: []string{"user", "carol@example.com"}, calls: 1},
+		{name: "user_unknown_ticker", args: []string{"user", "carol@example.com"}, calls: 1, arrange: msftUnknown},
+		{name: "user_unknown_ticker_json", args: []string{"-o", "json", "user", "carol@example.com"}, calls: 1, arrange: msftUnknown},
 		{name: "user_not_found", args: []string{"user", "nobody@example.com"}, code: 1, calls: 1},
 		{name: "user_bad_email", args: []string{"user", "alice"}, code: 2},
 		{name: "user_help", args: []string{"user", "-h"}},
@@ -83,6 +87,7 @@ func TestCommands(t *testing.T) {
 		{name: "latest_other_zone", args: []string{"latest", "bob@example.com"}, env: map[string]string{"TZ": "Asia/Tokyo"}, calls: 1},
 		{name: "latest_no_price", args: []string{"latest", "carol@example.com"}, code: 1, calls: 1},
 		{name: "latest_not_found", args: []string{"latest", "nobody@example.com"}, code: 1, calls: 1},
+		{name: "latest_unknown_ticker", args: []string{"latest", "carol@example.com"}, code: 1, calls: 1, arrange: msftUnknown},
 		{name: "latest_help", args: []string{"latest", "-h"}},
 
 		// average
@@ -174,6 +179,11 @@ func TestCommands(t *testing.T) {
 	}
 }
 
+// msftUnknown settles MSFT (carol's ticker) as unknown to Yahoo Finance.
+func msftUnknown(tb testing.TB, srv *clienttest.Server) {
+	srv.SetTickerStatus(tb, stock.TickerUnknown, "MSFT")
+}
+
 // TestListingsPageThroughAll checks that prices and users fetch every
 // page, not just the first.
 func TestListingsPageThroughAll(t *testing.T) {
@@ -213,7 +223,7 @@ func TestRegisterRetriedAfterLostReply(t *testing.T) {
 	srv := clienttest.Start(t, clienttest.Options{})
 	srv.FailAfterCommit("RegisterUser", 2, codes.Unavailable)
 	r := runCLI(t, t.Context(), srv.Addr, nil, "", "register", "dave@example.com", "AAPL")
-	if r.code != 0 || r.stdout != "Registered dave@example.com, tracking AAPL.\n" {
+	if r.code != 0 || r.stdout != "Registered dave@example.com, tracking AAPL.\nTicker AAPL is not verified yet: a price should appear within a minute.\n" {
 		t.Fatalf("exit status %d, stdout %q, stderr %q; want 0 and the registration", r.code, r.stdout, r.stderr)
 	}
 	ids := srv.RequestIDs("RegisterUser")

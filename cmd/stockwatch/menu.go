@@ -165,7 +165,7 @@ func (m *menu) update(ctx context.Context) error {
 
 // setTicker asks for an e-mail and a ticker, sends them with call
 // (register or update), and prints the user's e-mail and ticker with
-// format.
+// format, and the ticker's status unless it is verified.
 func (m *menu) setTicker(ctx context.Context, call func(*client.Client, context.Context, string, string) (*pb.User, error), format string) error {
 	email, err := m.askEmail(ctx)
 	if err != nil {
@@ -183,7 +183,7 @@ func (m *menu) setTicker(ctx context.Context, call func(*client.Client, context.
 	if err != nil {
 		return err
 	}
-	return m.s.out.text(format, u.GetEmail(), u.GetTicker())
+	return m.s.out.savedText(format, u)
 }
 
 // emailAndClient asks for an e-mail and returns it with the client to

@@ -106,6 +106,7 @@ func manyRows(tb testing.TB, srv *clienttest.Server) {
 		ps = append(ps, stock.Price{Ticker: "GOOG", Price: 170 + float64(i)/4, Currency: "USD", MarketTime: mt, CollectTime: mt})
 	}
 	srv.InsertPrices(tb, ps...)
+	srv.SetTickerStatus(tb, stock.TickerVerified, "GOOG")
 }
 
 // TestMenuInterrupted checks that Ctrl-C (the context's end) stops a menu

@@ -104,10 +104,50 @@ func (p *printer) table(rows func(w io.Writer)) error {
 }
 
 func (p *printer) userText(u *pb.User) error {
-	return p.table(func(w io.Writer) {
-		fmt.Fprintln(w, "EMAIL\tTICKER\tREGISTERED\tUPDATED")
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", u.GetEmail(), u.GetTicker(), p.time(u.GetCreateTime()), p.time(u.GetUpdateTime()))
+	err := p.table(func(w io.Writer) {
+		fmt.Fprintln(w, "EMAIL\tTICKER\tSTATUS\tREGISTERED\tUPDATED")
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.GetEmail(), u.GetTicker(), statusWord(u.GetTickerStatus()), p.time(u.GetCreateTime()), p.time(u.GetUpdateTime()))
 	})
+	if err != nil {
+		return err
+	}
+	return p.statusNote(u)
+}
+
+// savedText writes the answer of register or update: format, filled with
+// the user's e-mail and ticker, then what the ticker's status means when
+// it is not verified.
+func (p *printer) savedText(format string, u *pb.User) error {
+	if err := p.text(format, u.GetEmail(), u.GetTicker()); err != nil {
+		return err
+	}
+	return p.statusNote(u)
+}
+
+// statusNote writes a line on the user's ticker unless it is verified (or
+// the server did not say).
+func (p *printer) statusNote(u *pb.User) error {
+	switch u.GetTickerStatus() {
+	case pb.TickerStatus_TICKER_STATUS_UNVERIFIED:
+		return p.text("Ticker %s is not verified yet: a price should appear within a minute.", u.GetTicker())
+	case pb.TickerStatus_TICKER_STATUS_UNKNOWN:
+		return p.text("Ticker %s is not known to Yahoo Finance.", u.GetTicker())
+	}
+	return nil
+}
+
+// statusWord is a ticker status in a table: "verified", "unverified",
+// "unknown", or "-" when the server did not say.
+func statusWord(s pb.TickerStatus) string {
+	switch s {
+	case pb.TickerStatus_TICKER_STATUS_VERIFIED:
+		return "verified"
+	case pb.TickerStatus_TICKER_STATUS_UNVERIFIED:
+		return "unverified"
+	case pb.TickerStatus_TICKER_STATUS_UNKNOWN:
+		return "unknown"
+	}
+	return "-"
 }
 
 func (p *printer) priceText(pr *pb.Price) error {
@@ -130,14 +170,14 @@ func (p *printer) averageText(a *pb.AveragePrice) error {
 // usersTable writes users with their latest price as a table.
 func (p *printer) usersTable(users []*pb.UserWithPrice) error {
 	return p.table(func(w io.Writer) {
-		fmt.Fprintln(w, "EMAIL\tTICKER\tLATEST\tCURRENCY\tMARKET TIME")
+		fmt.Fprintln(w, "EMAIL\tTICKER\tSTATUS\tLATEST\tCURRENCY\tMARKET TIME")
 		for _, u := range users {
 			lp := u.GetLatestPrice()
 			if lp == nil {
-				fmt.Fprintf(w, "%s\t%s\t-\t\t\n", u.GetUser().GetEmail(), u.GetUser().GetTicker())
+				fmt.Fprintf(w, "%s\t%s\t%s\t-\t\t\n", u.GetUser().GetEmail(), u.GetUser().GetTicker(), statusWord(u.GetUser().GetTickerStatus()))
 				continue
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.GetUser().GetEmail(), u.GetUser().GetTicker(),
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", u.GetUser().GetEmail(), u.GetUser().GetTicker(), statusWord(u.GetUser().GetTickerStatus()),
 				formatPrice(lp.GetPrice()), lp.GetCurrency(), p.time(lp.GetMarketTime()))
 		}
 	})

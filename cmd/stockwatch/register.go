@@ -7,7 +7,8 @@ func registerCmd() *command {
 		name:    "register",
 		args:    "EMAIL TICKER",
 		summary: "register a user who tracks TICKER",
-		help:    "Registers EMAIL to track TICKER. Fails with ALREADY_EXISTS if EMAIL is registered.",
+		help: "Registers EMAIL to track TICKER, and says when TICKER is not verified with Yahoo Finance yet. Fails with\n" +
+			"ALREADY_EXISTS if EMAIL is registered, INVALID_ARGUMENT if Yahoo Finance does not know TICKER.",
 		example: "stockwatch register alice@example.com AAPL",
 		minArgs: 2, maxArgs: 2,
 		run: func(ctx context.Context, s *session, args []string) error {
@@ -30,7 +31,7 @@ func registerCmd() *command {
 			if s.out.json {
 				return s.out.message(u)
 			}
-			return s.out.text("Registered %s, tracking %s.", u.GetEmail(), u.GetTicker())
+			return s.out.savedText("Registered %s, tracking %s.", u)
 		},
 	}
 }

@@ -7,7 +7,9 @@ func updateCmd() *command {
 		name:    "update",
 		args:    "EMAIL TICKER",
 		summary: "change the ticker a user tracks",
-		help:    "Makes the registered user EMAIL track TICKER instead. Fails with NOT_FOUND if EMAIL is not registered.",
+		help: "Makes the registered user EMAIL track TICKER instead, and says when TICKER is not verified with Yahoo\n" +
+			"Finance yet. Fails with NOT_FOUND if EMAIL is not registered, INVALID_ARGUMENT if Yahoo Finance does not\n" +
+			"know TICKER.",
 		example: "stockwatch update alice@example.com MSFT",
 		minArgs: 2, maxArgs: 2,
 		run: func(ctx context.Context, s *session, args []string) error {
@@ -30,7 +32,7 @@ func updateCmd() *command {
 			if s.out.json {
 				return s.out.message(u)
 			}
-			return s.out.text("Updated %s, now tracking %s.", u.GetEmail(), u.GetTicker())
+			return s.out.savedText("Updated %s, now tracking %s.", u)
 		},
 	}
 }

@@ -7,7 +7,9 @@ func userCmd() *command {
 		name:    "user",
 		args:    "EMAIL",
 		summary: "show a user",
-		help:    "Shows the user EMAIL: the ticker tracked and when the user was registered and last updated. Fails with NOT_FOUND if EMAIL is not registered.",
+		help: "Shows the user EMAIL: the ticker tracked, its status (verified, unverified: not checked with Yahoo Finance\n" +
+			"yet, or unknown to Yahoo Finance), and when the user was registered and last updated. Fails with\n" +
+			"NOT_FOUND if EMAIL is not registered.",
 		example: "stockwatch user alice@example.com",
 		minArgs: 1, maxArgs: 1,
 		run: func(ctx context.Context, s *session, args []string) error {
