@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -98,6 +99,34 @@ type Server struct {
 	global    Fault
 	perSymbol map[string]int64
 	requests  []Request
+	budget    budget
+}
+
+// budget is a fixed-window request limit, like Yahoo's edge.
+type budget struct {
+	n           int // requests answered per window; 0: no limit
+	window      time.Duration
+	retryAfter  string // the Retry-After header, in seconds
+	start       time.Time
+	used        int
+	rateLimited int64
+}
+
+// allow counts one chart request at now and reports whether it is within
+// the budget.
+func (b *budget) allow(now time.Time) bool {
+	if b.n <= 0 {
+		return true
+	}
+	if now.Sub(b.start) >= b.window {
+		b.start, b.used = now, 0
+	}
+	b.used++
+	if b.used > b.n {
+		b.rateLimited++
+		return false
+	}
+	return true
 }
 
 // NewServer starts a fake server that serves AAPL and VOD.L from the
@@ -176,6 +205,27 @@ func (s *Server) SetGlobalFault(f Fault) {
 	s.global = f
 }
 
+// SetBudget makes the server rate-limit chart requests as Yahoo does: of
+// those in each window (a window starts with the first request after the
+// last one ended), the first n are served; every other one, whatever its
+// symbol or fault, is answered 429 with Yahoo's body and a Retry-After of
+// retryAfter (whole seconds, rounded up). Answered ones count too. n <= 0
+// removes the limit.
+func (s *Server) SetBudget(n int, window, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	secs := (retryAfter + time.Second - 1) / time.Second
+	s.budget = budget{n: n, window: window, retryAfter: strconv.FormatInt(int64(secs), 10)}
+}
+
+// RateLimited returns how many requests the budget of SetBudget answered
+// with 429.
+func (s *Server) RateLimited() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.budget.rateLimited
+}
+
 // Requests returns how many requests the server has received, on any path.
 func (s *Server) Requests() int64 {
 	s.mu.Lock()
@@ -230,6 +280,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		f = s.global
 	}
 	resp, known := s.responses[symbol]
+	allowed := symbol == "" || s.budget.allow(time.Now())
+	retryAfter := s.budget.retryAfter
 	s.mu.Unlock()
 
 	switch {
@@ -237,6 +289,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such endpoint", http.StatusNotFound)
 		return
 	case strings.HasPrefix(r.Header.Get("User-Agent"), "Go-http-client"):
+		writeBody(w, http.StatusTooManyRequests, "text/plain;charset=utf-8", Fixture("too-many-requests.txt"))
+		return
+	case !allowed:
+		w.Header().Set("Retry-After", retryAfter)
 		writeBody(w, http.StatusTooManyRequests, "text/plain;charset=utf-8", Fixture("too-many-requests.txt"))
 		return
 	}

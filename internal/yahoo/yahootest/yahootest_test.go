@@ -181,3 +181,49 @@ func canonical(tb testing.TB, s string) any {
 	}
 	return v
 }
+
+// TestServer_Budget: past its budget the server answers as Yahoo's edge
+// does, 429 with its plain-text body and Retry-After, whatever the
+// symbol; the next window serves again.
+func TestServer_Budget(t *testing.T) {
+	t.Parallel()
+	srv := yahootest.NewServer(t)
+	srv.SetBudget(2, 300*time.Millisecond, 1500*time.Millisecond)
+	limited := reply{429, "text/plain;charset=utf-8", string(yahootest.Fixture("too-many-requests.txt"))}
+	aapl := reply{200, "application/json;charset=utf-8", string(yahootest.Fixture("chart-AAPL.json"))}
+	for i, want := range []reply{aapl, {404, "application/json;charset=utf-8", string(yahootest.Fixture("chart-not-found.json"))}, limited} {
+		path := "/v8/finance/chart/AAPL"
+		if i == 1 {
+			path = "/v8/finance/chart/ZZZZ"
+		}
+		if diff := cmp.Diff(want, get(t, srv, path, browser)); diff != "" {
+			t.Errorf("request %d mismatch (-want +got):\n%s", i, diff)
+		}
+	}
+	req, err := http.NewRequest(http.MethodGet, srv.URL()+"/v8/finance/chart/VOD.L", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", browser)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "2" {
+		t.Errorf("over budget: HTTP %d, Retry-After %q; want 429 and 2 (1.5s rounded up)", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if n := srv.RateLimited(); n != 2 {
+		t.Errorf("RateLimited = %d, want 2", n)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if diff := cmp.Diff(aapl, get(t, srv, "/v8/finance/chart/AAPL", browser)); diff != "" {
+		t.Errorf("next window mismatch (-want +got):\n%s", diff)
+	}
+	srv.SetBudget(0, 0, 0)
+	for range 3 {
+		if got := get(t, srv, "/v8/finance/chart/AAPL", browser); got.Status != 200 {
+			t.Errorf("without a budget: HTTP %d, want 200", got.Status)
+		}
+	}
+}
