@@ -20,14 +20,26 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// dialect is what differs between the backends.
+// dialect is what differs between the backends. The queries are shared:
+// they are written with ? placeholders in SQL that every backend reads the
+// same, and leave to the dialect what the backends spell differently. A
+// new backend provides a dialect value with every field below set
+// (locker and startLock are optional; priceIndex and lockRows may be ""
+// where not needed), a folder migrations/<name>, and a URL scheme in
+// parseDSN and open.
 type dialect struct {
-	name   string
-	goose  goose.Dialect
+	name   string                      // also the folder of its migrations
+	goose  goose.Dialect               // of the migrations' version table
 	locker func() (lock.Locker, error) // serialises migrations across replicas; nil if not needed
 	// startLock, if set, is held from before the first connection opens
 	// until the migrations are applied, instead of locker.
 	startLock func(context.Context) (unlock func() error, err error)
+	// rebind rewrites a query's ? placeholders into the backend's (such as
+	// $1, $2… on PostgreSQL); every statement passes through it (see pool).
+	rebind func(query string) string
+	// lockRows ends a SELECT, in a write transaction, of rows that the
+	// transaction then updates: it locks them until the commit.
+	lockRows string
 	// ignoreConflict ends an INSERT so that a row whose unique key (the
 	// columns given) exists is skipped and not counted as affected.
 	ignoreConflict func(key ...string) string
@@ -43,8 +55,12 @@ type dialect struct {
 
 func openSQLite(path string) (*DB, error) {
 	d := dialect{
-		name:  "sqlite",
-		goose: goose.DialectSQLite3,
+		name:   "sqlite",
+		goose:  goose.DialectSQLite3,
+		rebind: sameQuery,
+		// Immediate transactions (_txlock) already hold the database's
+		// write lock.
+		lockRows: "",
 		ignoreConflict: func(key ...string) string {
 			return "ON CONFLICT (" + strings.Join(key, ", ") + ") DO NOTHING"
 		},
@@ -84,7 +100,7 @@ func openSQLite(path string) (*DB, error) {
 		db.SetMaxOpenConns(1)
 		db.SetConnMaxIdleTime(0)
 		db.SetConnMaxLifetime(0)
-		return &DB{r: db, w: db, d: d, dsn: "sqlite://:memory:"}, nil
+		return newDB(db, db, d, "sqlite://:memory:"), nil
 	}
 	d.startLock = func(ctx context.Context) (func() error, error) { return lockFile(ctx, path) }
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -105,8 +121,11 @@ func openSQLite(path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &DB{r: r, w: w, d: d, dsn: "sqlite://" + path}, nil
+	return newDB(r, w, d, "sqlite://"+path), nil
 }
+
+// sameQuery is the rebind of backends that take ? placeholders.
+func sameQuery(query string) string { return query }
 
 func sqliteCode(err error) int {
 	var e *sqlite.Error
@@ -180,8 +199,10 @@ func openMySQL(rest string) (*DB, error) {
 	db.SetConnMaxLifetime(5 * time.Minute)
 	db.SetConnMaxIdleTime(time.Minute)
 	d := dialect{
-		name:  "mysql",
-		goose: goose.DialectMySQL,
+		name:     "mysql",
+		goose:    goose.DialectMySQL,
+		rebind:   sameQuery,
+		lockRows: " FOR UPDATE",
 		locker: func() (lock.Locker, error) {
 			// goose retries every 5s by default: a replica starting beside
 			// another would wait that long for a lock held for milliseconds.
@@ -217,7 +238,7 @@ func openMySQL(rest string) (*DB, error) {
 				errors.Is(err, sql.ErrConnDone)
 		},
 	}
-	return &DB{r: db, w: db, d: d, dsn: Redact("mysql://" + rest)}, nil
+	return newDB(db, db, d, Redact("mysql://"+rest)), nil
 }
 
 func mysqlNumber(err error) uint16 {

@@ -1,8 +1,8 @@
 // Package store keeps Stockwatch's users, prices and at-most-once request
 // records in SQL: SQLite (modernc.org/sqlite, pure Go) or MySQL/MariaDB
 // (go-sql-driver/mysql). Both backends share every query; the differences
-// (connection set-up, migrations, conflict syntax, error codes) live in a
-// dialect.
+// (connection set-up, migrations, placeholders, row locks, conflict syntax,
+// index hints, error codes) live in a dialect.
 //
 // Times are stored as Unix microseconds (UTC) in integer columns, which both
 // engines index and compare the same way and which carry no time zone.
@@ -37,7 +37,7 @@ var migrations embed.FS
 // context.DeadlineExceeded. Methods that say nothing more return no other
 // kind: any other error is unexpected (KindInternal to the API).
 type DB struct {
-	r, w    *sql.DB // readers and writers; the same pool except on SQLite files
+	r, w    *pool // readers and writers; the same pool except on SQLite files
 	d       dialect
 	dsn     string // redacted, for logs
 	retries int    // of a write transaction that deadlocked
@@ -145,7 +145,7 @@ func (db *DB) migrate(ctx context.Context, log *slog.Logger, upTo int64) error {
 		}
 		opts = append(opts, goose.WithLocker(l))
 	}
-	p, err := goose.NewProvider(db.d.goose, db.w, fsys, opts...)
+	p, err := goose.NewProvider(db.d.goose, db.w.db, fsys, opts...)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -190,7 +190,7 @@ func (db *DB) PoolStats() map[string]func() sql.DBStats {
 // Pools returns the connection pools, for test kits (storetest) that
 // arrange or inspect rows directly. Everything else goes through the
 // methods of DB; metrics read PoolStats.
-func (db *DB) Pools() (reader, writer *sql.DB) { return db.r, db.w }
+func (db *DB) Pools() (reader, writer *sql.DB) { return db.r.db, db.w.db }
 
 // wrap adds op as context to err and marks a database outage as
 // KindUnavailable. It returns nil for a nil err.

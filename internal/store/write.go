@@ -191,7 +191,7 @@ func (db *DB) DeletePrices(ctx context.Context, before time.Time) (int64, error)
 
 // writeTx implements stock.Tx on one database transaction.
 type writeTx struct {
-	tx *sql.Tx
+	tx txn
 	db *DB
 }
 
@@ -213,7 +213,7 @@ func (t *writeTx) UpdateUser(ctx context.Context, email, ticker string, now time
 	)
 	// Lock the row first so the returned user is exactly what this
 	// transaction wrote.
-	err := t.tx.QueryRowContext(ctx, `SELECT email, ticker, create_time, update_time FROM users WHERE email = ?`+t.forUpdate(), email).
+	err := t.tx.QueryRowContext(ctx, `SELECT email, ticker, create_time, update_time FROM users WHERE email = ?`+t.db.d.lockRows, email).
 		Scan(&u.Email, &u.Ticker, &ct, &ut)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.User{}, userNotFound(email)
@@ -226,15 +226,6 @@ func (t *writeTx) UpdateUser(ctx context.Context, email, ticker string, now time
 	}
 	u.Ticker, u.CreateTime, u.UpdateTime = ticker, fromMicros(ct), fromMicros(micros(now))
 	return u, nil
-}
-
-// forUpdate locks selected rows on MySQL; SQLite's immediate transactions
-// already hold the database's write lock.
-func (t *writeTx) forUpdate() string {
-	if t.db.d.name == "mysql" {
-		return " FOR UPDATE"
-	}
-	return ""
 }
 
 func (t *writeTx) DeleteUser(ctx context.Context, email string) error {

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+)
+
+// pool is a connection pool whose statements are rewritten by the
+// dialect's rebind before they reach the driver. Every query of the store
+// goes through a pool or a txn, so queries are written once, with ?
+// placeholders, for every backend.
+type pool struct {
+	db     *sql.DB
+	rebind func(query string) string
+}
+
+// newDB returns a DB on the reader and writer pools (the same *sql.DB, or
+// two on one database) speaking dialect d; dsn is redacted, for logs.
+func newDB(r, w *sql.DB, d dialect, dsn string) *DB {
+	wp := &pool{db: w, rebind: d.rebind}
+	rp := wp
+	if r != w {
+		rp = &pool{db: r, rebind: d.rebind}
+	}
+	return &DB{r: rp, w: wp, d: d, dsn: dsn}
+}
+
+func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.db.ExecContext(ctx, p.rebind(query), args...)
+}
+
+func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return p.db.QueryContext(ctx, p.rebind(query), args...)
+}
+
+func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return p.db.QueryRowContext(ctx, p.rebind(query), args...)
+}
+
+func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (txn, error) {
+	tx, err := p.db.BeginTx(ctx, opts)
+	if err != nil {
+		return txn{}, err
+	}
+	return txn{tx: tx, rebind: p.rebind}, nil
+}
+
+func (p *pool) Stats() sql.DBStats { return p.db.Stats() }
+
+func (p *pool) Close() error { return p.db.Close() }
+
+// txn is a transaction whose statements are rewritten as a pool's. It is
+// passed by value, so that beginning one costs no allocation more.
+type txn struct {
+	tx     *sql.Tx
+	rebind func(query string) string
+}
+
+func (t txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.rebind(query), args...)
+}
+
+func (t txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.rebind(query), args...)
+}
+
+func (t txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.rebind(query), args...)
+}
+
+func (t txn) Commit() error { return t.tx.Commit() }
+
+func (t txn) Rollback() error { return t.tx.Rollback() }

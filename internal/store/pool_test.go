@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"modernc.org/sqlite"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+)
+
+// TestEveryStatementIsRebound runs every method of DB and of its Tx on
+// SQLite with a dialect whose rebind numbers the placeholders as
+// PostgreSQL's do ($1, $2…, which SQLite binds by number too) and marks
+// the query, and checks that every statement the driver saw is marked: no
+// query bypasses the dialect, and every one still runs with numbered
+// placeholders.
+func TestEveryStatementIsRebound(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "rebind.db")
+	migrated, err := Open(ctx, "sqlite://"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := migrated.d
+	migrated.Close()
+
+	const mark = "/* rebound */ "
+	d.rebind = func(q string) string { return mark + dollarNumbered(q) }
+	rec := &recordingConnector{dsn: "file:" + path + "?_pragma=foreign_keys(1)&_txlock=immediate"}
+	pool := sql.OpenDB(rec)
+	pool.SetMaxOpenConns(1)
+	db := newDB(pool, pool, d, "test")
+	db.retries = 5
+	defer db.Close()
+
+	now := time.Now().UTC().Truncate(time.Second)
+	key := stock.RequestKey{ID: "id-1", Method: "m", Fingerprint: []byte{1}, Now: now, ExpireBefore: now.Add(-time.Hour)}
+	ps := []stock.Price{{Ticker: "AAPL", Price: 1, Currency: "USD", MarketTime: now, CollectTime: now}}
+	states := []stock.TickerState{{Ticker: "AAPL", Status: stock.TickerVerified, Checked: now}, {Ticker: "MSFT", Status: stock.TickerUnverified}}
+	txCalls := []struct {
+		name string
+		call func(stock.Tx) error
+	}{
+		{"CreateUser", func(tx stock.Tx) error {
+			return tx.CreateUser(ctx, stock.User{Email: "a@x.com", Ticker: "MSFT", CreateTime: now, UpdateTime: now})
+		}},
+		{"UpdateUser", func(tx stock.Tx) error { _, err := tx.UpdateUser(ctx, "a@x.com", "AAPL", now); return err }},
+		{"InsertPrices", func(tx stock.Tx) error { _, err := tx.InsertPrices(ctx, ps); return err }},
+		{"SetTickers", func(tx stock.Tx) error { return tx.SetTickers(ctx, states) }},
+		{"TickerStatus", func(tx stock.Tx) error { _, _, err := tx.TickerStatus(ctx, "AAPL"); return err }},
+		{"CreateUser", func(tx stock.Tx) error {
+			return tx.CreateUser(ctx, stock.User{Email: "b@x.com", Ticker: "AAPL", CreateTime: now, UpdateTime: now})
+		}},
+		{"DeleteUser", func(tx stock.Tx) error { return tx.DeleteUser(ctx, "b@x.com") }},
+		{"DeletePrices", func(tx stock.Tx) error { _, err := tx.DeletePrices(ctx, now.Add(-time.Hour)); return err }},
+	}
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Ping", func() error { return db.Ping(ctx) }},
+		{"Once", func() error {
+			_, _, err := db.Once(ctx, key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+				for _, c := range txCalls {
+					if err := c.call(tx); err != nil {
+						return stock.Outcome{}, fmt.Errorf("%s: %w", c.name, err)
+					}
+				}
+				return stock.Outcome{}, nil
+			})
+			return err
+		}},
+		{"Lookup", func() error { _, _, err := db.Lookup(ctx, key); return err }},
+		{"Once", func() error { // the stored record expired: deleted, then run anew
+			k := key
+			k.ExpireBefore = now.Add(time.Hour)
+			_, _, err := db.Once(ctx, k, func(context.Context, stock.Tx) (stock.Outcome, error) { return stock.Outcome{}, nil })
+			return err
+		}},
+		{"PurgeRequests", func() error { _, err := db.PurgeRequests(ctx, now.Add(-time.Hour)); return err }},
+		{"InsertPrices", func() error { _, err := db.InsertPrices(ctx, ps); return err }},
+		{"SaveQuotes", func() error { _, err := db.SaveQuotes(ctx, ps, states); return err }},
+		{"GetUser", func() error { _, err := db.GetUser(ctx, "a@x.com"); return err }},
+		{"LatestPrice", func() error { _, err := db.LatestPrice(ctx, "a@x.com"); return err }},
+		{"AveragePrice", func() error { _, err := db.AveragePrice(ctx, "a@x.com", 10); return err }},
+		{"ListUsers", func() error { _, err := db.ListUsers(ctx, "", 10); return err }},
+		{"ListPrices", func() error {
+			_, err := db.ListPrices(ctx, "AAPL", &stock.PriceCursor{MarketTime: now.Add(time.Hour), ID: 1 << 40}, 10)
+			return err
+		}},
+		{"Tickers", func() error { _, err := db.Tickers(ctx); return err }},
+		{"ForgetTickers", func() error { _, err := db.ForgetTickers(ctx, now); return err }},
+		{"ClaimTickers", func() error {
+			_, err := db.ClaimTickers(ctx, "c1", []string{"AAPL"}, now, now.Add(time.Minute))
+			return err
+		}},
+		{"ReleaseTickers", func() error { return db.ReleaseTickers(ctx, "c1", []string{"AAPL"}) }},
+		{"ReleaseClaims", func() error { return db.ReleaseClaims(ctx, "c1") }},
+		{"ForgetClaims", func() error { _, err := db.ForgetClaims(ctx, now); return err }},
+		{"DeletePrices", func() error { _, err := db.DeletePrices(ctx, now.Add(-time.Hour)); return err }},
+		{"CreateCeilingTable", func() error { return db.CreateCeilingTable(ctx) }},
+		{"WriteCeiling", func() error { return db.WriteCeiling(ctx, "k", 1) }},
+		{"ReadCeiling", func() error { _, err := db.ReadCeiling(ctx, "AAPL"); return err }},
+	}
+	noQuery := []string{"Close", "PoolStats", "Pools", "SetBeforeCommit"}
+
+	called := map[string]bool{}
+	for _, c := range calls {
+		if err := c.call(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		called[c.name] = true
+	}
+	for _, c := range txCalls {
+		called["Tx."+c.name] = true
+	}
+	for _, name := range noQuery {
+		called[name] = true
+	}
+	for _, m := range methods(reflect.TypeOf(db)) {
+		if !called[m] {
+			t.Errorf("DB.%s is not exercised here: add it to calls (or to noQuery)", m)
+		}
+	}
+	for _, m := range methods(reflect.TypeFor[stock.Tx]()) {
+		if !called["Tx."+m] {
+			t.Errorf("stock.Tx.%s is not exercised here: add it to txCalls", m)
+		}
+	}
+
+	seen := rec.statements()
+	if len(seen) < len(calls) {
+		t.Fatalf("the driver saw %d statements for %d calls", len(seen), len(calls))
+	}
+	for _, q := range seen {
+		if !strings.HasPrefix(q, mark) {
+			t.Errorf("statement bypassed the dialect's rebind: %s", q)
+		}
+	}
+}
+
+func methods(typ reflect.Type) []string {
+	var out []string
+	for i := range typ.NumMethod() {
+		out = append(out, typ.Method(i).Name)
+	}
+	return out
+}
+
+// dollarNumbered turns the ? placeholders of query into $1, $2…, as a
+// PostgreSQL dialect would. The store's queries have no ? in literals.
+func dollarNumbered(query string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// recordingConnector opens SQLite connections that record every statement
+// they prepare.
+type recordingConnector struct {
+	dsn  string
+	mu   sync.Mutex
+	seen []string
+}
+
+func (c *recordingConnector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := c.Driver().Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return recordingConn{conn, c}, nil
+}
+
+func (c *recordingConnector) Driver() driver.Driver { return &sqlite.Driver{} }
+
+func (c *recordingConnector) statements() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seen
+}
+
+// recordingConn has only the methods of driver.Conn: without ExecerContext
+// and QueryerContext, database/sql prepares every statement, so Prepare
+// sees them all.
+type recordingConn struct {
+	driver.Conn
+	c *recordingConnector
+}
+
+func (rc recordingConn) Prepare(query string) (driver.Stmt, error) {
+	rc.c.mu.Lock()
+	rc.c.seen = append(rc.c.seen, query)
+	rc.c.mu.Unlock()
+	return rc.Conn.Prepare(query)
+}
