@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/yahoo"
 )
 
 // config is the daemon's whole configuration: defaults, overridden by
@@ -69,7 +70,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&c.HTTPAddr, "http-addr", "localhost:9464", "HTTP address of /metrics, /healthz and /readyz; empty disables")
 	fs.IntVar(&c.MaxConnections, "max-connections", 100, "gRPC connections served at once; more wait until one closes")
 	fs.DurationVar(&c.Interval, "interval", 60*time.Second, "collection period")
-	fs.StringVar(&c.YahooURL, "yahoo-url", "https://query2.finance.yahoo.com", "base URL of the quote source")
+	fs.StringVar(&c.YahooURL, "yahoo-url", yahoo.DefaultBaseURL, "base URL of the quote source")
 	fs.UintVar(&c.BreakerFailures, "breaker-failures", 5, "consecutive upstream failures that open the circuit breaker")
 	fs.DurationVar(&c.BreakerTimeout, "breaker-timeout", 30*time.Second, "circuit breaker recovery timeout (OPEN to HALF-OPEN)")
 	fs.IntVar(&c.Concurrency, "concurrency", 4, "collector: upstream requests in flight at once")

@@ -19,7 +19,6 @@ var codeOf = map[stock.Kind]codes.Code{
 	stock.KindFailedPrecondition: codes.FailedPrecondition,
 	stock.KindUnavailable:        codes.Unavailable,
 	stock.KindAborted:            codes.Aborted,
-	stock.KindUnauthenticated:    codes.Unauthenticated,
 }
 
 // toStatus turns err into the gRPC status the client sees. Domain errors

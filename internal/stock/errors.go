@@ -18,7 +18,6 @@ const (
 	KindFailedPrecondition Kind = "failed_precondition"
 	KindUnavailable        Kind = "unavailable"
 	KindAborted            Kind = "aborted"
-	KindUnauthenticated    Kind = "unauthenticated"
 )
 
 // Error is a domain error: a kind and a message that is safe to show to a
@@ -32,7 +31,7 @@ type Error struct {
 func (e *Error) Error() string { return e.Message }
 
 // Is reports whether target is an *Error of the same kind, so that
-// errors.Is(err, stock.ErrNotFound) matches any not-found error.
+// errors.Is(err, stock.ErrUnavailable) matches any unavailable error.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Kind == e.Kind
@@ -45,11 +44,9 @@ func Errorf(kind Kind, format string, args ...any) error {
 
 // Sentinels for errors.Is; they match every error of their kind.
 var (
-	ErrNotFound      = &Error{Kind: KindNotFound}
-	ErrAlreadyExists = &Error{Kind: KindAlreadyExists}
-	ErrInvalid       = &Error{Kind: KindInvalid}
-	ErrNoPrice       = &Error{Kind: KindFailedPrecondition}
-	ErrAborted       = &Error{Kind: KindAborted, Message: "request conflicted with a concurrent one; retry"}
+	// ErrAborted is what the store returns, wrapped around the cause, when
+	// a transaction lost a conflict with a concurrent one.
+	ErrAborted = &Error{Kind: KindAborted, Message: "request conflicted with a concurrent one; retry"}
 	// ErrUnavailable is what the store returns, wrapped around the cause,
 	// when the database cannot be reached.
 	ErrUnavailable = &Error{Kind: KindUnavailable, Message: "database unavailable"}

@@ -25,7 +25,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
 
-// Defaults of a Client; each can be changed with an Option.
+// Settings of a Client; the timeout can be changed with WithTimeout.
 const (
 	// DefaultBaseURL is Yahoo's public query host.
 	DefaultBaseURL = "https://query2.finance.yahoo.com"
@@ -44,8 +44,7 @@ type Client struct {
 	base        string
 	http        *http.Client
 	timeout     time.Duration
-	userAgent   string
-	maxBodySize int64
+	maxBodySize int64 // DefaultMaxBodySize; FuzzQuote lowers it
 
 	mu        sync.Mutex
 	holdUntil time.Time // after a 429 with Retry-After: send nothing before this
@@ -61,44 +60,14 @@ const maxHold = 10 * time.Minute
 // Option changes one setting of a Client.
 type Option func(*Client)
 
-// WithHTTPClient makes the Client send its requests through hc. A nil hc
-// keeps the default (a client on http.DefaultTransport).
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) {
-		if hc != nil {
-			c.http = hc
-		}
-	}
-}
-
 // WithTimeout bounds each request, body included, to d. A request that
-// runs out of time fails with an *UpstreamError. A non-positive d keeps
-// DefaultTimeout.
+// runs out of time fails with an *UpstreamError, which counts against the
+// upstream (IsFailure), unlike the caller's own deadline. A non-positive d
+// keeps DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
 	return func(c *Client) {
 		if d > 0 {
 			c.timeout = d
-		}
-	}
-}
-
-// WithUserAgent sets the User-Agent header. An empty ua keeps
-// DefaultUserAgent.
-func WithUserAgent(ua string) Option {
-	return func(c *Client) {
-		if ua != "" {
-			c.userAgent = ua
-		}
-	}
-}
-
-// WithMaxBodySize sets the largest response body read, in bytes; a larger
-// successful body is malformed (ErrMalformed). A non-positive n keeps
-// DefaultMaxBodySize.
-func WithMaxBodySize(n int64) Option {
-	return func(c *Client) {
-		if n > 0 {
-			c.maxBodySize = n
 		}
 	}
 }
@@ -124,7 +93,6 @@ func New(baseURL string, opts ...Option) *Client {
 		base:        strings.TrimRight(baseURL, "/"),
 		http:        &http.Client{Transport: newTransport()},
 		timeout:     DefaultTimeout,
-		userAgent:   DefaultUserAgent,
 		maxBodySize: DefaultMaxBodySize,
 	}
 	for _, o := range opts {
@@ -182,7 +150,7 @@ func (c *Client) quote(ctx context.Context, symbol string) (stock.Quote, error) 
 	if err != nil {
 		return stock.Quote{}, fmt.Errorf("build request: %w", err)
 	}
-	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("User-Agent", DefaultUserAgent)
 	req.Header.Set("Accept", "application/json")
 
 	resp, err := c.http.Do(req)

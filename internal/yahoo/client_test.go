@@ -119,14 +119,14 @@ func TestQuote_UserAgent(t *testing.T) {
 		t.Errorf("DefaultUserAgent = %q, want a browser's", yahoo.DefaultUserAgent)
 	}
 	srv := yahootest.NewServer(t)
-	c := yahoo.New(srv.URL()+"/", yahoo.WithUserAgent("stockwatch-test/1.0"))
+	c := yahoo.New(srv.URL() + "/")
 	if _, err := c.Quote(context.Background(), "AAPL"); err != nil {
 		t.Fatalf("Quote: %v", err)
 	}
 	want := []yahootest.Request{{
 		Symbol:     "AAPL",
 		RequestURI: "/v8/finance/chart/AAPL?range=1d&interval=1m",
-		UserAgent:  "stockwatch-test/1.0",
+		UserAgent:  yahoo.DefaultUserAgent,
 		Accept:     "application/json",
 	}}
 	if diff := cmp.Diff(want, srv.Received()); diff != "" {
@@ -354,21 +354,24 @@ func TestQuote_SetQuoteInvalidValues(t *testing.T) {
 
 func TestQuote_MaxBodySize(t *testing.T) {
 	t.Parallel()
-	size := int64(len(yahootest.Fixture("chart-AAPL.json")))
+	chart := string(yahootest.Fixture("chart-AAPL.json"))
+	// padded is the AAPL chart followed by spaces (still valid JSON) up to n bytes.
+	padded := func(n int64) string { return chart + strings.Repeat(" ", int(n)-len(chart)) }
 	tests := []struct {
-		name  string
-		limit int64
-		want  outcome
+		name string
+		size int64
+		want outcome
 	}{
-		{"AtLimit", size, outcome{Kind: "ok"}},
-		{"OneOver", size - 1, outcome{Kind: "malformed", Failure: true}},
-		{"FarOver", 100, outcome{Kind: "malformed", Failure: true}},
+		{"AtLimit", yahoo.DefaultMaxBodySize, outcome{Kind: "ok"}},
+		{"OneOver", yahoo.DefaultMaxBodySize + 1, outcome{Kind: "malformed", Failure: true}},
+		{"FarOver", 4 * yahoo.DefaultMaxBodySize, outcome{Kind: "malformed", Failure: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv := yahootest.NewServer(t)
-			_, err := yahoo.New(srv.URL(), yahoo.WithMaxBodySize(tt.limit)).Quote(context.Background(), "AAPL")
+			srv.SetFault("AAPL", yahootest.Fault{Kind: yahootest.FaultStatus, Status: http.StatusOK, Body: padded(tt.size)})
+			_, err := yahoo.New(srv.URL()).Quote(context.Background(), "AAPL")
 			if diff := cmp.Diff(tt.want, outcomeOf(err)); diff != "" {
 				t.Errorf("Quote error %v: mismatch (-want +got):\n%s", err, diff)
 			}

@@ -200,7 +200,8 @@ func FuzzQuote(f *testing.F) {
 		}
 		up.set(status, body, headerValue(retryAfter))
 		// A fresh client per input: a 429 would otherwise silence the next ones.
-		c := New(srv.URL, WithTimeout(5*time.Second), WithMaxBodySize(fuzzMaxBody))
+		c := New(srv.URL, WithTimeout(5*time.Second))
+		c.maxBodySize = fuzzMaxBody
 		q, err := c.Quote(context.Background(), ticker)
 
 		symbol := strings.ToUpper(strings.TrimSpace(ticker))
