@@ -30,10 +30,10 @@ import (
 	"github.com/stockwatch/stockwatch/internal/api"
 	"github.com/stockwatch/stockwatch/internal/benchtest"
 	"github.com/stockwatch/stockwatch/internal/benchtest/benchrun"
-	"github.com/stockwatch/stockwatch/internal/grpctest"
 	"github.com/stockwatch/stockwatch/internal/metrics"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -135,7 +135,7 @@ func benchServe(b *testing.B, db *store.DB) *grpc.ClientConn {
 	benchtest.RegisterCeiling(srv, db, "")
 	met.GRPC.InitializeMetrics(srv)
 
-	return grpctest.Serve(b, srv)
+	return testkit.ServeGRPC(b, srv)
 }
 
 func (e *benchEnv) benchNoop(b *testing.B) {

@@ -19,10 +19,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/stockwatch/stockwatch/internal/api"
-	"github.com/stockwatch/stockwatch/internal/grpctest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -109,7 +109,7 @@ func serve(tb testing.TB, st api.Store, o options) pb.StockServiceClient {
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(chain...))
 	api.New(st, api.Config{Now: o.clock.Now, DedupTTL: o.ttl, Quoter: o.quoter, QuoteTimeout: o.quoteTimeout,
 		VerifyRate: o.verifyRate, VerifyBurst: o.verifyBurst, OnCheck: o.onCheck}).Register(srv)
-	return pb.NewStockServiceClient(grpctest.Serve(tb, srv))
+	return pb.NewStockServiceClient(testkit.ServeGRPC(tb, srv))
 }
 
 // ctxTimeout returns a context that bounds one test's calls.

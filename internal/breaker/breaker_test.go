@@ -15,8 +15,8 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/stockwatch/stockwatch/internal/breaker"
-	"github.com/stockwatch/stockwatch/internal/logtest"
 	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
 )
@@ -371,7 +371,7 @@ func TestBreaker_HalfOpenLetsOneProbeThrough(t *testing.T) {
 func TestBreaker_LogsEveryStateChangeOnce(t *testing.T) {
 	t.Parallel()
 	_, client := newUpstream(t)
-	var buf logtest.Buffer
+	var buf testkit.LogBuffer
 	var rec transitions
 	b := breaker.New(client, breaker.Config{
 		Name:          "yahoo",

@@ -13,10 +13,10 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/breaker"
 	"github.com/stockwatch/stockwatch/internal/collector"
-	"github.com/stockwatch/stockwatch/internal/logtest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
 )
@@ -127,7 +127,7 @@ func TestCycleRejectsQuoteTimes(t *testing.T) {
 	for _, tk := range []string{"FUT", "OLD", "SKEW", "MSFT"} {
 		addUser(t, db, tk+"@x.com", tk)
 	}
-	var logs logtest.Buffer
+	var logs testkit.LogBuffer
 	c := collector.New(db, yahoo.New(up.URL()), collector.Config{Now: func() time.Time { return t0 },
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	res := c.Cycle(ctx)
@@ -217,7 +217,7 @@ func TestRunNeverOverlaps(t *testing.T) {
 	addUser(t, db, "a@x.com", "AAPL")
 	st := &countingStore{Store: db}
 	var cycles atomic.Int32
-	var logs logtest.Buffer
+	var logs testkit.LogBuffer
 	c := collector.New(st, yahoo.New(up.URL()), collector.Config{Interval: 5 * time.Millisecond, Owner: "runner",
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)), OnCycle: func(collector.Result) { cycles.Add(1) }})
 	ctx, cancel := context.WithCancel(context.Background())

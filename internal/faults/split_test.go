@@ -18,10 +18,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stockwatch/stockwatch/internal/api"
-	"github.com/stockwatch/stockwatch/internal/grpctest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -77,7 +77,7 @@ func serveReplica(tb testing.TB, name string, db *store.DB, skew time.Duration) 
 		Now:      func() time.Time { return time.Now().Add(skew) },
 		OnReplay: func(string) { r.replays.Add(1) },
 	}).Register(srv)
-	r.stub = pb.NewStockServiceClient(grpctest.Serve(tb, srv))
+	r.stub = pb.NewStockServiceClient(testkit.ServeGRPC(tb, srv))
 	return r
 }
 

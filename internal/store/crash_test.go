@@ -14,9 +14,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stockwatch/stockwatch/internal/api"
-	"github.com/stockwatch/stockwatch/internal/grpctest"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -26,7 +26,7 @@ func crashServe(tb testing.TB, db *store.DB) pb.StockServiceClient {
 	srv := grpc.NewServer()
 	now := time.Date(2026, 11, 27, 14, 30, 0, 0, time.UTC)
 	api.New(db, api.Config{Now: func() time.Time { return now }}).Register(srv)
-	return pb.NewStockServiceClient(grpctest.Serve(tb, srv))
+	return pb.NewStockServiceClient(testkit.ServeGRPC(tb, srv))
 }
 
 // TestCrashBeforeCommit: a failure after the effect and before the commit
