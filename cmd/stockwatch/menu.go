@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -265,54 +266,39 @@ func (m *menu) showAll(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintln(m.w, "Users:")
-	token, shown := "", 0
-	for {
-		page, err := c.ListUsers(ctx, menuPageSize, token)
-		if err != nil {
-			return err
-		}
-		if len(page.GetUsers()) > 0 {
-			if err := m.s.out.usersTable(page.GetUsers()); err != nil {
-				return err
-			}
-		}
-		shown += len(page.GetUsers())
-		if token = page.GetNextPageToken(); token == "" {
-			break
-		}
-		if more, err := m.more(ctx, "users"); err != nil || !more {
-			if err != nil {
-				return err
-			}
-			break
-		}
+	err = showPages(ctx, m, "users", c.UserPages(ctx, menuPageSize), (*pb.ListUsersResponse).GetUsers, m.s.out.usersTable)
+	if err != nil {
+		return err
 	}
-	if shown == 0 {
-		fmt.Fprintln(m.w, "No users.")
-	}
-
 	fmt.Fprintln(m.w, "Prices, newest first:")
-	token, shown = "", 0
-	for {
-		page, err := c.ListPrices(ctx, "", menuPageSize, token)
+	return showPages(ctx, m, "prices", c.PricePages(ctx, "", menuPageSize), (*pb.ListPricesResponse).GetPrices, m.s.out.pricesTable)
+}
+
+// showPages prints the rows of each page as a table, and asks before
+// each next page (which is fetched only if the answer is yes); "No
+// <what>." when there are no rows at all.
+func showPages[P interface{ GetNextPageToken() string }, T any](ctx context.Context, m *menu, what string,
+	pages iter.Seq2[P, error], rows func(P) []T, table func([]T) error) error {
+	shown := 0
+	for page, err := range pages {
 		if err != nil {
 			return err
 		}
-		if len(page.GetPrices()) > 0 {
-			if err := m.s.out.pricesTable(page.GetPrices()); err != nil {
+		if r := rows(page); len(r) > 0 {
+			if err := table(r); err != nil {
 				return err
 			}
+			shown += len(r)
 		}
-		shown += len(page.GetPrices())
-		if token = page.GetNextPageToken(); token == "" {
+		if page.GetNextPageToken() == "" {
 			break
 		}
-		if more, err := m.more(ctx, "prices"); err != nil || !more {
+		if more, err := m.more(ctx, what); err != nil || !more {
 			return err
 		}
 	}
 	if shown == 0 {
-		fmt.Fprintln(m.w, "No prices.")
+		fmt.Fprintf(m.w, "No %s.\n", what)
 	}
 	return nil
 }

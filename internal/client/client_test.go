@@ -506,6 +506,18 @@ func TestPaging(t *testing.T) {
 		t.Errorf("ListUsers calls = %d, want 3 pages", n)
 	}
 
+	// UserPages keeps the server's pages: 2, 2, then the last 1.
+	var sizes []int
+	for page, err := range c.UserPages(t.Context(), 2) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(page.GetUsers()))
+	}
+	if diff := cmp.Diff([]int{2, 2, 1}, sizes); diff != "" {
+		t.Errorf("UserPages page sizes mismatch (-want +got):\n%s", diff)
+	}
+
 	var prices []float64
 	for p, err := range c.AllPrices(t.Context(), "MSFT", 2) {
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -22,63 +23,50 @@ import (
 // newRequestID returns the id of one logical operation.
 func newRequestID() string { return uuid.NewString() }
 
+// call sends req with method (a method of a generated gRPC client) under
+// c.invoke's per-attempt timeout and retries, and returns the last
+// attempt's answer and error.
+func call[Req, Resp any](ctx context.Context, c *Client, method func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	var resp Resp
+	err := c.invoke(ctx, func(ctx context.Context) (err error) {
+		resp, err = method(ctx, req)
+		return err
+	})
+	return resp, err
+}
+
 // RegisterUser registers email to track ticker and returns the user.
 // ALREADY_EXISTS if the e-mail is registered, INVALID_ARGUMENT for a bad
 // field.
 func (c *Client) RegisterUser(ctx context.Context, email, ticker string) (*pb.User, error) {
 	req := &pb.RegisterUserRequest{RequestId: newRequestID(), Email: email, Ticker: ticker}
-	var resp *pb.User
-	err := c.invoke(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.stock.RegisterUser(ctx, req)
-		return err
-	})
-	return resp, err
+	return call(ctx, c, c.stock.RegisterUser, req)
 }
 
 // UpdateUser makes email track ticker and returns the user. NOT_FOUND for
 // an unknown e-mail, INVALID_ARGUMENT for a bad field.
 func (c *Client) UpdateUser(ctx context.Context, email, ticker string) (*pb.User, error) {
 	req := &pb.UpdateUserRequest{RequestId: newRequestID(), Email: email, Ticker: ticker}
-	var resp *pb.User
-	err := c.invoke(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.stock.UpdateUser(ctx, req)
-		return err
-	})
-	return resp, err
+	return call(ctx, c, c.stock.UpdateUser, req)
 }
 
 // DeleteUser removes the user. NOT_FOUND for an unknown e-mail.
 func (c *Client) DeleteUser(ctx context.Context, email string) (*pb.DeleteUserResponse, error) {
 	req := &pb.DeleteUserRequest{RequestId: newRequestID(), Email: email}
-	var resp *pb.DeleteUserResponse
-	err := c.invoke(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.stock.DeleteUser(ctx, req)
-		return err
-	})
-	return resp, err
+	return call(ctx, c, c.stock.DeleteUser, req)
 }
 
 // GetUser returns the user. NOT_FOUND for an unknown e-mail.
 func (c *Client) GetUser(ctx context.Context, email string) (*pb.User, error) {
 	req := &pb.GetUserRequest{Email: email}
-	var resp *pb.User
-	err := c.invoke(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.stock.GetUser(ctx, req)
-		return err
-	})
-	return resp, err
+	return call(ctx, c, c.stock.GetUser, req)
 }
 
 // GetLatestPrice returns the newest price of the user's ticker. NOT_FOUND
 // for an unknown e-mail, FAILED_PRECONDITION before any price is collected.
 func (c *Client) GetLatestPrice(ctx context.Context, email string) (*pb.Price, error) {
 	req := &pb.GetLatestPriceRequest{Email: email}
-	var resp *pb.Price
-	err := c.invoke(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.stock.GetLatestPrice(ctx, req)
-		return err
-	})
-	return resp, err
+	return call(ctx, c, c.stock.GetLatestPrice, req)
 }
 
 // GetAveragePrice returns the mean of the user's newest count prices.
@@ -89,12 +77,7 @@ func (c *Client) GetAveragePrice(ctx context.Context, email string, count int) (
 		return nil, status.Errorf(codes.InvalidArgument, "count %d is out of range", count)
 	}
 	req := &pb.GetAveragePriceRequest{Email: email, Count: int32(count)}
-	var resp *pb.AveragePrice
-	err := c.invoke(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.stock.GetAveragePrice(ctx, req)
-		return err
-	})
-	return resp, err
+	return call(ctx, c, c.stock.GetAveragePrice, req)
 }
 
 // ListUsers returns one page of users, each with their latest price.
@@ -102,36 +85,21 @@ func (c *Client) GetAveragePrice(ctx context.Context, email string, count int) (
 // page. UNAUTHENTICATED without the admin token when the server needs one.
 func (c *Client) ListUsers(ctx context.Context, pageSize int32, pageToken string) (*pb.ListUsersResponse, error) {
 	req := &pb.ListUsersRequest{PageSize: pageSize, PageToken: pageToken}
-	var resp *pb.ListUsersResponse
-	err := c.invoke(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.stock.ListUsers(ctx, req)
-		return err
-	})
-	return resp, err
+	return call(ctx, c, c.stock.ListUsers, req)
 }
 
 // ListPrices returns one page of prices, newest first, of ticker or (when
 // ticker is "") of all tickers. Paging as in ListUsers.
 func (c *Client) ListPrices(ctx context.Context, ticker string, pageSize int32, pageToken string) (*pb.ListPricesResponse, error) {
 	req := &pb.ListPricesRequest{Ticker: ticker, PageSize: pageSize, PageToken: pageToken}
-	var resp *pb.ListPricesResponse
-	err := c.invoke(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.stock.ListPrices(ctx, req)
-		return err
-	})
-	return resp, err
+	return call(ctx, c, c.stock.ListPrices, req)
 }
 
 // DeletePrices removes the prices collected more than olderThan ago and
 // returns how many. INVALID_ARGUMENT unless olderThan is positive.
 func (c *Client) DeletePrices(ctx context.Context, olderThan time.Duration) (*pb.DeletePricesResponse, error) {
 	req := &pb.DeletePricesRequest{RequestId: newRequestID(), OlderThan: durationpb.New(olderThan)}
-	var resp *pb.DeletePricesResponse
-	err := c.invoke(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.stock.DeletePrices(ctx, req)
-		return err
-	})
-	return resp, err
+	return call(ctx, c, c.stock.DeletePrices, req)
 }
 
 // Health asks the server's grpc.health.v1 service about StockService. It
@@ -139,30 +107,54 @@ func (c *Client) DeletePrices(ctx context.Context, olderThan time.Duration) (*pb
 // server could not be asked.
 func (c *Client) Health(ctx context.Context) (*healthpb.HealthCheckResponse, error) {
 	req := &healthpb.HealthCheckRequest{Service: pb.StockService_ServiceDesc.ServiceName}
-	var resp *healthpb.HealthCheckResponse
-	err := c.invoke(ctx, func(ctx context.Context) (err error) {
-		resp, err = c.health.Check(ctx, req)
-		return err
-	})
-	return resp, err
+	return call(ctx, c, c.health.Check, req)
 }
 
-// AllUsers iterates over every user, fetching pages of pageSize (0: the
-// server's default). Each page is one call, retried on its own. After an
-// error the iteration stops.
+// UserPages iterates over the pages of users, fetching pages of pageSize
+// (0: the server's default), each one call retried on its own. A page is
+// fetched only when the previous one has been consumed and named a next
+// page. After an error the iteration stops.
+func (c *Client) UserPages(ctx context.Context, pageSize int32) iter.Seq2[*pb.ListUsersResponse, error] {
+	return pages(func(token string) (*pb.ListUsersResponse, error) {
+		return c.ListUsers(ctx, pageSize, token)
+	})
+}
+
+// PricePages iterates over the pages of prices of ticker ("" for all),
+// newest first, like UserPages.
+func (c *Client) PricePages(ctx context.Context, ticker string, pageSize int32) iter.Seq2[*pb.ListPricesResponse, error] {
+	return pages(func(token string) (*pb.ListPricesResponse, error) {
+		return c.ListPrices(ctx, ticker, pageSize, token)
+	})
+}
+
+// AllUsers iterates over every user, page by page as UserPages fetches
+// them. After an error the iteration stops.
 func (c *Client) AllUsers(ctx context.Context, pageSize int32) iter.Seq2[*pb.UserWithPrice, error] {
-	return func(yield func(*pb.UserWithPrice, error) bool) {
+	return items(c.UserPages(ctx, pageSize), (*pb.ListUsersResponse).GetUsers)
+}
+
+// AllPrices iterates over every price of ticker ("" for all), newest
+// first, like AllUsers.
+func (c *Client) AllPrices(ctx context.Context, ticker string, pageSize int32) iter.Seq2[*pb.Price, error] {
+	return items(c.PricePages(ctx, ticker, pageSize), (*pb.ListPricesResponse).GetPrices)
+}
+
+// pages iterates over the pages fetch returns, from the first (token "")
+// until one names no next page. After fetch's first error, which it
+// yields, the iteration stops.
+func pages[P interface{ GetNextPageToken() string }](fetch func(token string) (P, error)) iter.Seq2[P, error] {
+	return func(yield func(P, error) bool) {
 		token := ""
 		for {
-			page, err := c.ListUsers(ctx, pageSize, token)
+			page, err := fetch(token)
 			if err != nil {
-				yield(nil, err)
+				var zero P
+				yield(zero, err)
 				return
 			}
-			for _, u := range page.GetUsers() {
-				if !yield(u, nil) {
-					return
-				}
+			if !yield(page, nil) {
+				return
 			}
 			if token = page.GetNextPageToken(); token == "" {
 				return
@@ -171,24 +163,20 @@ func (c *Client) AllUsers(ctx context.Context, pageSize int32) iter.Seq2[*pb.Use
 	}
 }
 
-// AllPrices iterates over every price of ticker ("" for all), newest
-// first, like AllUsers.
-func (c *Client) AllPrices(ctx context.Context, ticker string, pageSize int32) iter.Seq2[*pb.Price, error] {
-	return func(yield func(*pb.Price, error) bool) {
-		token := ""
-		for {
-			page, err := c.ListPrices(ctx, ticker, pageSize, token)
+// items iterates over the items of each page of ps, in order, and stops
+// after yielding the first error of ps.
+func items[P, T any](ps iter.Seq2[P, error], of func(P) []T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for page, err := range ps {
 			if err != nil {
-				yield(nil, err)
+				var zero T
+				yield(zero, err)
 				return
 			}
-			for _, p := range page.GetPrices() {
-				if !yield(p, nil) {
+			for _, it := range of(page) {
+				if !yield(it, nil) {
 					return
 				}
-			}
-			if token = page.GetNextPageToken(); token == "" {
-				return
 			}
 		}
 	}
