@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7's benchmarks, in two modes.
+# Stockwatch's benchmarks (BENCHMARKS.md), in two modes.
 #
 # harness (what `make bench` runs): builds the daemon and
 # cmd/stockwatch-bench, then runs `stockwatch-bench run`, which starts the

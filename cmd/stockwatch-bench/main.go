@@ -1,5 +1,5 @@
-// Command stockwatch-bench is the benchmark harness of issue 7. It is for
-// benchmarking only and is not shipped.
+// Command stockwatch-bench is the benchmark harness (BENCHMARKS.md). It is
+// for benchmarking only and is not shipped.
 //
 //	stockwatch-bench run [flags]       the whole benchmark (what make bench runs)
 //	stockwatch-bench ceiling -db URL   the ceiling server, started by run

@@ -1,7 +1,7 @@
 package api_test
 
 // Benchmarks of the gRPC API beside the ceilings measured in the same run
-// (issue 7). They run only with -bench; ./scripts/bench.sh runs them and
+// (BENCHMARKS.md). They run only with -bench; ./scripts/bench.sh runs them and
 // prints the ratios. Every figure on a shared 2-core machine is noisy: read
 // the ratios, not the absolute numbers.
 //

@@ -475,8 +475,8 @@ func TestOnceExpiry(t *testing.T) {
 	})
 }
 
-// TestRegisterDeleteRegister: the original system remembered e-mails, not
-// requests, so a user could not come back. Three registrations with
+// TestRegisterDeleteRegister: at-most-once is keyed by request id, not by
+// e-mail, so a deleted user can register again. Three registrations with
 // distinct ids, each after a delete, all succeed.
 func TestRegisterDeleteRegister(t *testing.T) {
 	t.Parallel()

@@ -74,8 +74,8 @@ func WithTimeout(d time.Duration) Option {
 
 // newTransport is http.DefaultTransport's configuration with more idle
 // connections per host: the collector keeps several requests in flight to
-// one host, and the default of 2 made it dial (and for HTTPS, handshake)
-// again for the others every cycle.
+// one host, and with the default of 2 it would dial (and for HTTPS,
+// handshake) again for the others every cycle.
 func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16
