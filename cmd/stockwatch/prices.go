@@ -34,17 +34,7 @@ func pricesCmd() *command {
 			if err != nil {
 				return err
 			}
-			rows, err := list(s.out, c.AllPrices(ctx, ticker, pageSize(limit)), limit)
-			if err != nil {
-				return err
-			}
-			switch {
-			case s.out.json:
-				return nil
-			case len(rows) == 0:
-				return s.out.text("No prices.")
-			}
-			return s.out.pricesTable(rows)
+			return list(s.out, c.AllPrices(ctx, ticker, pageSize(limit)), limit, "No prices.", s.out.pricesTable)
 		},
 	}
 }

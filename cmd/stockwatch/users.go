@@ -39,17 +39,7 @@ func usersCmd() *command {
 			if err != nil {
 				return err
 			}
-			rows, err := list(s.out, c.AllUsers(ctx, pageSize(limit)), limit)
-			if err != nil {
-				return err
-			}
-			switch {
-			case s.out.json:
-				return nil
-			case len(rows) == 0:
-				return s.out.text("No users.")
-			}
-			return s.out.usersTable(rows)
+			return list(s.out, c.AllUsers(ctx, pageSize(limit)), limit, "No users.", s.out.usersTable)
 		},
 	}
 }
@@ -64,17 +54,17 @@ func pageSize(limit int) int32 {
 }
 
 // list drains a listing, stopping after limit items (0: all). With -o json
-// it prints each item as it arrives and returns none; otherwise it returns
-// them for a table.
-func list[T proto.Message](out *printer, items iter.Seq2[T, error], limit int) ([]T, error) {
+// it prints each item as it arrives; otherwise it prints them all with
+// table, or none when there are none. It returns the first error.
+func list[T proto.Message](out *printer, items iter.Seq2[T, error], limit int, none string, table func([]T) error) error {
 	var rows []T
 	for item, err := range items {
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if out.json {
 			if err := out.message(item); err != nil {
-				return nil, err
+				return err
 			}
 		} else {
 			rows = append(rows, item)
@@ -83,5 +73,11 @@ func list[T proto.Message](out *printer, items iter.Seq2[T, error], limit int) (
 			break
 		}
 	}
-	return rows, nil
+	switch {
+	case out.json:
+		return nil
+	case len(rows) == 0:
+		return out.text("%s", none)
+	}
+	return table(rows)
 }
