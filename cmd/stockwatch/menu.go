@@ -210,27 +210,25 @@ func (m *menu) delete(ctx context.Context) error {
 }
 
 func (m *menu) showUser(ctx context.Context) error {
-	email, c, err := m.emailAndClient(ctx)
-	if err != nil {
-		return err
-	}
-	u, err := c.GetUser(ctx, email)
-	if err != nil {
-		return err
-	}
-	return m.s.out.userText(u)
+	return askAndShow(ctx, m, (*client.Client).GetUser, m.s.out.userText)
 }
 
 func (m *menu) latest(ctx context.Context) error {
+	return askAndShow(ctx, m, (*client.Client).GetLatestPrice, m.s.out.priceText)
+}
+
+// askAndShow asks for an e-mail, sends it with get and prints the answer
+// with show.
+func askAndShow[T any](ctx context.Context, m *menu, get func(*client.Client, context.Context, string) (T, error), show func(T) error) error {
 	email, c, err := m.emailAndClient(ctx)
 	if err != nil {
 		return err
 	}
-	p, err := c.GetLatestPrice(ctx, email)
+	v, err := get(c, ctx, email)
 	if err != nil {
 		return err
 	}
-	return m.s.out.priceText(p)
+	return show(v)
 }
 
 func (m *menu) average(ctx context.Context) error {
