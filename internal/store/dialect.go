@@ -148,7 +148,7 @@ const (
 	erClientTimeout   = 4031 // MySQL 8: disconnected after the idle timeout (MariaDB's 4031 is about triggers, which Stockwatch has none of)
 )
 
-// mysqlDSN turns USER[:PASS]@HOST[:PORT]/DB[?params] into a driver config
+// mysqlConfig turns USER[:PASS]@HOST[:PORT]/DB[?params] into a driver config
 // with the settings Stockwatch relies on.
 func mysqlConfig(rest string) (*mysql.Config, error) {
 	u, err := url.Parse("mysql://" + rest)
@@ -249,9 +249,10 @@ func mysqlNumber(err error) uint16 {
 	return 0
 }
 
-// readCommitted sets READ COMMITTED on every new session, so that readers
-// always see what the collector committed (the original system's bug) and
-// so that no statement pays for it per transaction. The statement is the
+// readCommitted sets READ COMMITTED on every new session, so that a
+// pooled connection never reads from an old REPEATABLE READ snapshot and
+// misses what the collector committed since, and so that no statement pays
+// for it per transaction. The statement is the
 // same on MySQL 8 and MariaDB.
 type readCommitted struct{ driver.Connector }
 
