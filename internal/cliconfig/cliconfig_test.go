@@ -1,0 +1,319 @@
+package cliconfig_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
+)
+
+func TestTwinsName(t *testing.T) {
+	t.Parallel()
+	short := cliconfig.Twins{Aliases: map[string]string{"o": "output"}}
+	tests := []struct {
+		name  string
+		twins cliconfig.Twins
+		flag  string
+		want  string
+	}{
+		{"OneWord", cliconfig.Twins{}, "addr", "STOCKWATCH_ADDR"},
+		{"Dashes", cliconfig.Twins{}, "grpc-addr", "STOCKWATCH_GRPC_ADDR"},
+		{"TwoDashes", cliconfig.Twins{}, "tls-client-ca", "STOCKWATCH_TLS_CLIENT_CA"},
+		{"Alias", short, "o", "STOCKWATCH_OUTPUT"},
+		{"NotAnAlias", short, "server-name", "STOCKWATCH_SERVER_NAME"},
+		{"ShortWithoutAlias", cliconfig.Twins{}, "o", "STOCKWATCH_O"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := tt.twins.Name(tt.flag); got != tt.want {
+				t.Errorf("Name(%q) = %q, want %q", tt.flag, got, tt.want)
+			}
+		})
+	}
+}
+
+// values are the flags of testFlags, one of each kind the binaries use.
+type values struct {
+	Addr    string
+	N       int
+	U       uint
+	D       time.Duration
+	B       bool
+	Verbose bool
+}
+
+func defaults() values {
+	return values{Addr: "localhost:1", N: 3, U: 5, D: time.Second, B: true}
+}
+
+func testFlags(cmd string, v *values) *flag.FlagSet {
+	fs := cliconfig.NewFlagSet(cmd)
+	fs.StringVar(&v.Addr, "http-addr", v.Addr, "an address; empty disables")
+	fs.IntVar(&v.N, "n", v.N, "an int")
+	fs.UintVar(&v.U, "u", v.U, "a uint")
+	fs.DurationVar(&v.D, "d", v.D, "a duration")
+	fs.BoolVar(&v.B, "b", v.B, "a bool")
+	return fs
+}
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+func TestApply(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want func(*values) // the fields that differ from the defaults
+	}{
+		{"NoTwinSet", nil, nil, func(*values) {}},
+		{"TwinsSet", nil, map[string]string{"STOCKWATCH_HTTP_ADDR": "127.0.0.1:9", "STOCKWATCH_N": "7", "STOCKWATCH_U": "9", "STOCKWATCH_D": "2m", "STOCKWATCH_B": "false"},
+			func(v *values) { v.Addr, v.N, v.U, v.D, v.B = "127.0.0.1:9", 7, 9, 2*time.Minute, false }},
+		{"EmptyStringTwinEmpties", nil, map[string]string{"STOCKWATCH_HTTP_ADDR": ""}, func(v *values) { v.Addr = "" }},
+		{"FlagWinsOverTwin", []string{"-n", "1"}, map[string]string{"STOCKWATCH_N": "7"}, func(v *values) { v.N = 1 }},
+		{"FlagWinsOverBadTwin", []string{"-d", "5s"}, map[string]string{"STOCKWATCH_D": "soon"}, func(v *values) { v.D = 5 * time.Second }},
+		{"FlagWinsOverEmptyTwin", []string{"-http-addr", "127.0.0.1:0"}, map[string]string{"STOCKWATCH_HTTP_ADDR": ""}, func(v *values) { v.Addr = "127.0.0.1:0" }},
+		{"EmptyFlagWinsOverTwin", []string{"-http-addr="}, map[string]string{"STOCKWATCH_HTTP_ADDR": "127.0.0.1:0"}, func(v *values) { v.Addr = "" }},
+		{"FlagEqualToDefaultWins", []string{"-n", "3"}, map[string]string{"STOCKWATCH_N": "7"}, func(*values) {}},
+		{"OtherVariablesIgnored", nil, map[string]string{"STOCKWATCH_X": "1", "N": "7", "stockwatch_n": "7"}, func(*values) {}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			want := defaults()
+			tt.want(&want)
+			got := defaults()
+			fs := testFlags("prog", &got)
+			if err := cliconfig.Parse(fs, tt.args, io.Discard, func(io.Writer) {}); err != nil {
+				t.Fatal(err)
+			}
+			if err := (cliconfig.Twins{}).Apply(fs, env(tt.env)); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("values mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestApplyErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"BadInt", map[string]string{"STOCKWATCH_N": "many"}, `invalid STOCKWATCH_N="many": parse error`},
+		{"BadDuration", map[string]string{"STOCKWATCH_D": "soon"}, `invalid STOCKWATCH_D="soon": parse error`},
+		{"UintOutOfRange", map[string]string{"STOCKWATCH_U": "18446744073709551616"}, `invalid STOCKWATCH_U="18446744073709551616": value out of range`},
+		// Only a string flag can be empty.
+		{"EmptyInt", map[string]string{"STOCKWATCH_N": ""}, `invalid STOCKWATCH_N="": parse error`},
+		{"EmptyUint", map[string]string{"STOCKWATCH_U": ""}, `invalid STOCKWATCH_U="": parse error`},
+		{"EmptyDuration", map[string]string{"STOCKWATCH_D": ""}, `invalid STOCKWATCH_D="": parse error`},
+		{"EmptyBool", map[string]string{"STOCKWATCH_B": ""}, `invalid STOCKWATCH_B="": parse error`},
+		// The first in flag order is reported.
+		{"FirstOfTwo", map[string]string{"STOCKWATCH_N": "x", "STOCKWATCH_B": "y"}, `invalid STOCKWATCH_B="y": parse error`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v := defaults()
+			fs := testFlags("prog", &v)
+			err := (cliconfig.Twins{}).Apply(fs, env(tt.env))
+			var ue *cliconfig.UsageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("Apply = %v, want a *UsageError", err)
+			}
+			if ue.Cmd != "prog" || ue.Error() != tt.want {
+				t.Errorf("Apply = %q of %q, want %q of %q", ue.Error(), ue.Cmd, tt.want, "prog")
+			}
+		})
+	}
+}
+
+// TestApplyGiven checks a subcommand's set: a global flag given after the
+// command name wins over its twin, the others take theirs.
+func TestApplyGiven(t *testing.T) {
+	t.Parallel()
+	v := defaults()
+	global := testFlags("prog", &v)
+	if err := cliconfig.Parse(global, []string{"-b=false", "cmd", "-n", "1"}, io.Discard, func(io.Writer) {}); err != nil {
+		t.Fatal(err)
+	}
+	sub := testFlags("prog cmd", &v)
+	sub.BoolVar(&v.Verbose, "v", false, "the command's own flag")
+	if err := cliconfig.Parse(sub, global.Args()[1:], io.Discard, func(io.Writer) {}); err != nil {
+		t.Fatal(err)
+	}
+	lookup := env(map[string]string{"STOCKWATCH_N": "7", "STOCKWATCH_B": "true", "STOCKWATCH_D": "1m", "STOCKWATCH_V": "true"})
+	if err := (cliconfig.Twins{}).Apply(global, lookup, sub); err != nil {
+		t.Fatal(err)
+	}
+	want := defaults()
+	want.N, want.B, want.D = 1, false, time.Minute // STOCKWATCH_V: -v is not global
+	if diff := cmp.Diff(want, v); diff != "" {
+		t.Errorf("values mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, cmd string
+		args      []string
+		wantErr   string // "" for flag.ErrHelp
+	}{
+		{"Help", "prog", []string{"-h"}, ""},
+		{"HelpLong", "prog", []string{"-help"}, ""},
+		{"HelpDoubleDash", "prog cmd", []string{"--help"}, ""},
+		{"UnknownFlag", "prog", []string{"-bogus"}, "flag provided but not defined: -bogus"},
+		{"MissingValue", "prog", []string{"-n"}, "flag needs an argument: -n"},
+		{"BadValue", "prog", []string{"-d=abc"}, `invalid value "abc" for flag -d: parse error`},
+		{"SubcommandNamed", "prog cmd", []string{"-1h"}, "cmd: flag provided but not defined: -1h"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v := defaults()
+			fs := testFlags(tt.cmd, &v)
+			var stdout bytes.Buffer
+			err := cliconfig.Parse(fs, tt.args, &stdout, func(w io.Writer) { fmt.Fprintln(w, "usage of", tt.cmd) })
+			if tt.wantErr == "" {
+				if !errors.Is(err, flag.ErrHelp) {
+					t.Fatalf("Parse = %v, want flag.ErrHelp", err)
+				}
+				if got, want := stdout.String(), "usage of "+tt.cmd+"\n"; got != want {
+					t.Errorf("stdout = %q, want %q", got, want)
+				}
+				return
+			}
+			var ue *cliconfig.UsageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("Parse = %v, want a *UsageError", err)
+			}
+			if ue.Cmd != tt.cmd || ue.Error() != tt.wantErr {
+				t.Errorf("Parse = %q of %q, want %q of %q", ue.Error(), ue.Cmd, tt.wantErr, tt.cmd)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
+
+func TestNoArgs(t *testing.T) {
+	t.Parallel()
+	v := defaults()
+	fs := testFlags("prog run", &v)
+	if err := fs.Parse([]string{"-n", "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cliconfig.NoArgs(fs); err != nil {
+		t.Errorf("NoArgs without arguments = %v, want nil", err)
+	}
+	if err := fs.Parse([]string{"-n", "1", "api", "x"}); err != nil {
+		t.Fatal(err)
+	}
+	var ue *cliconfig.UsageError
+	if err := cliconfig.NoArgs(fs); !errors.As(err, &ue) || ue.Cmd != "prog run" || ue.Error() != `unexpected argument "api" (flags start with -)` {
+		t.Errorf("NoArgs = %v, want the usage error of prog run for \"api\"", err)
+	}
+}
+
+func TestExit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		err    error
+		code   int
+		stderr string
+	}{
+		{"Success", nil, cliconfig.ExitOK, ""},
+		{"Help", flag.ErrHelp, cliconfig.ExitOK, ""},
+		{"Usage", cliconfig.Usagef("", "-o: unknown format %q", "yaml"), cliconfig.ExitUsage, "prog: -o: unknown format \"yaml\" (see prog -h)\n"},
+		{"UsageOfSubcommand", cliconfig.Usagef("prog cmd", "cmd: want EMAIL"), cliconfig.ExitUsage, "prog: cmd: want EMAIL (see prog cmd -h)\n"},
+		{"UsageWrapped", fmt.Errorf("parse: %w", cliconfig.Usage("prog", errors.New("bad"))), cliconfig.ExitUsage, "prog: bad (see prog -h)\n"},
+		{"Failure", errors.New("open db: refused"), cliconfig.ExitFailed, "prog: open db: refused\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stderr bytes.Buffer
+			if code := cliconfig.Exit(&stderr, "prog", tt.err); code != tt.code {
+				t.Errorf("Exit = %d, want %d", code, tt.code)
+			}
+			if diff := cmp.Diff(tt.stderr, stderr.String()); diff != "" {
+				t.Errorf("stderr mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestUsageOfNil(t *testing.T) {
+	t.Parallel()
+	if err := cliconfig.Usage("prog", nil); err != nil {
+		t.Errorf("Usage(nil) = %v, want nil", err)
+	}
+}
+
+func TestPrintFlags(t *testing.T) {
+	t.Parallel()
+	v := defaults()
+	fs := testFlags("prog", &v)
+	var token string
+	fs.StringVar(&token, "token", "", "admin `token`")
+	tests := []struct {
+		name string
+		keep func(*flag.Flag) bool
+		twin func(string) string
+		want string
+	}{
+		{"WithTwins", func(f *flag.Flag) bool { return f.Name != "u" && f.Name != "d" }, cliconfig.Twins{}.Name, `  -b
+    	a bool (default true) [STOCKWATCH_B]
+  -http-addr string
+    	an address; empty disables (default localhost:1) [STOCKWATCH_HTTP_ADDR]
+  -n int
+    	an int (default 3) [STOCKWATCH_N]
+  -token token
+    	admin token [STOCKWATCH_TOKEN]
+`},
+		{"AllWithoutTwins", nil, nil, `  -b
+    	a bool (default true)
+  -d duration
+    	a duration (default 1s)
+  -http-addr string
+    	an address; empty disables (default localhost:1)
+  -n int
+    	an int (default 3)
+  -token token
+    	admin token
+  -u uint
+    	a uint (default 5)
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var sb strings.Builder
+			cliconfig.PrintFlags(&sb, fs, tt.keep, tt.twin)
+			if diff := cmp.Diff(tt.want, sb.String()); diff != "" {
+				t.Errorf("PrintFlags mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
