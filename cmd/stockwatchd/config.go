@@ -9,9 +9,9 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"strings"
 	"time"
 
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 )
@@ -47,23 +47,14 @@ type config struct {
 func (c config) runsAPI() bool       { return c.Role == "all" || c.Role == "api" }
 func (c config) runsCollector() bool { return c.Role == "all" || c.Role == "collector" }
 
-// envName is the environment twin of a flag: -grpc-addr → STOCKWATCH_GRPC_ADDR.
-func envName(flagName string) string {
-	return "STOCKWATCH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
 // parseConfig reads the configuration from args and the environment
-// (through lookupEnv, which reports whether a variable is set). For -h it
-// prints the usage to stdout and returns flag.ErrHelp. A mistake in the
-// command line's syntax is a cmdlineError; any other error names the
-// offending flag or variable.
+// (through lookupEnv, which reports whether a variable is set), with the
+// rules of package cliconfig. For -h it prints the usage to stdout and
+// returns flag.ErrHelp; any other error is a *cliconfig.UsageError that
+// names the offending flag or variable.
 func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io.Writer) (config, error) {
 	var c config
-	fs := flag.NewFlagSet("stockwatchd", flag.ContinueOnError)
-	// The flag package would print its error and the whole usage on every
-	// mistake; run prints one line instead, and the usage is for -h only.
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	fs := cliconfig.NewFlagSet("stockwatchd")
 	fs.StringVar(&c.Role, "role", "all", "what to run: all, api or collector")
 	fs.StringVar(&c.DB, "db", "sqlite://stockwatch.db", "database: sqlite://PATH, sqlite://:memory: or mysql://USER[:PASS]@HOST[:PORT]/DB[?params]")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", "localhost:50051", "gRPC listen address")
@@ -90,43 +81,23 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 
 	// The command line first, so that -h works whatever the environment
 	// holds and a flag given there makes its variable irrelevant.
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stdout, "Usage: stockwatchd [flags]\n\nEvery flag has an environment twin STOCKWATCH_<FLAG> (e.g. STOCKWATCH_GRPC_ADDR); flags win.\nA twin that is set but empty sets its flag to empty (STOCKWATCH_HTTP_ADDR= disables HTTP).\n\n")
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return c, err
-		}
-		return c, cmdlineError{err}
+	if err := cliconfig.Parse(fs, args, stdout, func(w io.Writer) { printUsage(w, fs) }); err != nil {
+		return c, err
 	}
-	if fs.NArg() > 0 {
-		return c, cmdlineError{fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))}
+	if err := cliconfig.NoArgs(fs); err != nil {
+		return c, err
 	}
-	onCmdline := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { onCmdline[f.Name] = true })
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		name := envName(f.Name)
-		v, ok := lookupEnv(name)
-		if !ok || onCmdline[f.Name] || envErr != nil {
-			return
-		}
-		// A set variable counts even when empty: that is how a
-		// deployment disables -http-addr.
-		if err := fs.Set(f.Name, v); err != nil {
-			envErr = fmt.Errorf("invalid %s=%q: %v", name, v, err)
-		}
-	})
-	if envErr != nil {
-		return c, envErr
+	if err := (cliconfig.Twins{}).Apply(fs, lookupEnv); err != nil {
+		return c, err
 	}
-	return c, c.validate()
+	return c, cliconfig.Usage(fs.Name(), c.validate())
 }
 
-// cmdlineError is a mistake in the command line's syntax: an unknown
-// flag, a value that does not parse, a stray argument. run follows it
-// with a hint to -h.
-type cmdlineError struct{ error }
+// printUsage prints the daemon's -h text, its flags with their twins.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: stockwatchd [flags]\n\n%s\n", cliconfig.TwinsHeading)
+	cliconfig.PrintFlags(w, fs, nil, cliconfig.Twins{}.Name)
+}
 
 func (c config) validate() error {
 	switch c.Role {

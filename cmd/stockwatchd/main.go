@@ -8,13 +8,12 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 )
 
 func main() {
@@ -23,35 +22,18 @@ func main() {
 	// one ends a shutdown that hangs.
 	context.AfterFunc(ctx, stop)
 	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "stockwatchd:", err)
-		os.Exit(1)
-	}
+	os.Exit(cliconfig.Exit(os.Stderr, "stockwatchd", err))
 }
 
-// errUsage is run's error for bad configuration, already reported.
-var errUsage = errors.New("usage")
-
 // run runs the daemon until ctx is done. The usage (-h) goes to stdout,
-// logs and configuration errors to stderr. It returns flag.ErrHelp after
-// -h, errUsage after reporting bad configuration in one line, and
-// otherwise the error that stopped the daemon, or nil when ctx ended it.
+// logs to stderr. It returns flag.ErrHelp after -h, a
+// *cliconfig.UsageError for bad configuration (found before anything
+// starts), and otherwise the error that stopped the daemon, or nil when
+// ctx ended it.
 func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, lookupEnv, stdout)
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
 	if err != nil {
-		fmt.Fprintln(stderr, "stockwatchd:", err)
-		if errors.As(err, new(cmdlineError)) {
-			fmt.Fprintln(stderr, "Run 'stockwatchd -h' for usage.")
-		}
-		return errUsage
+		return err
 	}
 	log := newLogger(cfg, stderr)
 	// Certificates are configuration too: an unreadable one fails here,
@@ -59,8 +41,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	var tc *tls.Config
 	if cfg.runsAPI() && cfg.TLSCert != "" {
 		if tc, err = serverTLS(cfg, log); err != nil {
-			fmt.Fprintln(stderr, "stockwatchd:", err)
-			return errUsage
+			return cliconfig.Usage("stockwatchd", err)
 		}
 	}
 	d, err := newDaemon(ctx, cfg, tc, log)

@@ -22,12 +22,13 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 	"github.com/stockwatch/stockwatch/internal/tlstest"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
-// hint is the line that follows a mistake in the command line's syntax.
-const hint = "\nRun 'stockwatchd -h' for usage."
+// hint ends the one line of every configuration error.
+const hint = " (see stockwatchd -h)"
 
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
@@ -49,7 +50,7 @@ func TestConfigErrors(t *testing.T) {
 		name string
 		args []string
 		env  map[string]string
-		want string // all of stderr
+		want string // all of stderr, but for the hint that ends it
 	}{
 		{"UnknownRole", []string{"-role", "web"}, nil, `stockwatchd: -role: unknown role "web" (want all, api or collector)`},
 		{"MalformedDB", []string{"-db", "postgres://x"}, nil, `stockwatchd: -db: unsupported database URL "postgres://x": want sqlite://PATH or mysql://USER[:PASS]@HOST[:PORT]/DB`},
@@ -58,7 +59,7 @@ func TestConfigErrors(t *testing.T) {
 		{"ZeroInterval", []string{"-interval", "0s"}, nil, `stockwatchd: -interval: must be positive, got 0s`},
 		{"ZeroBreakerFailures", []string{"-breaker-failures", "0"}, nil, `stockwatchd: -breaker-failures: must be between 1 and 4294967295, got 0`},
 		{"BreakerFailuresOverflowUint32", []string{"-breaker-failures", "4294967296"}, nil, `stockwatchd: -breaker-failures: must be between 1 and 4294967295, got 4294967296`},
-		{"BreakerFailuresOverflowUint64", []string{"-breaker-failures", "18446744073709551616"}, nil, `stockwatchd: invalid value "18446744073709551616" for flag -breaker-failures: value out of range` + hint},
+		{"BreakerFailuresOverflowUint64", []string{"-breaker-failures", "18446744073709551616"}, nil, `stockwatchd: invalid value "18446744073709551616" for flag -breaker-failures: value out of range`},
 		{"ZeroMaxConnections", []string{"-max-connections", "0"}, nil, `stockwatchd: -max-connections: must be at least 1, got 0`},
 		{"NegativeMaxConnectionsEnv", nil, map[string]string{"STOCKWATCH_MAX_CONNECTIONS": "-5"}, `stockwatchd: -max-connections: must be at least 1, got -5`},
 		{"BadMaxConnectionsEnv", nil, map[string]string{"STOCKWATCH_MAX_CONNECTIONS": "many"}, `stockwatchd: invalid STOCKWATCH_MAX_CONNECTIONS="many": parse error`},
@@ -74,11 +75,11 @@ func TestConfigErrors(t *testing.T) {
 		{"FlagWinsOverEnv", []string{"-role", "nope"}, map[string]string{"STOCKWATCH_ROLE": "api"}, `stockwatchd: -role: unknown role "nope" (want all, api or collector)`},
 		{"EnvTwin", nil, map[string]string{"STOCKWATCH_ROLE": "nope"}, `stockwatchd: -role: unknown role "nope" (want all, api or collector)`},
 
-		// A command-line mistake: one line and a hint, not the usage.
-		{"BadFlagValue", []string{"-interval=abc"}, nil, `stockwatchd: invalid value "abc" for flag -interval: parse error` + hint},
-		{"UnknownFlag", []string{"-bogus"}, nil, `stockwatchd: flag provided but not defined: -bogus` + hint},
-		{"MissingFlagValue", []string{"-role"}, nil, `stockwatchd: flag needs an argument: -role` + hint},
-		{"StrayArgument", []string{"api"}, nil, `stockwatchd: unexpected argument "api" (flags start with -)` + hint},
+		// A command-line mistake: one line, not the usage.
+		{"BadFlagValue", []string{"-interval=abc"}, nil, `stockwatchd: invalid value "abc" for flag -interval: parse error`},
+		{"UnknownFlag", []string{"-bogus"}, nil, `stockwatchd: flag provided but not defined: -bogus`},
+		{"MissingFlagValue", []string{"-role"}, nil, `stockwatchd: flag needs an argument: -role`},
+		{"StrayArgument", []string{"api"}, nil, `stockwatchd: unexpected argument "api" (flags start with -)`},
 
 		// A variable that is set but empty sets its flag to empty.
 		{"EmptyEnvRole", nil, map[string]string{"STOCKWATCH_ROLE": ""}, `stockwatchd: -role: unknown role "" (want all, api or collector)`},
@@ -106,10 +107,10 @@ func TestConfigErrors(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), tt.args, mapEnv(tt.env), &stdout, &stderr)
-			if err != errUsage {
-				t.Fatalf("run() = %v, want errUsage", err)
+			if code := cliconfig.Exit(&stderr, "stockwatchd", err); code != cliconfig.ExitUsage {
+				t.Fatalf("run() = %v: exit status %d, want %d", err, code, cliconfig.ExitUsage)
 			}
-			if diff := cmp.Diff(tt.want, strings.TrimSpace(stderr.String())); diff != "" {
+			if diff := cmp.Diff(tt.want+hint+"\n", stderr.String()); diff != "" {
 				t.Errorf("stderr mismatch (-want +got):\n%s", diff)
 			}
 			if stdout.Len() > 0 {
@@ -209,7 +210,7 @@ func TestExitStatus(t *testing.T) {
 	}{
 		{"BadFlagValue", []string{"-interval=abc"}, 2, "", `stockwatchd: invalid value "abc" for flag -interval: parse error` + hint + "\n"},
 		{"UnknownFlag", []string{"-bogus"}, 2, "", `stockwatchd: flag provided but not defined: -bogus` + hint + "\n"},
-		{"BadAddress", []string{"-grpc-addr", "nope"}, 2, "", "stockwatchd: -grpc-addr: address nope: missing port in address\n"},
+		{"BadAddress", []string{"-grpc-addr", "nope"}, 2, "", "stockwatchd: -grpc-addr: address nope: missing port in address" + hint + "\n"},
 		{"Help", []string{"-h"}, 0, "Usage: stockwatchd [flags]\n", ""},
 	}
 	for _, tt := range tests {
