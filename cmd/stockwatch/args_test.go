@@ -68,11 +68,11 @@ func TestCodeName(t *testing.T) {
 	}
 }
 
-func TestEnvName(t *testing.T) {
+func TestTwinNames(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{"addr": "STOCKWATCH_ADDR", "o": "STOCKWATCH_OUTPUT", "server-name": "STOCKWATCH_SERVER_NAME"} {
-		if got := envName(in); got != want {
-			t.Errorf("envName(%q) = %q, want %q", in, got, want)
+		if got := twins().Name(in); got != want {
+			t.Errorf("twins().Name(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 )
 
 // command is one subcommand; each lives in a file of its name.
@@ -59,7 +61,7 @@ func (c *command) printUsage(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) { own = own || !globalFlags[f.Name] })
 	if own {
 		fmt.Fprintf(w, "\nFlags:\n")
-		printFlags(w, fs, func(f *flag.Flag) bool { return !globalFlags[f.Name] })
+		cliconfig.PrintFlags(w, fs, func(f *flag.Flag) bool { return !globalFlags[f.Name] }, nil)
 	}
 	fmt.Fprintf(w, "\nThe global flags (see 'stockwatch -h') may also follow the command name.\n")
 }
@@ -78,9 +80,9 @@ Commands:
 	fmt.Fprint(w, `
 Run 'stockwatch COMMAND -h' for a command's usage and an example.
 
-Flags (each has an environment twin, shown in brackets; flags win):
+`+cliconfig.TwinsHeading+`
 `)
-	printFlags(w, fs, func(*flag.Flag) bool { return true })
+	cliconfig.PrintFlags(w, fs, nil, twins().Name)
 	fmt.Fprint(w, `
 Text output prints times in the local time zone (TZ). JSON output is the
 protojson of each response, one object per line.
@@ -88,27 +90,4 @@ protojson of each response, one object per line.
 Exit status: 0 success, 1 the operation failed (the message names the gRPC
 code), 2 usage error.
 `)
-}
-
-// printFlags prints the flags of fs that keep selects, like
-// flag.PrintDefaults, with the environment twins of the global ones.
-func printFlags(w io.Writer, fs *flag.FlagSet, keep func(*flag.Flag) bool) {
-	fs.VisitAll(func(f *flag.Flag) {
-		if !keep(f) {
-			return
-		}
-		name, usage := flag.UnquoteUsage(f)
-		line := "  -" + f.Name
-		if name != "" {
-			line += " " + name
-		}
-		fmt.Fprintf(w, "%s\n    \t%s", line, usage)
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
-			fmt.Fprintf(w, " (default %s)", f.DefValue)
-		}
-		if globalFlags[f.Name] {
-			fmt.Fprintf(w, " [%s]", envName(f.Name))
-		}
-		fmt.Fprintln(w)
-	})
 }

@@ -38,6 +38,19 @@ func TestCommands(t *testing.T) {
 		{name: "bad_env", args: []string{"users"}, env: map[string]string{"STOCKWATCH_TIMEOUT": "soon"}, code: 2},
 		{name: "bad_tls_file", args: []string{"-ca", "testdata/nonexistent.pem", "health"}, code: 2},
 
+		// The environment twins, with the rules of package cliconfig: a
+		// variable set but empty sets its flag to empty; flags win, even
+		// given after the command name, even over a bad variable; -h
+		// works whatever the environment holds.
+		{name: "empty_env_addr", args: []string{"health"}, env: map[string]string{"STOCKWATCH_ADDR": ""}, code: 2},
+		{name: "empty_env_output", args: []string{"users"}, env: map[string]string{"STOCKWATCH_OUTPUT": ""}, code: 2},
+		{name: "empty_env_retries", args: []string{"users"}, env: map[string]string{"STOCKWATCH_RETRIES": ""}, code: 2},
+		{name: "empty_env_token", args: []string{"users", "-limit", "1"}, env: map[string]string{"STOCKWATCH_TOKEN": ""}, calls: 1},
+		{name: "flag_wins_over_empty_env", args: []string{"user", "-o", "json", "alice@example.com"}, env: map[string]string{"STOCKWATCH_OUTPUT": ""}, calls: 1},
+		{name: "flag_wins_over_bad_env", args: []string{"user", "-timeout", "5s", "alice@example.com"}, env: map[string]string{"STOCKWATCH_TIMEOUT": "soon"}, calls: 1},
+		{name: "help_with_bad_env", args: []string{"-h"}, env: map[string]string{"STOCKWATCH_TIMEOUT": "soon"}},
+		{name: "command_help_with_bad_env", args: []string{"version", "-h"}, env: map[string]string{"STOCKWATCH_TIMEOUT": "soon"}},
+
 		// register
 		{name: "register", args: []string{"register", "Dave@Example.com", "brk-b"}, calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
@@ -155,6 +168,16 @@ func TestCommands(t *testing.T) {
 			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.FailBefore("GetUser", 2, codes.Unavailable) }},
 		{name: "timeout", args: []string{"-timeout", "50ms", "-retries", "0", "user", "alice@example.com"}, code: 1, calls: 1,
 			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.Hang("GetUser", 1) }},
+		// -retries 0 is one attempt and no retry, however it is given
+		// (client.Options reads 0 as "the default" and -1 as none).
+		{name: "retries_zero", args: []string{"-retries", "0", "user", "alice@example.com"}, code: 1, calls: 1,
+			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.FailBefore("GetUser", 5, codes.Unavailable) }},
+		{name: "retries_zero_env", args: []string{"user", "alice@example.com"}, env: map[string]string{"STOCKWATCH_RETRIES": "0"}, code: 1, calls: 1,
+			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.FailBefore("GetUser", 5, codes.Unavailable) }},
+		{name: "retries_zero_after_command", args: []string{"user", "-retries", "0", "alice@example.com"}, env: map[string]string{"STOCKWATCH_RETRIES": "2"}, code: 1, calls: 1,
+			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.FailBefore("GetUser", 5, codes.Unavailable) }},
+		{name: "retries_env", args: []string{"user", "alice@example.com"}, env: map[string]string{"STOCKWATCH_RETRIES": "2"}, code: 1, calls: 3,
+			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.FailBefore("GetUser", 5, codes.Unavailable) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

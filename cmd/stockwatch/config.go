@@ -2,9 +2,9 @@ package main
 
 import (
 	"flag"
-	"strings"
 	"time"
 
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 	"github.com/stockwatch/stockwatch/internal/client"
 )
 
@@ -32,13 +32,10 @@ func defaultConfig() config {
 	}
 }
 
-// envName is a flag's environment twin: -server-name →
+// twins names the environment twins of the global flags: -server-name →
 // STOCKWATCH_SERVER_NAME, and -o → STOCKWATCH_OUTPUT.
-func envName(flagName string) string {
-	if flagName == "o" {
-		flagName = "output"
-	}
-	return "STOCKWATCH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+func twins() cliconfig.Twins {
+	return cliconfig.Twins{Aliases: map[string]string{"o": "output"}}
 }
 
 // globalFlags names the flags register defines, for usage texts and for
@@ -63,21 +60,6 @@ func (c *config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.serverName, "server-name", c.serverName, "`name` expected in the server's certificate; default: the host of -addr")
 }
 
-// fromEnv applies the environment twins of fs's flags. It returns a usage
-// error naming the variable whose value does not parse.
-func (c *config) fromEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		name := envName(f.Name)
-		if v := getenv(name); v != "" && err == nil {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = usagef("", "invalid %s=%q: %v", name, v, e)
-			}
-		}
-	})
-	return err
-}
-
 // validate returns a usage error naming the first unusable flag.
 func (c config) validate() error {
 	switch {
@@ -97,9 +79,11 @@ func (c config) validate() error {
 
 // options maps the configuration onto the client's.
 func (c config) options() client.Options {
+	// -retries 0 means no retry; client.Options reads 0 as "the
+	// default" (3) and a negative number as none.
 	retries := c.retries
 	if retries == 0 {
-		retries = -1 // the client reads 0 as "the default"
+		retries = -1
 	}
 	return client.Options{
 		Timeout: c.timeout,

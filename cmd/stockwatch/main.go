@@ -19,99 +19,86 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 	"github.com/stockwatch/stockwatch/internal/client"
 )
 
-// Exit statuses.
+// Exit statuses: cliconfig's, and the shell's for an interrupt.
 const (
-	exitOK          = 0
-	exitFailed      = 1
-	exitUsage       = 2
+	exitOK          = cliconfig.ExitOK
+	exitFailed      = cliconfig.ExitFailed
 	exitInterrupted = 130
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
 	stop()
 	os.Exit(code)
 }
 
-// usageError is a mistake in the command line: a missing or malformed
-// argument, an unknown command, an unusable flag. It exits with status 2.
-type usageError struct {
-	msg string
-	cmd string // the command whose -h helps, "" for the top level
-}
-
-func (e *usageError) Error() string { return e.msg }
-
+// usagef returns a usage error of the command cmd ("" for the top
+// level): a missing or malformed argument, an unknown command, an
+// unusable flag. It exits with status 2, pointing to cmd's -h.
 func usagef(cmd, format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...), cmd: cmd}
+	return cliconfig.Usagef(strings.TrimSpace("stockwatch "+cmd), format, args...)
 }
 
 // run is the whole program: it parses args (flags with environment twins
-// read through getenv), runs the menu or one command, and returns the exit
-// status. TZ from getenv, when set, is the time zone of the times printed.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+// read through lookupEnv, with the rules of package cliconfig), runs the
+// menu or one command, and returns the exit status. TZ, when set, is the
+// time zone of the times printed.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
 	cfg := defaultConfig()
-	fs := flag.NewFlagSet("stockwatch", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := cliconfig.NewFlagSet("stockwatch")
 	cfg.register(fs)
-	// Asked-for help goes to stdout; a flag mistake gets one line and a
-	// hint on stderr.
-	fs.Usage = func() {}
-	if err := cfg.fromEnv(fs, getenv); err != nil {
+	if err := cliconfig.Parse(fs, args, stdout, func(w io.Writer) { printUsage(w, fs) }); err != nil {
 		return fail(stderr, err)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs)
-			return exitOK
+	var (
+		cmd *command
+		sub []*flag.FlagSet // the command's flag set, if there is a command
+	)
+	if fs.NArg() > 0 {
+		name := fs.Arg(0)
+		if cmd = lookup(name); cmd == nil {
+			return fail(stderr, usagef("", "unknown command %q", name))
 		}
-		return fail(stderr, usagef("", "%v", err))
+		cfs := cliconfig.NewFlagSet("stockwatch " + name)
+		// The global flags are accepted after the command name too:
+		// "stockwatch users -o json".
+		cfg.register(cfs)
+		if cmd.flags != nil {
+			cmd.flags(cfs)
+		}
+		if err := cliconfig.Parse(cfs, fs.Args()[1:], stdout, func(w io.Writer) { cmd.printUsage(w, cfs) }); err != nil {
+			return fail(stderr, err)
+		}
+		sub = append(sub, cfs)
+	}
+	// After both command lines, so that a global flag given after the
+	// command name wins over its twin too.
+	if err := twins().Apply(fs, lookupEnv, sub...); err != nil {
+		return fail(stderr, err)
 	}
 	if err := cfg.validate(); err != nil {
 		return fail(stderr, err)
 	}
-	s := &session{cfg: cfg, stdout: stdout, stderr: stderr, out: newPrinter(stdout, cfg.output == "json", location(getenv))}
+	tz, _ := lookupEnv("TZ")
+	s := &session{cfg: cfg, stdout: stdout, stderr: stderr, out: newPrinter(stdout, cfg.output == "json", location(tz))}
 	defer s.close()
 
-	if fs.NArg() == 0 {
+	if cmd == nil {
 		if _, err := s.client(); err != nil {
 			return fail(stderr, err)
 		}
 		return runMenu(ctx, s, stdin)
 	}
-	name, rest := fs.Arg(0), fs.Args()[1:]
-	cmd := lookup(name)
-	if cmd == nil {
-		return fail(stderr, usagef("", "unknown command %q", name))
+	cmdArgs := sub[0].Args()
+	if n := len(cmdArgs); n < cmd.minArgs || n > cmd.maxArgs {
+		return fail(stderr, usagef(cmd.name, "%s: want %s", cmd.name, cmd.argsDesc()))
 	}
-	sub := flag.NewFlagSet(name, flag.ContinueOnError)
-	sub.SetOutput(io.Discard)
-	// The global flags are accepted after the command name too:
-	// "stockwatch users -o json".
-	s.cfg.register(sub)
-	if cmd.flags != nil {
-		cmd.flags(sub)
-	}
-	sub.Usage = func() {}
-	if err := sub.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			cmd.printUsage(stdout, sub)
-			return exitOK
-		}
-		return fail(stderr, usagef(name, "%s: %v", name, err))
-	}
-	if err := s.cfg.validate(); err != nil {
-		return fail(stderr, err)
-	}
-	s.out = newPrinter(stdout, s.cfg.output == "json", s.out.loc)
-	if n := sub.NArg(); n < cmd.minArgs || n > cmd.maxArgs {
-		return fail(stderr, usagef(name, "%s: want %s", name, cmd.argsDesc()))
-	}
-	err := cmd.run(ctx, s, sub.Args())
+	err := cmd.run(ctx, s, cmdArgs)
 	if err != nil && ctx.Err() != nil {
 		fmt.Fprintln(stderr, "stockwatch: interrupted")
 		return exitInterrupted
@@ -119,31 +106,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return fail(stderr, err)
 }
 
-// fail reports err on stderr and returns its exit status: 0 for nil, 2
-// for a usage error, 1 for anything else (a failed operation, whose gRPC
-// code the message names).
+// fail reports err on stderr and returns its exit status: cliconfig's
+// for nil, -h and a usage error; 1 for anything else (a failed
+// operation, whose gRPC code the message names).
 func fail(stderr io.Writer, err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var ue *usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "stockwatch: %s\n", ue.msg)
-		if ue.cmd != "" {
-			fmt.Fprintf(stderr, "Run 'stockwatch %s -h' for usage.\n", ue.cmd)
-		} else {
-			fmt.Fprintln(stderr, "Run 'stockwatch -h' for usage.")
-		}
-		return exitUsage
+	var ue *cliconfig.UsageError
+	if err == nil || errors.Is(err, flag.ErrHelp) || errors.As(err, &ue) {
+		return cliconfig.Exit(stderr, "stockwatch", err)
 	}
 	fmt.Fprintf(stderr, "stockwatch: %s\n", describe(err))
 	return exitFailed
 }
 
-// location is the time zone times are printed in: TZ if it names one,
-// else the process's local zone.
-func location(getenv func(string) string) *time.Location {
-	tz := strings.TrimPrefix(getenv("TZ"), ":")
+// location is the time zone times are printed in: tz (the value of TZ)
+// if it names one, else the process's local zone.
+func location(tz string) *time.Location {
+	tz = strings.TrimPrefix(tz, ":")
 	if tz == "" {
 		return time.Local
 	}

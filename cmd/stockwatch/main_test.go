@@ -59,23 +59,23 @@ type result struct {
 }
 
 // runCLI runs the client in-process against addr with env (on top of
-// TZ=UTC) and stdin.
+// TZ=UTC and STOCKWATCH_ADDR=addr) and stdin.
 func runCLI(tb testing.TB, ctx context.Context, addr string, env map[string]string, stdin string, args ...string) result {
 	tb.Helper()
-	getenv := func(k string) string {
+	lookupEnv := func(k string) (string, bool) {
 		if v, ok := env[k]; ok {
-			return v
+			return v, true
 		}
 		switch k {
 		case "TZ":
-			return "UTC"
+			return "UTC", true
 		case "STOCKWATCH_ADDR":
-			return addr
+			return addr, true
 		}
-		return ""
+		return "", false
 	}
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, strings.NewReader(stdin), &stdout, &stderr, getenv)
+	code := run(ctx, args, strings.NewReader(stdin), &stdout, &stderr, lookupEnv)
 	out := strings.ReplaceAll(stdout.String(), addr, "ADDR")
 	errOut := strings.ReplaceAll(stderr.String(), addr, "ADDR")
 	return result{code: code, stdout: out, stderr: errOut}

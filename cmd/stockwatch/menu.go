@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 	"github.com/stockwatch/stockwatch/internal/client"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
@@ -93,14 +94,14 @@ func (m *menu) once(ctx context.Context) error {
 		return err
 	}
 	err = item.run(ctx)
-	var ue *usageError
+	var ue *cliconfig.UsageError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, errQuit), errors.Is(err, io.EOF), ctx.Err() != nil:
 		return err
 	case errors.As(err, &ue):
-		fmt.Fprintf(m.w, "Error: %s\n", ue.msg)
+		fmt.Fprintf(m.w, "Error: %s\n", ue)
 	default:
 		fmt.Fprintf(m.w, "Error: %s\n", describe(err))
 	}

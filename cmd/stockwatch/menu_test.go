@@ -119,13 +119,13 @@ func TestMenuInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int)
 	go func() {
-		getenv := func(k string) string {
+		lookupEnv := func(k string) (string, bool) {
 			if k == "STOCKWATCH_ADDR" {
-				return srv.Addr
+				return srv.Addr, true
 			}
-			return ""
+			return "", false
 		}
-		done <- run(ctx, nil, pr, io.Discard, io.Discard, getenv)
+		done <- run(ctx, nil, pr, io.Discard, io.Discard, lookupEnv)
 	}()
 	if _, err := io.WriteString(pw, "4\n"); err != nil { // now it waits for the e-mail
 		t.Fatal(err)
