@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/api"
 	"github.com/stockwatch/stockwatch/internal/benchtest"
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 	"github.com/stockwatch/stockwatch/internal/metrics"
 	"github.com/stockwatch/stockwatch/internal/store"
 )
@@ -50,17 +50,19 @@ func newCeilingServer(ctx context.Context, db *store.DB, log *slog.Logger) (*grp
 // cmdCeiling is the ceiling subcommand: it serves the ceilings on -db at
 // -addr until ctx is done.
 func cmdCeiling(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("ceiling", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cliconfig.NewFlagSet("stockwatch-bench ceiling")
 	dsn := fs.String("db", "", "database URL, as the daemon's -db")
 	addr := fs.String("addr", "127.0.0.1:0", "gRPC listen address")
 	level := fs.String("log-level", "warn", "log level, as the daemon's -log-level")
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
+	if err := cliconfig.Parse(fs, args, stdout, func(w io.Writer) { printUsage(w, fs, "-db URL [flags]") }); err != nil {
+		return err
+	}
+	if err := cliconfig.NoArgs(fs); err != nil {
+		return err
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("-log-level: %w", err)
+		return cliconfig.Usagef(fs.Name(), "-log-level: %w", err)
 	}
 	// The daemon's default text handler, on stderr.
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 )
 
 // runConfig is the run subcommand's configuration.
@@ -43,24 +45,26 @@ type listFlags struct {
 	backends, workloads, conc, scalingConc, collTickers *string
 }
 
-// parseRunConfig parses the run subcommand's flags. It returns errUsage or
-// flag.ErrHelp for what the FlagSet reported on stderr, and an error
-// naming the flag for a bad value.
-func parseRunConfig(args []string, stderr io.Writer) (runConfig, error) {
+// parseRunConfig reads the run subcommand's flags. It returns
+// flag.ErrHelp after printing the usage on stdout for -h, and a
+// *cliconfig.UsageError naming the flag for a bad command line.
+func parseRunConfig(args []string, stdout io.Writer) (runConfig, error) {
 	c := runConfig{}
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cliconfig.NewFlagSet("stockwatch-bench run")
 	lists := c.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return c, usageErr(err)
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if err := c.parseLists(lists); err != nil {
+	if err := cliconfig.Parse(fs, args, stdout, func(w io.Writer) { printUsage(w, fs, "[flags]") }); err != nil {
 		return c, err
 	}
-	return c, c.validate()
+	if err := cliconfig.NoArgs(fs); err != nil {
+		return c, err
+	}
+	if err := c.parseLists(lists); err != nil {
+		return c, cliconfig.Usage(fs.Name(), err)
+	}
+	if err := c.validate(); err != nil {
+		return c, cliconfig.Usage(fs.Name(), err)
+	}
+	return c, nil
 }
 
 // register defines the flags on fs, the scalar ones straight into c.

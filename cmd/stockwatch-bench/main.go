@@ -14,39 +14,21 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	err := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "stockwatch-bench:", err)
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
-
-// usageErr turns a flag parsing error (already printed by the FlagSet)
-// into errUsage, keeping flag.ErrHelp.
-func usageErr(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	return errUsage
+	stop()
+	os.Exit(cliconfig.Exit(os.Stderr, "stockwatch-bench", err))
 }
 
 const usage = `usage:
@@ -54,23 +36,29 @@ const usage = `usage:
   stockwatch-bench ceiling -db URL    serve the ceilings (started by run)
 `
 
+// realMain runs one subcommand. It returns flag.ErrHelp after printing a
+// usage on stdout, a *cliconfig.UsageError for a bad command line, or
+// the error that stopped the subcommand.
 func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errUsage
+		return cliconfig.Usagef("stockwatch-bench", "missing command: run or ceiling")
 	}
-	var err error
 	switch args[0] {
 	case "run":
-		err = cmdRun(ctx, args[1:], stdout, stderr)
+		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "ceiling":
-		err = cmdCeiling(ctx, args[1:], stdout, stderr)
+		return cmdCeiling(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
-		return nil
+		return flag.ErrHelp
 	default:
-		fmt.Fprintf(stderr, "unknown command %q\n%s", args[0], usage)
-		return errUsage
+		return cliconfig.Usagef("stockwatch-bench", "unknown command %q", args[0])
 	}
-	return err
+}
+
+// printUsage prints the -h text of the subcommand whose flags fs holds;
+// synopsis follows the command's name.
+func printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
+	fmt.Fprintf(w, "Usage: %s %s\n\nFlags:\n", fs.Name(), synopsis)
+	cliconfig.PrintFlags(w, fs, nil, nil)
 }

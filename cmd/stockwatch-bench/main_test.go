@@ -18,6 +18,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/api"
 	"github.com/stockwatch/stockwatch/internal/benchtest"
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
@@ -128,10 +129,76 @@ func TestParseRunConfig(t *testing.T) {
 	if diff := cmp.Diff([]int{1, 16, 64}, c.Concurrency); diff != "" {
 		t.Errorf("default concurrency mismatch (-want +got):\n%s", diff)
 	}
-	for _, args := range [][]string{{"-backends", "postgres"}, {"-concurrency", "0"}, {"-rounds", "0"}, {"-workloads", "Nope"}, {"extra"}} {
-		if _, err := parseRunConfig(args, &strings.Builder{}); err == nil {
-			t.Errorf("parseRunConfig(%q): no error", args)
-		}
+}
+
+// TestUsageErrors checks the command line's mistakes: one line on stderr
+// with the hint to the right -h, exit status 2, nothing on stdout.
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	const run, ceiling = " (see stockwatch-bench run -h)\n", " (see stockwatch-bench ceiling -h)\n"
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"NoCommand", nil, "stockwatch-bench: missing command: run or ceiling (see stockwatch-bench -h)\n"},
+		{"UnknownCommand", []string{"walk"}, `stockwatch-bench: unknown command "walk" (see stockwatch-bench -h)` + "\n"},
+		{"UnknownBackend", []string{"run", "-backends", "postgres"}, `stockwatch-bench: -backends: unknown backend "postgres"` + run},
+		{"ZeroConcurrency", []string{"run", "-concurrency", "0"}, `stockwatch-bench: -concurrency: "0": want a list of positive integers` + run},
+		{"BadScalingConcurrency", []string{"run", "-scaling-concurrency", "x"}, `stockwatch-bench: -scaling-concurrency: "x" is not a positive integer` + run},
+		{"ZeroRounds", []string{"run", "-rounds", "0"}, "stockwatch-bench: -rounds must be at least 1" + run},
+		{"UnknownWorkload", []string{"run", "-workloads", "Nope"}, `stockwatch-bench: -workloads: unknown workload "Nope"` + run},
+		{"StrayArgument", []string{"run", "extra"}, `stockwatch-bench: unexpected argument "extra" (flags start with -)` + run},
+		{"UnknownFlag", []string{"run", "-bogus"}, "stockwatch-bench: run: flag provided but not defined: -bogus" + run},
+		{"BadFlagValue", []string{"run", "-duration", "soon"}, `stockwatch-bench: run: invalid value "soon" for flag -duration: parse error` + run},
+		{"CeilingLogLevel", []string{"ceiling", "-log-level", "loud"}, `stockwatch-bench: -log-level: slog: level string "loud": unknown name` + ceiling},
+		{"CeilingStrayArgument", []string{"ceiling", "db"}, `stockwatch-bench: unexpected argument "db" (flags start with -)` + ceiling},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr strings.Builder
+			err := realMain(t.Context(), tt.args, &stdout, &stderr)
+			if code := cliconfig.Exit(&stderr, "stockwatch-bench", err); code != cliconfig.ExitUsage {
+				t.Errorf("exit status %d, want %d", code, cliconfig.ExitUsage)
+			}
+			if diff := cmp.Diff(tt.stderr, stderr.String()); diff != "" {
+				t.Errorf("stderr mismatch (-want +got):\n%s", diff)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
+
+// TestHelp checks that -h prints a usage on stdout and exits 0.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args   []string
+		prefix string
+	}{
+		{[]string{"-h"}, "usage:\n  stockwatch-bench run [flags]"},
+		{[]string{"help"}, "usage:\n  stockwatch-bench run [flags]"},
+		{[]string{"run", "-h"}, "Usage: stockwatch-bench run [flags]\n\nFlags:\n  -backends string\n"},
+		{[]string{"ceiling", "-help"}, "Usage: stockwatch-bench ceiling -db URL [flags]\n\nFlags:\n  -addr string\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr strings.Builder
+			err := realMain(t.Context(), tt.args, &stdout, &stderr)
+			if code := cliconfig.Exit(&stderr, "stockwatch-bench", err); code != cliconfig.ExitOK {
+				t.Errorf("exit status %d, want 0", code)
+			}
+			if !strings.HasPrefix(stdout.String(), tt.prefix) {
+				t.Errorf("stdout = %q, want it to start with %q", stdout.String(), tt.prefix)
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("stderr = %q, want nothing", stderr.String())
+			}
+		})
 	}
 }
 

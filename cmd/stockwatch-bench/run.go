@@ -16,7 +16,7 @@ import (
 
 // cmdRun is the run subcommand: the whole benchmark, report on stdout.
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseRunConfig(args, stderr)
+	cfg, err := parseRunConfig(args, stdout)
 	if err != nil {
 		return err
 	}
