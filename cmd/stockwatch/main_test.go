@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 	"github.com/stockwatch/stockwatch/internal/client/clienttest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
@@ -62,20 +64,10 @@ type result struct {
 // TZ=UTC and STOCKWATCH_ADDR=addr) and stdin.
 func runCLI(tb testing.TB, ctx context.Context, addr string, env map[string]string, stdin string, args ...string) result {
 	tb.Helper()
-	lookupEnv := func(k string) (string, bool) {
-		if v, ok := env[k]; ok {
-			return v, true
-		}
-		switch k {
-		case "TZ":
-			return "UTC", true
-		case "STOCKWATCH_ADDR":
-			return addr, true
-		}
-		return "", false
-	}
+	e := cliconfig.MapEnv{"TZ": "UTC", "STOCKWATCH_ADDR": addr}
+	maps.Copy(e, env)
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, strings.NewReader(stdin), &stdout, &stderr, lookupEnv)
+	code := run(ctx, args, strings.NewReader(stdin), &stdout, &stderr, e.Lookup)
 	out := strings.ReplaceAll(stdout.String(), addr, "ADDR")
 	errOut := strings.ReplaceAll(stderr.String(), addr, "ADDR")
 	return result{code: code, stdout: out, stderr: errOut}

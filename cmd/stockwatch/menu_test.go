@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 	"github.com/stockwatch/stockwatch/internal/client/clienttest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
@@ -119,13 +120,7 @@ func TestMenuInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int)
 	go func() {
-		lookupEnv := func(k string) (string, bool) {
-			if k == "STOCKWATCH_ADDR" {
-				return srv.Addr, true
-			}
-			return "", false
-		}
-		done <- run(ctx, nil, pr, io.Discard, io.Discard, lookupEnv)
+		done <- run(ctx, nil, pr, io.Discard, io.Discard, cliconfig.MapEnv{"STOCKWATCH_ADDR": srv.Addr}.Lookup)
 	}()
 	if _, err := io.WriteString(pw, "4\n"); err != nil { // now it waits for the e-mail
 		t.Fatal(err)

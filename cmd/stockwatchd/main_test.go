@@ -106,7 +106,7 @@ func TestConfigErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), tt.args, mapEnv(tt.env), &stdout, &stderr)
+			err := run(context.Background(), tt.args, cliconfig.MapEnv(tt.env).Lookup, &stdout, &stderr)
 			if code := cliconfig.Exit(&stderr, "stockwatchd", err); code != cliconfig.ExitUsage {
 				t.Fatalf("run() = %v: exit status %d, want %d", err, code, cliconfig.ExitUsage)
 			}
@@ -117,14 +117,6 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("stdout = %q, want nothing", stdout.String())
 			}
 		})
-	}
-}
-
-// mapEnv is an environment that holds env.
-func mapEnv(env map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) {
-		v, ok := env[k]
-		return v, ok
 	}
 }
 
@@ -156,12 +148,12 @@ func TestConfigEnv(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			want, err := parseConfig(nil, mapEnv(nil), io.Discard)
+			want, err := parseConfig(nil, noEnv, io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tt.want(&want)
-			got, err := parseConfig(tt.args, mapEnv(tt.env), io.Discard)
+			got, err := parseConfig(tt.args, cliconfig.MapEnv(tt.env).Lookup, io.Discard)
 			if err != nil {
 				t.Fatalf("parseConfig: %v", err)
 			}
@@ -180,7 +172,7 @@ func TestHelp(t *testing.T) {
 		t.Run(arg, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), []string{arg}, mapEnv(map[string]string{"STOCKWATCH_INTERVAL": "soon"}), &stdout, &stderr)
+			err := run(context.Background(), []string{arg}, cliconfig.MapEnv{"STOCKWATCH_INTERVAL": "soon"}.Lookup, &stdout, &stderr)
 			if !errors.Is(err, flag.ErrHelp) {
 				t.Fatalf("run() = %v, want flag.ErrHelp", err)
 			}

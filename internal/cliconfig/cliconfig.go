@@ -139,6 +139,17 @@ func (t Twins) Name(flagName string) string {
 	return "STOCKWATCH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// MapEnv is an environment held in a map, as tests give one to a
+// binary's run in place of the process's.
+type MapEnv map[string]string
+
+// Lookup returns the value of the variable key and whether it is set, as
+// os.LookupEnv does.
+func (m MapEnv) Lookup(key string) (string, bool) {
+	v, ok := m[key]
+	return v, ok
+}
+
 // Apply sets each flag of fs from its twin, read with lookup (which, like
 // os.LookupEnv, reports whether a variable is set), unless the command
 // line gave the flag: Parse has run on fs and on given, a subcommand's

@@ -65,13 +65,6 @@ func testFlags(cmd string, v *values) *flag.FlagSet {
 	return fs
 }
 
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) {
-		v, ok := m[k]
-		return v, ok
-	}
-}
-
 func TestApply(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -101,7 +94,7 @@ func TestApply(t *testing.T) {
 			if err := cliconfig.Parse(fs, tt.args, io.Discard, func(io.Writer) {}); err != nil {
 				t.Fatal(err)
 			}
-			if err := (cliconfig.Twins{}).Apply(fs, env(tt.env)); err != nil {
+			if err := (cliconfig.Twins{}).Apply(fs, cliconfig.MapEnv(tt.env).Lookup); err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -134,7 +127,7 @@ func TestApplyErrors(t *testing.T) {
 			t.Parallel()
 			v := defaults()
 			fs := testFlags("prog", &v)
-			err := (cliconfig.Twins{}).Apply(fs, env(tt.env))
+			err := (cliconfig.Twins{}).Apply(fs, cliconfig.MapEnv(tt.env).Lookup)
 			var ue *cliconfig.UsageError
 			if !errors.As(err, &ue) {
 				t.Fatalf("Apply = %v, want a *UsageError", err)
@@ -160,7 +153,7 @@ func TestApplyGiven(t *testing.T) {
 	if err := cliconfig.Parse(sub, global.Args()[1:], io.Discard, func(io.Writer) {}); err != nil {
 		t.Fatal(err)
 	}
-	lookup := env(map[string]string{"STOCKWATCH_N": "7", "STOCKWATCH_B": "true", "STOCKWATCH_D": "1m", "STOCKWATCH_V": "true"})
+	lookup := (cliconfig.MapEnv{"STOCKWATCH_N": "7", "STOCKWATCH_B": "true", "STOCKWATCH_D": "1m", "STOCKWATCH_V": "true"}).Lookup
 	if err := (cliconfig.Twins{}).Apply(global, lookup, sub); err != nil {
 		t.Fatal(err)
 	}
