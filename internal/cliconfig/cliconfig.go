@@ -26,7 +26,7 @@ import (
 
 // Exit statuses shared by the binaries.
 const (
-	ExitOK     = 0
+	ExitOK     = 0 // success, or -h
 	ExitFailed = 1 // the program ran and failed
 	ExitUsage  = 2 // a usage error: nothing was done
 )
@@ -42,6 +42,7 @@ type UsageError struct {
 	// Cmd is the command whose -h helps: "stockwatchd", "stockwatch
 	// register". Empty means the binary itself.
 	Cmd string
+	// Err says what is wrong; it is the whole message.
 	Err error
 }
 
