@@ -413,9 +413,9 @@ func TestTickerStatus(t *testing.T) {
 				}
 				if tt.update {
 					// Back to the verified ticker, for the next update.
-					_, _, err := e.db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+					err := e.db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
 						_, err := tx.UpdateUser(ctx, email, "KNWN", t0)
-						return stock.Outcome{}, err
+						return err
 					})
 					mustOK(t, err)
 				}

@@ -27,14 +27,14 @@ func Email(i int) string { return fmt.Sprintf("user%06d@bench.example", i) }
 // prices prices, spread evenly over the tickers, one minute apart per
 // ticker. It returns the first error.
 func Preload(ctx context.Context, db *store.DB, users, tickers, prices int) error {
-	_, _, err := db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+	err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
 		for i := range users {
 			u := stock.User{Email: Email(i), Ticker: Ticker(i % tickers), CreateTime: T0, UpdateTime: T0}
 			if err := tx.CreateUser(ctx, u); err != nil {
-				return stock.Outcome{}, err
+				return err
 			}
 		}
-		return stock.Outcome{}, nil
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("preload users: %w", err)

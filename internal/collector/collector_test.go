@@ -25,8 +25,8 @@ var t0 = time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
 
 func addUser(t *testing.T, db *store.DB, email, ticker string) {
 	t.Helper()
-	_, _, err := db.Once(context.Background(), stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
-		return stock.Outcome{}, tx.CreateUser(ctx, stock.User{Email: email, Ticker: ticker, CreateTime: t0, UpdateTime: t0})
+	err := db.Tx(context.Background(), func(ctx context.Context, tx stock.Tx) error {
+		return tx.CreateUser(ctx, stock.User{Email: email, Ticker: ticker, CreateTime: t0, UpdateTime: t0})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,7 @@ func OutcomeOf(err error) (Outcome, bool) {
 	return Outcome{}, false
 }
 
-// Tx holds the writes available inside one at-most-once transaction.
+// Tx holds the writes available inside one write transaction.
 // Errors other than the documented kinds abort the transaction.
 type Tx interface {
 	// CreateUser inserts u. It returns KindAlreadyExists if the e-mail is taken.

@@ -25,8 +25,8 @@ func price(ticker string, p float64, market time.Time) stock.Price {
 
 func createUser(t *testing.T, db *store.DB, email, ticker string) {
 	t.Helper()
-	_, _, err := db.Once(context.Background(), stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
-		return stock.Outcome{}, tx.CreateUser(ctx, stock.User{Email: email, Ticker: ticker, CreateTime: t0, UpdateTime: t0})
+	err := db.Tx(context.Background(), func(ctx context.Context, tx stock.Tx) error {
+		return tx.CreateUser(ctx, stock.User{Email: email, Ticker: ticker, CreateTime: t0, UpdateTime: t0})
 	})
 	if err != nil {
 		t.Fatalf("create %s: %v", email, err)
@@ -347,10 +347,10 @@ func TestUpdateUser(t *testing.T) {
 		db := storetest.Open(t, b)
 		createUser(t, db, "u@x.com", "AAPL")
 		var got stock.User
-		_, _, err := db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+		err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
 			var err error
 			got, err = tx.UpdateUser(ctx, "u@x.com", "MSFT", t0.Add(time.Hour))
-			return stock.Outcome{}, err
+			return err
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -69,12 +69,11 @@ func (db *DB) Tickers(ctx context.Context) ([]stock.TickerState, error) {
 // stock.Tx.SetTickers), and returns how many prices it added.
 func (db *DB) SaveQuotes(ctx context.Context, ps []stock.Price, states []stock.TickerState) (int64, error) {
 	var n int64
-	_, _, err := db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
-		var err error
+	err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) (err error) {
 		if n, err = tx.InsertPrices(ctx, ps); err != nil {
-			return stock.Outcome{}, err
+			return err
 		}
-		return stock.Outcome{}, tx.SetTickers(ctx, states)
+		return tx.SetTickers(ctx, states)
 	})
 	return n, err
 }

@@ -122,7 +122,7 @@ func TestTickerStatus(t *testing.T) {
 		}
 
 		// Inside a transaction, as the API reads it.
-		_, _, err = db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+		err = db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
 			for _, c := range []struct {
 				ticker string
 				want   stock.TickerStatus
@@ -130,13 +130,13 @@ func TestTickerStatus(t *testing.T) {
 			}{{"ZZZZ", stock.TickerUnknown, true}, {"NEWT", stock.TickerUnverified, true}, {"NONE", stock.TickerUnverified, false}} {
 				got, found, err := tx.TickerStatus(ctx, c.ticker)
 				if err != nil {
-					return stock.Outcome{}, err
+					return err
 				}
 				if got != c.want || found != c.found {
 					t.Errorf("TickerStatus(%s) = %q, %v; want %q, %v", c.ticker, got, found, c.want, c.found)
 				}
 			}
-			return stock.Outcome{}, nil
+			return nil
 		})
 		if err != nil {
 			t.Fatal(err)

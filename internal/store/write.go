@@ -16,6 +16,38 @@ import (
 // different requests.
 var errReusedID = stock.Errorf(stock.KindInvalid, "request_id reused with a different request")
 
+// Tx runs fn in one write transaction and commits it when fn returns nil;
+// otherwise it rolls back and returns fn's error as is. fn must do all its
+// writes through tx. A deadlock or lock timeout runs fn again (so fn may
+// run more than once, its writes committed once); Tx returns KindAborted
+// when that persisted through retries, and KindUnavailable when the
+// database cannot be reached.
+func (db *DB) Tx(ctx context.Context, fn func(context.Context, stock.Tx) error) error {
+	return db.retry(ctx, "transaction", func() error {
+		return db.inTx(ctx, func(tx *writeTx) error { return fn(ctx, tx) })
+	})
+}
+
+// inTx runs fn in one write transaction, once: it commits when fn returns
+// nil (after the tests' beforeCommit hook), and otherwise rolls back and
+// returns fn's error as is.
+func (db *DB) inTx(ctx context.Context, fn func(*writeTx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return db.wrap(err, "begin")
+	}
+	defer tx.Rollback() // no-op after Commit
+	if err := fn(&writeTx{tx: tx, db: db}); err != nil {
+		return err
+	}
+	if db.beforeCommit != nil {
+		if err := db.beforeCommit(ctx); err != nil {
+			return err
+		}
+	}
+	return db.wrap(tx.Commit(), "commit")
+}
+
 // Once runs fn at most once per request id: in one transaction it runs fn
 // and then inserts the request's record with fn's outcome. If a record of
 // the id already exists, that insert fails on the record's key: the
@@ -170,10 +202,9 @@ func (db *DB) PurgeRequests(ctx context.Context, before time.Time) (int64, error
 // (ticker, market time) is already stored, and returns how many it added.
 func (db *DB) InsertPrices(ctx context.Context, ps []stock.Price) (int64, error) {
 	var n int64
-	_, _, err := db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
-		var err error
+	err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) (err error) {
 		n, err = tx.InsertPrices(ctx, ps)
-		return stock.Outcome{}, err
+		return err
 	})
 	return n, err
 }
@@ -181,10 +212,9 @@ func (db *DB) InsertPrices(ctx context.Context, ps []stock.Price) (int64, error)
 // DeletePrices deletes prices collected before t and returns how many.
 func (db *DB) DeletePrices(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	_, _, err := db.Once(ctx, stock.RequestKey{}, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
-		var err error
+	err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) (err error) {
 		n, err = tx.DeletePrices(ctx, before)
-		return stock.Outcome{}, err
+		return err
 	})
 	return n, err
 }
