@@ -9,13 +9,15 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
 // adminMethods are the RPCs that see or delete everyone's data.
 var adminMethods = map[string]bool{
-	methodListUsers:    true,
-	methodListPrices:   true,
-	methodDeletePrices: true,
+	pb.StockService_ListUsers_FullMethodName:    true,
+	pb.StockService_ListPrices_FullMethodName:   true,
+	pb.StockService_DeletePrices_FullMethodName: true,
 }
 
 // AdminAuth returns an interceptor that requires "authorization: Bearer

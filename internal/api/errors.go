@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -19,6 +20,19 @@ var codeOf = map[stock.Kind]codes.Code{
 	stock.KindFailedPrecondition: codes.FailedPrecondition,
 	stock.KindUnavailable:        codes.Unavailable,
 	stock.KindAborted:            codes.Aborted,
+}
+
+// mapErrors returns the unary interceptor that turns a handler's error into
+// the gRPC status its client sees (see toStatus); a status error passes as
+// is. Server.Register installs it on every method of the service.
+func mapErrors(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			return nil, toStatus(ctx, log, info.FullMethod, err)
+		}
+		return resp, nil
+	}
 }
 
 // toStatus turns err into the gRPC status the client sees. Domain errors

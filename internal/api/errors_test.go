@@ -5,14 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
+	"github.com/stockwatch/stockwatch/internal/api"
+	"github.com/stockwatch/stockwatch/internal/grpctest"
+	"github.com/stockwatch/stockwatch/internal/logtest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
@@ -64,6 +69,41 @@ func TestStoreErrors(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestErrorsMappedWhereverServed: the service's errors reach clients as
+// their codes however the gRPC server is built, with no interceptors or
+// with the daemon's options, and the daemon's interceptors see those codes.
+func TestErrorsMappedWhereverServed(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, storetest.SQLite)
+	var logs logtest.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	tests := []struct {
+		name string
+		srv  *grpc.Server
+	}{
+		{"NoInterceptors", grpc.NewServer()},
+		{"ServerOptions", grpc.NewServer(api.ServerOptions(log, "")...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api.New(brokenStore{DB: db, err: errors.New("disk on fire")}, api.Config{}).Register(tt.srv)
+			c := pb.NewStockServiceClient(grpctest.Serve(t, tt.srv))
+			ctx := ctxTimeout(t)
+			_, err := c.GetUser(ctx, &pb.GetUserRequest{Email: "not an e-mail"})
+			wantStatus(t, err, codes.InvalidArgument, `email "not an e-mail" is not a valid address`)
+			_, err = c.GetUser(ctx, &pb.GetUserRequest{Email: "a@x.com"})
+			wantStatus(t, err, codes.Internal, "internal error")
+			_, err = c.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: "a@x.com", Ticker: "AAPL"})
+			wantStatus(t, err, codes.Internal, "internal error")
+		})
+	}
+	for _, code := range []string{"InvalidArgument", "Internal"} {
+		if want := "code=" + code; !strings.Contains(logs.String(), want) {
+			t.Errorf("the daemon's RPC log has no %s:\n%s", want, logs.String())
+		}
+	}
 }
 
 // TestDatabaseDown: when the MySQL server becomes unreachable, every RPC

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -73,8 +74,13 @@ type Config struct {
 	QuoteTimeout time.Duration
 }
 
-// Server implements pb.StockServiceServer.
-type Server struct {
+// Server is the Stockwatch service. Register serves it.
+type Server struct{ svc *service }
+
+// service implements pb.StockServiceServer. Its methods return domain
+// errors; Register maps them to gRPC statuses. It is unexported so that
+// it cannot be registered without that mapping.
+type service struct {
 	pb.UnimplementedStockServiceServer
 	store  Store
 	ttl    time.Duration
@@ -91,11 +97,11 @@ type Server struct {
 	inflight singleflight.Group
 }
 
-var _ pb.StockServiceServer = (*Server)(nil)
+var _ pb.StockServiceServer = (*service)(nil)
 
 // New returns a Server backed by st.
 func New(st Store, cfg Config) *Server {
-	s := &Server{store: st, ttl: cfg.DedupTTL, now: cfg.Now, log: cfg.Logger, quoter: cfg.Quoter, qwait: cfg.QuoteTimeout, replay: cfg.OnReplay, check: cfg.OnCheck}
+	s := &service{store: st, ttl: cfg.DedupTTL, now: cfg.Now, log: cfg.Logger, quoter: cfg.Quoter, qwait: cfg.QuoteTimeout, replay: cfg.OnReplay, check: cfg.OnCheck}
 	if s.replay == nil {
 		s.replay = func(string) {}
 	}
@@ -117,28 +123,42 @@ func New(st Store, cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	return s
+	return &Server{svc: s}
 }
 
-// Register registers the service on gs.
-func (s *Server) Register(gs grpc.ServiceRegistrar) { pb.RegisterStockServiceServer(gs, s) }
+// Register registers the service on gs with its errors mapped to gRPC
+// statuses (mapErrors), innermost, under whatever interceptors gs runs:
+// wherever the service is served, its clients see the codes of the one
+// table in errors.go. It panics, as grpc's RegisterService does, if gs
+// already serves StockService.
+func (s *Server) Register(gs grpc.ServiceRegistrar) {
+	desc := pb.StockService_ServiceDesc
+	desc.Methods = slices.Clone(desc.Methods)
+	mapErrs := mapErrors(s.svc.log)
+	for i, m := range desc.Methods {
+		desc.Methods[i].Handler = func(srv any, ctx context.Context, dec func(any) error, outer grpc.UnaryServerInterceptor) (any, error) {
+			return m.Handler(srv, ctx, dec, inside(outer, mapErrs))
+		}
+	}
+	gs.RegisterService(&desc, s.svc)
+}
 
-// Method names, as recorded with request ids.
-const (
-	methodRegister     = "/stockwatch.v1.StockService/RegisterUser"
-	methodUpdate       = "/stockwatch.v1.StockService/UpdateUser"
-	methodDelete       = "/stockwatch.v1.StockService/DeleteUser"
-	methodGetUser      = "/stockwatch.v1.StockService/GetUser"
-	methodLatest       = "/stockwatch.v1.StockService/GetLatestPrice"
-	methodAverage      = "/stockwatch.v1.StockService/GetAveragePrice"
-	methodListUsers    = "/stockwatch.v1.StockService/ListUsers"
-	methodListPrices   = "/stockwatch.v1.StockService/ListPrices"
-	methodDeletePrices = "/stockwatch.v1.StockService/DeletePrices"
-)
+// inside returns an interceptor that runs inner within outer, which may
+// be nil (a server without interceptors).
+func inside(outer, inner grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	if outer == nil {
+		return inner
+	}
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		return outer(ctx, req, info, func(ctx context.Context, req any) (any, error) {
+			return inner(ctx, req, info, handler)
+		})
+	}
+}
 
 // clock returns the clock's time in UTC, truncated to the microseconds the
 // store keeps, so that a first answer and its replay agree.
-func (s *Server) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+func (s *service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // mutation is one validated mutating request.
 type mutation struct {
@@ -153,6 +173,19 @@ type mutation struct {
 	effect func(ctx context.Context, tx stock.Tx) (proto.Message, error)
 }
 
+// run executes m at most once and returns its (possibly replayed)
+// response, decoded as a *T.
+func run[T any, P interface {
+	*T
+	proto.Message
+}](ctx context.Context, s *service, m mutation) (P, error) {
+	resp := P(new(T))
+	if err := s.run(ctx, m, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
 // run executes m at most once and decodes the (possibly replayed)
 // response into resp. Every answer, first or replayed, is decoded from the
 // stored bytes, so a replay is byte-identical to the first answer.
@@ -161,7 +194,7 @@ type mutation struct {
 // first and share its outcome; those on other replicas meet it in the
 // database. A duplicate whose first gave up (its client went away) runs
 // again itself.
-func (s *Server) run(ctx context.Context, m mutation, resp proto.Message) error {
+func (s *service) run(ctx context.Context, m mutation, resp proto.Message) error {
 	fp := fingerprint(m.method, m.payload)
 	if m.requestID == "" {
 		out, _, err := s.execute(ctx, m, fp)
@@ -206,7 +239,7 @@ func (s *Server) run(ctx context.Context, m mutation, resp proto.Message) error 
 // execute runs m through the store's at-most-once transaction, after its
 // prepare step if no outcome is stored yet. It returns the outcome and
 // whether it was replayed from the store.
-func (s *Server) execute(ctx context.Context, m mutation, fp []byte) (stock.Outcome, bool, error) {
+func (s *service) execute(ctx context.Context, m mutation, fp []byte) (stock.Outcome, bool, error) {
 	now := s.clock()
 	key := stock.RequestKey{
 		ID:           m.requestID,
@@ -256,7 +289,7 @@ func decode(out stock.Outcome, resp proto.Message) error {
 // the collector checks it later.
 // A quote whose market time cannot be right (stock.CheckQuoteTime) is
 // dropped, not stored.
-func (s *Server) tickerCheck(ticker string, quote **stock.Quote) func(context.Context) error {
+func (s *service) tickerCheck(ticker string, quote **stock.Quote) func(context.Context) error {
 	if s.quoter == nil {
 		return nil
 	}
@@ -266,7 +299,7 @@ func (s *Server) tickerCheck(ticker string, quote **stock.Quote) func(context.Co
 	}
 }
 
-func (s *Server) checkTicker(ctx context.Context, ticker string) (*stock.Quote, error) {
+func (s *service) checkTicker(ctx context.Context, ticker string) (*stock.Quote, error) {
 	// Non-blocking: a request never waits for the budget, and a spent
 	// one sends nothing upstream.
 	if s.budget != nil && !s.budget.AllowN(s.now(), 1) {
@@ -342,77 +375,55 @@ func fingerprint(method string, fields []string) []byte {
 // RegisterUser creates a user and answers it with its ticker's status.
 // INVALID_ARGUMENT for a bad field or a ticker Yahoo does not know,
 // ALREADY_EXISTS for a registered e-mail.
-func (s *Server) RegisterUser(ctx context.Context, req *pb.RegisterUserRequest) (*pb.User, error) {
-	resp := new(pb.User)
-	if err := s.registerUser(ctx, req, resp); err != nil {
-		return nil, toStatus(ctx, s.log, methodRegister, err)
-	}
-	return resp, nil
-}
-
-func (s *Server) registerUser(ctx context.Context, req *pb.RegisterUserRequest, resp *pb.User) error {
-	id, err := stock.ValidateRequestID(req.GetRequestId())
-	if err != nil {
-		return err
-	}
-	email, err := stock.ParseEmail(req.GetEmail())
-	if err != nil {
-		return err
-	}
-	ticker, err := stock.ParseTicker(req.GetTicker())
-	if err != nil {
-		return err
-	}
-	var quote *stock.Quote
-	return s.run(ctx, mutation{
-		method: methodRegister, requestID: id, payload: []string{email, ticker},
-		prepare: s.tickerCheck(ticker, &quote),
-		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
-			now := s.clock()
+func (s *service) RegisterUser(ctx context.Context, req *pb.RegisterUserRequest) (*pb.User, error) {
+	return s.setUser(ctx, pb.StockService_RegisterUser_FullMethodName, req,
+		func(ctx context.Context, tx stock.Tx, email, ticker string, now time.Time) (stock.User, error) {
 			u := stock.User{Email: email, Ticker: ticker, CreateTime: now, UpdateTime: now}
-			if err := tx.CreateUser(ctx, u); err != nil {
-				return nil, err
-			}
-			var err error
-			if u.TickerStatus, err = settleTicker(ctx, tx, ticker, quote, now); err != nil {
-				return nil, err
-			}
-			return userPB(u), nil
-		},
-	}, resp)
+			return u, tx.CreateUser(ctx, u)
+		})
 }
 
 // UpdateUser changes a user's ticker and answers the user with its
 // ticker's status. INVALID_ARGUMENT for a bad field or a ticker Yahoo does
 // not know, NOT_FOUND for an unknown e-mail.
-func (s *Server) UpdateUser(ctx context.Context, req *pb.UpdateUserRequest) (*pb.User, error) {
-	resp := new(pb.User)
-	if err := s.updateUser(ctx, req, resp); err != nil {
-		return nil, toStatus(ctx, s.log, methodUpdate, err)
-	}
-	return resp, nil
+func (s *service) UpdateUser(ctx context.Context, req *pb.UpdateUserRequest) (*pb.User, error) {
+	return s.setUser(ctx, pb.StockService_UpdateUser_FullMethodName, req, func(ctx context.Context, tx stock.Tx, email, ticker string, now time.Time) (stock.User, error) {
+		return tx.UpdateUser(ctx, email, ticker, now)
+	})
 }
 
-func (s *Server) updateUser(ctx context.Context, req *pb.UpdateUserRequest, resp *pb.User) error {
+// userRequest is what RegisterUser and UpdateUser requests share.
+type userRequest interface {
+	GetRequestId() string
+	GetEmail() string
+	GetTicker() string
+}
+
+// setUser is RegisterUser and UpdateUser: it validates req, checks its
+// ticker before the transaction (skipped for a stored outcome), and in
+// the transaction writes the user with write, settles the ticker's status
+// and answers the user with it.
+func (s *service) setUser(ctx context.Context, method string, req userRequest,
+	write func(ctx context.Context, tx stock.Tx, email, ticker string, now time.Time) (stock.User, error)) (*pb.User, error) {
 	id, err := stock.ValidateRequestID(req.GetRequestId())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	email, err := stock.ParseEmail(req.GetEmail())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ticker, err := stock.ParseTicker(req.GetTicker())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var quote *stock.Quote
-	return s.run(ctx, mutation{
-		method: methodUpdate, requestID: id, payload: []string{email, ticker},
+	return run[pb.User](ctx, s, mutation{
+		method: method, requestID: id, payload: []string{email, ticker},
 		prepare: s.tickerCheck(ticker, &quote),
 		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
 			now := s.clock()
-			u, err := tx.UpdateUser(ctx, email, ticker, now)
+			u, err := write(ctx, tx, email, ticker, now)
 			if err != nil {
 				return nil, err
 			}
@@ -421,69 +432,53 @@ func (s *Server) updateUser(ctx context.Context, req *pb.UpdateUserRequest, resp
 			}
 			return userPB(u), nil
 		},
-	}, resp)
+	})
 }
 
 // DeleteUser removes a user. INVALID_ARGUMENT for a bad field, NOT_FOUND
 // for an unknown e-mail.
-func (s *Server) DeleteUser(ctx context.Context, req *pb.DeleteUserRequest) (*pb.DeleteUserResponse, error) {
-	resp := new(pb.DeleteUserResponse)
-	if err := s.deleteUser(ctx, req, resp); err != nil {
-		return nil, toStatus(ctx, s.log, methodDelete, err)
-	}
-	return resp, nil
-}
-
-func (s *Server) deleteUser(ctx context.Context, req *pb.DeleteUserRequest, resp *pb.DeleteUserResponse) error {
+func (s *service) DeleteUser(ctx context.Context, req *pb.DeleteUserRequest) (*pb.DeleteUserResponse, error) {
 	id, err := stock.ValidateRequestID(req.GetRequestId())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	email, err := stock.ParseEmail(req.GetEmail())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.run(ctx, mutation{
-		method: methodDelete, requestID: id, payload: []string{email},
+	return run[pb.DeleteUserResponse](ctx, s, mutation{
+		method: pb.StockService_DeleteUser_FullMethodName, requestID: id, payload: []string{email},
 		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
 			if err := tx.DeleteUser(ctx, email); err != nil {
 				return nil, err
 			}
 			return &pb.DeleteUserResponse{}, nil
 		},
-	}, resp)
+	})
 }
 
 // DeletePrices removes prices collected more than older_than ago.
 // INVALID_ARGUMENT for a missing or non-positive older_than, or one longer
 // than stock.MaxOlderThan.
-func (s *Server) DeletePrices(ctx context.Context, req *pb.DeletePricesRequest) (*pb.DeletePricesResponse, error) {
-	resp := new(pb.DeletePricesResponse)
-	if err := s.deletePrices(ctx, req, resp); err != nil {
-		return nil, toStatus(ctx, s.log, methodDeletePrices, err)
-	}
-	return resp, nil
-}
-
-func (s *Server) deletePrices(ctx context.Context, req *pb.DeletePricesRequest, resp *pb.DeletePricesResponse) error {
+func (s *service) DeletePrices(ctx context.Context, req *pb.DeletePricesRequest) (*pb.DeletePricesResponse, error) {
 	id, err := stock.ValidateRequestID(req.GetRequestId())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if req.GetOlderThan() == nil {
-		return stock.Errorf(stock.KindInvalid, "older_than is required")
+		return nil, stock.Errorf(stock.KindInvalid, "older_than is required")
 	}
 	if err := req.GetOlderThan().CheckValid(); err != nil {
-		return stock.Errorf(stock.KindInvalid, "older_than is not a valid duration")
+		return nil, stock.Errorf(stock.KindInvalid, "older_than is not a valid duration")
 	}
 	// Checked, the age in nanoseconds is exact, one per (seconds, nanos),
 	// so it fingerprints the request; AsDuration would saturate instead.
 	age, err := stock.OlderThan(req.GetOlderThan().GetSeconds(), req.GetOlderThan().GetNanos())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.run(ctx, mutation{
-		method: methodDeletePrices, requestID: id, payload: []string{strconv.FormatInt(int64(age), 10)},
+	return run[pb.DeletePricesResponse](ctx, s, mutation{
+		method: pb.StockService_DeletePrices_FullMethodName, requestID: id, payload: []string{strconv.FormatInt(int64(age), 10)},
 		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
 			n, err := tx.DeletePrices(ctx, s.clock().Add(-age))
 			if err != nil {
@@ -491,19 +486,19 @@ func (s *Server) deletePrices(ctx context.Context, req *pb.DeletePricesRequest, 
 			}
 			return &pb.DeletePricesResponse{DeletedCount: n}, nil
 		},
-	}, resp)
+	})
 }
 
 // GetUser returns a user. INVALID_ARGUMENT for a bad e-mail, NOT_FOUND for
 // an unknown one.
-func (s *Server) GetUser(ctx context.Context, req *pb.GetUserRequest) (*pb.User, error) {
+func (s *service) GetUser(ctx context.Context, req *pb.GetUserRequest) (*pb.User, error) {
 	email, err := stock.ParseEmail(req.GetEmail())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, methodGetUser, err)
+		return nil, err
 	}
 	u, err := s.store.GetUser(ctx, email)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, methodGetUser, err)
+		return nil, err
 	}
 	return userPB(u), nil
 }
@@ -511,14 +506,14 @@ func (s *Server) GetUser(ctx context.Context, req *pb.GetUserRequest) (*pb.User,
 // GetLatestPrice returns the newest price of the user's ticker.
 // NOT_FOUND for an unknown user, FAILED_PRECONDITION before any price
 // (with its own message when Yahoo does not know the ticker).
-func (s *Server) GetLatestPrice(ctx context.Context, req *pb.GetLatestPriceRequest) (*pb.Price, error) {
+func (s *service) GetLatestPrice(ctx context.Context, req *pb.GetLatestPriceRequest) (*pb.Price, error) {
 	email, err := stock.ParseEmail(req.GetEmail())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, methodLatest, err)
+		return nil, err
 	}
 	p, err := s.store.LatestPrice(ctx, email)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, methodLatest, err)
+		return nil, err
 	}
 	return pricePB(p), nil
 }
@@ -526,33 +521,25 @@ func (s *Server) GetLatestPrice(ctx context.Context, req *pb.GetLatestPriceReque
 // GetAveragePrice returns the mean of the newest count prices of the
 // user's ticker. INVALID_ARGUMENT for a bad e-mail or count, NOT_FOUND for
 // an unknown user, FAILED_PRECONDITION before any price.
-func (s *Server) GetAveragePrice(ctx context.Context, req *pb.GetAveragePriceRequest) (*pb.AveragePrice, error) {
+func (s *service) GetAveragePrice(ctx context.Context, req *pb.GetAveragePriceRequest) (*pb.AveragePrice, error) {
 	email, err := stock.ParseEmail(req.GetEmail())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, methodAverage, err)
+		return nil, err
 	}
 	n, err := stock.ValidateCount(int64(req.GetCount()))
 	if err != nil {
-		return nil, toStatus(ctx, s.log, methodAverage, err)
+		return nil, err
 	}
 	a, err := s.store.AveragePrice(ctx, email, n)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, methodAverage, err)
+		return nil, err
 	}
 	return averagePB(a), nil
 }
 
 // ListUsers pages through users in e-mail order, each with the latest price
 // of their ticker. INVALID_ARGUMENT for a bad page size or token.
-func (s *Server) ListUsers(ctx context.Context, req *pb.ListUsersRequest) (*pb.ListUsersResponse, error) {
-	resp, err := s.listUsers(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.log, methodListUsers, err)
-	}
-	return resp, nil
-}
-
-func (s *Server) listUsers(ctx context.Context, req *pb.ListUsersRequest) (*pb.ListUsersResponse, error) {
+func (s *service) ListUsers(ctx context.Context, req *pb.ListUsersRequest) (*pb.ListUsersResponse, error) {
 	size, err := stock.PageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err
@@ -587,15 +574,7 @@ func (s *Server) listUsers(ctx context.Context, req *pb.ListUsersRequest) (*pb.L
 
 // ListPrices pages through prices newest first, of one ticker or all.
 // INVALID_ARGUMENT for a bad ticker, page size or token.
-func (s *Server) ListPrices(ctx context.Context, req *pb.ListPricesRequest) (*pb.ListPricesResponse, error) {
-	resp, err := s.listPrices(ctx, req)
-	if err != nil {
-		return nil, toStatus(ctx, s.log, methodListPrices, err)
-	}
-	return resp, nil
-}
-
-func (s *Server) listPrices(ctx context.Context, req *pb.ListPricesRequest) (*pb.ListPricesResponse, error) {
+func (s *service) ListPrices(ctx context.Context, req *pb.ListPricesRequest) (*pb.ListPricesResponse, error) {
 	var ticker string
 	if req.GetTicker() != "" {
 		var err error
