@@ -18,13 +18,14 @@ import (
 	"github.com/stockwatch/stockwatch/internal/api"
 	"github.com/stockwatch/stockwatch/internal/grpctest"
 	"github.com/stockwatch/stockwatch/internal/logtest"
+	"github.com/stockwatch/stockwatch/internal/once"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
-// brokenStore is a real store whose GetUser and Once fail with err.
+// brokenStore is a real store whose GetUser and RecordTx fail with err.
 type brokenStore struct {
 	*store.DB
 	err error
@@ -32,8 +33,8 @@ type brokenStore struct {
 
 func (s brokenStore) GetUser(context.Context, string) (stock.User, error) { return stock.User{}, s.err }
 
-func (s brokenStore) Once(context.Context, stock.RequestKey, func(context.Context, stock.Tx) (stock.Outcome, error)) (stock.Outcome, bool, error) {
-	return stock.Outcome{}, false, s.err
+func (s brokenStore) RecordTx(context.Context, func(context.Context, once.Tx) error) error {
+	return s.err
 }
 
 // TestStoreErrors: store failures reach the client as their code and a

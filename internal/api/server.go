@@ -1,33 +1,28 @@
 // Package api serves Stockwatch's gRPC API (stockwatch.v1.StockService):
-// it validates requests at the edge, runs mutations at most once through
-// the store, and maps domain errors to gRPC codes in one place.
+// it validates requests at the edge, runs mutations at most once (package
+// once), and maps domain errors to gRPC codes in one place (errors.go).
 package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"slices"
 	"strconv"
-	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/stockwatch/stockwatch/internal/once"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
 // Store is what the API needs of the database. *store.DB implements it.
 type Store interface {
-	// Once runs fn at most once per key.ID; see store.DB.Once.
-	Once(ctx context.Context, key stock.RequestKey, fn func(context.Context, stock.Tx) (stock.Outcome, error)) (stock.Outcome, bool, error)
-	// Lookup returns the stored outcome of key.ID, if any; see store.DB.Lookup.
-	Lookup(ctx context.Context, key stock.RequestKey) (stock.Outcome, bool, error)
+	once.Store // mutations run at most once on it
 	GetUser(ctx context.Context, email string) (stock.User, error)
 	LatestPrice(ctx context.Context, email string) (stock.Price, error)
 	AveragePrice(ctx context.Context, email string, n int) (stock.Average, error)
@@ -83,28 +78,20 @@ type Server struct{ svc *service }
 type service struct {
 	pb.UnimplementedStockServiceServer
 	store  Store
-	ttl    time.Duration
+	once   *once.Runner
 	now    func() time.Time
 	log    *slog.Logger
 	quoter Quoter
 	budget *rate.Limiter // of checks sent to quoter; nil: no bound
 	qwait  time.Duration
-	replay func(method string)
 	check  func(result string)
-	// inflight joins concurrent duplicates of one request on this replica
-	// to the first: they wait for its outcome instead of each checking
-	// the ticker and running a transaction bound to roll back.
-	inflight singleflight.Group
 }
 
 var _ pb.StockServiceServer = (*service)(nil)
 
 // New returns a Server backed by st.
 func New(st Store, cfg Config) *Server {
-	s := &service{store: st, ttl: cfg.DedupTTL, now: cfg.Now, log: cfg.Logger, quoter: cfg.Quoter, qwait: cfg.QuoteTimeout, replay: cfg.OnReplay, check: cfg.OnCheck}
-	if s.replay == nil {
-		s.replay = func(string) {}
-	}
+	s := &service{store: st, now: cfg.Now, log: cfg.Logger, quoter: cfg.Quoter, qwait: cfg.QuoteTimeout, check: cfg.OnCheck}
 	if s.check == nil {
 		s.check = func(string) {}
 	}
@@ -114,23 +101,24 @@ func New(st Store, cfg Config) *Server {
 	if s.qwait <= 0 {
 		s.qwait = 3 * time.Second
 	}
-	if s.ttl <= 0 {
-		s.ttl = 24 * time.Hour
-	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.once = once.New(st, once.Config{TTL: cfg.DedupTTL, Now: s.clock, OnReplay: cfg.OnReplay})
 	return &Server{svc: s}
 }
 
 // Register registers the service on gs with its errors mapped to gRPC
 // statuses (mapErrors), innermost, under whatever interceptors gs runs:
 // wherever the service is served, its clients see the codes of the one
-// table in errors.go. It panics, as grpc's RegisterService does, if gs
-// already serves StockService.
+// table in errors.go. grpc-go has no per-service interceptor, so the copy
+// of the generated ServiceDesc differs only in each method's Handler (a
+// grpc.MethodHandler, part of grpc's API), which wraps the generated one.
+// It panics, as grpc's RegisterService does, if gs already serves
+// StockService.
 func (s *Server) Register(gs grpc.ServiceRegistrar) {
 	desc := pb.StockService_ServiceDesc
 	desc.Methods = slices.Clone(desc.Methods)
@@ -160,125 +148,17 @@ func inside(outer, inner grpc.UnaryServerInterceptor) grpc.UnaryServerIntercepto
 // store keeps, so that a first answer and its replay agree.
 func (s *service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// mutation is one validated mutating request.
-type mutation struct {
-	method    string
-	requestID string   // validated, lower-case; "" for none
-	payload   []string // the normalised fields that identify the request
-	// prepare, if set, runs before the transaction, and only when no
-	// stored outcome exists: work a replay must not repeat (a quote fetch).
-	prepare func(ctx context.Context) error
-	// effect applies the request in tx and returns the response, or a
-	// deterministic domain error to store, or another error to roll back.
-	effect func(ctx context.Context, tx stock.Tx) (proto.Message, error)
-}
-
-// run executes m at most once and returns its (possibly replayed)
-// response, decoded as a *T.
+// run executes req at most once (package once) and returns its response,
+// first or replayed, decoded as a *T.
 func run[T any, P interface {
 	*T
 	proto.Message
-}](ctx context.Context, s *service, m mutation) (P, error) {
+}](ctx context.Context, s *service, req once.Request) (P, error) {
 	resp := P(new(T))
-	if err := s.run(ctx, m, resp); err != nil {
+	if err := s.once.Run(ctx, req, resp); err != nil {
 		return nil, err
 	}
 	return resp, nil
-}
-
-// run executes m at most once and decodes the (possibly replayed)
-// response into resp. Every answer, first or replayed, is decoded from the
-// stored bytes, so a replay is byte-identical to the first answer.
-//
-// Concurrent duplicates (same id and payload) on this replica wait for the
-// first and share its outcome; those on other replicas meet it in the
-// database. A duplicate whose first gave up (its client went away) runs
-// again itself.
-func (s *service) run(ctx context.Context, m mutation, resp proto.Message) error {
-	fp := fingerprint(m.method, m.payload)
-	if m.requestID == "" {
-		out, _, err := s.execute(ctx, m, fp)
-		if err != nil {
-			return err
-		}
-		return decode(out, resp)
-	}
-	type result struct {
-		out      stock.Outcome
-		replayed bool
-	}
-	for {
-		// The first runs in a goroutine of DoChan's; every caller, the
-		// first included, stops waiting when its own context ends.
-		var first atomic.Bool
-		ch := s.inflight.DoChan(m.requestID+"\x00"+string(fp), func() (any, error) {
-			first.Store(true)
-			out, replayed, err := s.execute(ctx, m, fp)
-			return result{out, replayed}, err
-		})
-		var r singleflight.Result
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case r = <-ch:
-		}
-		if !first.Load() && (errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded)) {
-			continue // the first's deadline ran out, not ours
-		}
-		if r.Err != nil {
-			return r.Err
-		}
-		res := r.Val.(result)
-		if res.replayed || !first.Load() {
-			s.replay(m.method)
-		}
-		return decode(res.out, resp)
-	}
-}
-
-// execute runs m through the store's at-most-once transaction, after its
-// prepare step if no outcome is stored yet. It returns the outcome and
-// whether it was replayed from the store.
-func (s *service) execute(ctx context.Context, m mutation, fp []byte) (stock.Outcome, bool, error) {
-	now := s.clock()
-	key := stock.RequestKey{
-		ID:           m.requestID,
-		Method:       m.method,
-		Fingerprint:  fp,
-		Now:          now,
-		ExpireBefore: now.Add(-s.ttl),
-	}
-	if m.prepare != nil {
-		out, found, err := s.store.Lookup(ctx, key)
-		if err != nil {
-			return stock.Outcome{}, false, err
-		}
-		if found {
-			return out, true, nil
-		}
-		if err := m.prepare(ctx); err != nil {
-			return stock.Outcome{}, false, err
-		}
-	}
-	return s.store.Once(ctx, key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
-		msg, err := m.effect(ctx, tx)
-		if err != nil {
-			if out, ok := stock.OutcomeOf(err); ok {
-				return out, nil
-			}
-			return stock.Outcome{}, err
-		}
-		body, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
-		return stock.Outcome{Body: body}, err
-	})
-}
-
-// decode turns a stored outcome into the response or the error it holds.
-func decode(out stock.Outcome, resp proto.Message) error {
-	if err := out.Err(); err != nil {
-		return err
-	}
-	return proto.Unmarshal(out.Body, resp)
 }
 
 // tickerCheck returns a prepare step that asks the quote source about
@@ -360,18 +240,6 @@ func settleTicker(ctx context.Context, tx stock.Tx, ticker string, q *stock.Quot
 	return st, nil
 }
 
-// fingerprint digests the method and the normalised fields of a request;
-// fields are length-prefixed so that no two field lists collide.
-func fingerprint(method string, fields []string) []byte {
-	h := sha256.New()
-	for _, f := range append([]string{method}, fields...) {
-		h.Write([]byte(strconv.Itoa(len(f))))
-		h.Write([]byte{':'})
-		h.Write([]byte(f))
-	}
-	return h.Sum(nil)
-}
-
 // RegisterUser creates a user and answers it with its ticker's status.
 // INVALID_ARGUMENT for a bad field or a ticker Yahoo does not know,
 // ALREADY_EXISTS for a registered e-mail.
@@ -418,10 +286,10 @@ func (s *service) setUser(ctx context.Context, method string, req userRequest,
 		return nil, err
 	}
 	var quote *stock.Quote
-	return run[pb.User](ctx, s, mutation{
-		method: method, requestID: id, payload: []string{email, ticker},
-		prepare: s.tickerCheck(ticker, &quote),
-		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
+	return run[pb.User](ctx, s, once.Request{
+		Method: method, ID: id, Payload: []string{email, ticker},
+		Prepare: s.tickerCheck(ticker, &quote),
+		Effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
 			now := s.clock()
 			u, err := write(ctx, tx, email, ticker, now)
 			if err != nil {
@@ -446,9 +314,9 @@ func (s *service) DeleteUser(ctx context.Context, req *pb.DeleteUserRequest) (*p
 	if err != nil {
 		return nil, err
 	}
-	return run[pb.DeleteUserResponse](ctx, s, mutation{
-		method: pb.StockService_DeleteUser_FullMethodName, requestID: id, payload: []string{email},
-		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
+	return run[pb.DeleteUserResponse](ctx, s, once.Request{
+		Method: pb.StockService_DeleteUser_FullMethodName, ID: id, Payload: []string{email},
+		Effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
 			if err := tx.DeleteUser(ctx, email); err != nil {
 				return nil, err
 			}
@@ -477,9 +345,9 @@ func (s *service) DeletePrices(ctx context.Context, req *pb.DeletePricesRequest)
 	if err != nil {
 		return nil, err
 	}
-	return run[pb.DeletePricesResponse](ctx, s, mutation{
-		method: pb.StockService_DeletePrices_FullMethodName, requestID: id, payload: []string{strconv.FormatInt(int64(age), 10)},
-		effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
+	return run[pb.DeletePricesResponse](ctx, s, once.Request{
+		Method: pb.StockService_DeletePrices_FullMethodName, ID: id, Payload: []string{strconv.FormatInt(int64(age), 10)},
+		Effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
 			n, err := tx.DeletePrices(ctx, s.clock().Add(-age))
 			if err != nil {
 				return nil, err

@@ -18,7 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/stockwatch/stockwatch/internal/api"
-	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/once"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 	"github.com/stockwatch/stockwatch/internal/testkit"
@@ -45,19 +45,19 @@ type replica struct {
 }
 
 // holdStore is the real store with a pause at the start of every
-// at-most-once transaction, after the request record is inserted.
+// at-most-once transaction, before its effect and its request record.
 type holdStore struct {
 	*store.DB
 	hold *atomic.Int64
 }
 
-func (s holdStore) Once(ctx context.Context, key stock.RequestKey, fn func(context.Context, stock.Tx) (stock.Outcome, error)) (stock.Outcome, bool, error) {
-	return s.DB.Once(ctx, key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+func (s holdStore) RecordTx(ctx context.Context, fn func(context.Context, once.Tx) error) error {
+	return s.DB.RecordTx(ctx, func(ctx context.Context, tx once.Tx) error {
 		if d := time.Duration(s.hold.Load()); d > 0 {
 			select {
 			case <-time.After(d):
 			case <-ctx.Done():
-				return stock.Outcome{}, ctx.Err()
+				return ctx.Err()
 			}
 		}
 		return fn(ctx, tx)

@@ -5,49 +5,6 @@ import (
 	"time"
 )
 
-// RequestKey identifies one mutating request for at-most-once execution.
-type RequestKey struct {
-	// ID is the client's request id (a lower-case UUID), or "" to execute
-	// without deduplication.
-	ID string
-	// Method is the full RPC name; with Fingerprint it decides whether a
-	// reused ID is a retry or a mistake.
-	Method string
-	// Fingerprint is a digest of the normalised request payload.
-	Fingerprint []byte
-	// Now is the time the record is stamped with.
-	Now time.Time
-	// ExpireBefore: a stored record created before this time is forgotten,
-	// and the ID counts as new.
-	ExpireBefore time.Time
-}
-
-// Outcome is the result of a mutating request as stored for replay: a
-// success with its encoded response, or a deterministic error.
-type Outcome struct {
-	Kind    Kind   // "" on success; KindAlreadyExists or KindNotFound otherwise
-	Message string // the error's client-safe message
-	Body    []byte // the encoded response on success
-}
-
-// Err returns the outcome as an error (nil on success).
-func (o Outcome) Err() error {
-	if o.Kind == "" {
-		return nil
-	}
-	return &Error{Kind: o.Kind, Message: o.Message}
-}
-
-// OutcomeOf turns a deterministic error into an outcome to store. It
-// reports false for any other error, which must roll the transaction back.
-func OutcomeOf(err error) (Outcome, bool) {
-	switch k := KindOf(err); k {
-	case KindAlreadyExists, KindNotFound:
-		return Outcome{Kind: k, Message: MessageOf(err)}, true
-	}
-	return Outcome{}, false
-}
-
 // Tx holds the writes available inside one write transaction.
 // Errors other than the documented kinds abort the transaction.
 type Tx interface {

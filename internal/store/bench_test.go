@@ -18,6 +18,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/benchtest"
 	"github.com/stockwatch/stockwatch/internal/benchtest/benchrun"
+	"github.com/stockwatch/stockwatch/internal/once"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 )
@@ -72,8 +73,8 @@ func BenchmarkStore(b *testing.B) {
 					return err
 				})
 			})
-			// CreateUserOnce is RegisterUser's transaction: record, insert,
-			// outcome, commit.
+			// CreateUserOnce is RegisterUser's transaction: the user, then the
+			// request record, commit.
 			var fresh atomic.Int64
 			b.Run("CreateUserOnce", func(b *testing.B) {
 				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
@@ -81,13 +82,16 @@ func BenchmarkStore(b *testing.B) {
 					email := fmt.Sprintf("fresh%09d@bench.example", n)
 					now := time.Now().UTC().Truncate(time.Microsecond)
 					fp := sha256.Sum256([]byte(email))
-					key := stock.RequestKey{
+					rec := once.Record{
 						ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), Method: "/stockwatch.v1.StockService/RegisterUser",
-						Fingerprint: fp[:], Now: now, ExpireBefore: now.Add(-24 * time.Hour),
+						Fingerprint: fp[:], Created: now, Outcome: once.Outcome{Body: []byte(email)},
 					}
-					_, _, err := db.Once(ctx, key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+					err := db.RecordTx(ctx, func(ctx context.Context, tx once.Tx) error {
 						u := stock.User{Email: email, Ticker: benchtest.Ticker(int(n) % benchTickers), CreateTime: now, UpdateTime: now}
-						return stock.Outcome{Body: []byte(email)}, tx.CreateUser(ctx, u)
+						if err := tx.CreateUser(ctx, u); err != nil {
+							return err
+						}
+						return tx.InsertRecord(ctx, rec)
 					})
 					return err
 				})

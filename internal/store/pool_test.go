@@ -14,6 +14,7 @@ import (
 
 	"modernc.org/sqlite"
 
+	"github.com/stockwatch/stockwatch/internal/once"
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
 
@@ -43,7 +44,7 @@ func TestEveryStatementIsRebound(t *testing.T) {
 	defer db.Close()
 
 	now := time.Now().UTC().Truncate(time.Second)
-	key := stock.RequestKey{ID: "id-1", Method: "m", Fingerprint: []byte{1}, Now: now, ExpireBefore: now.Add(-time.Hour)}
+	record := once.Record{ID: "id-1", Method: "m", Fingerprint: []byte{1}, Created: now}
 	ps := []stock.Price{{Ticker: "AAPL", Price: 1, Currency: "USD", MarketTime: now, CollectTime: now}}
 	states := []stock.TickerState{{Ticker: "AAPL", Status: stock.TickerVerified, Checked: now}, {Ticker: "MSFT", Status: stock.TickerUnverified}}
 	txCalls := []struct {
@@ -68,24 +69,21 @@ func TestEveryStatementIsRebound(t *testing.T) {
 		call func() error
 	}{
 		{"Ping", func() error { return db.Ping(ctx) }},
-		{"Once", func() error {
-			_, _, err := db.Once(ctx, key, func(ctx context.Context, tx stock.Tx) (stock.Outcome, error) {
+		{"Tx", func() error {
+			return db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
 				for _, c := range txCalls {
 					if err := c.call(tx); err != nil {
-						return stock.Outcome{}, fmt.Errorf("%s: %w", c.name, err)
+						return fmt.Errorf("%s: %w", c.name, err)
 					}
 				}
-				return stock.Outcome{}, nil
+				return nil
 			})
-			return err
 		}},
-		{"Lookup", func() error { _, _, err := db.Lookup(ctx, key); return err }},
-		{"Once", func() error { // the stored record expired: deleted, then run anew
-			k := key
-			k.ExpireBefore = now.Add(time.Hour)
-			_, _, err := db.Once(ctx, k, func(context.Context, stock.Tx) (stock.Outcome, error) { return stock.Outcome{}, nil })
-			return err
+		{"RecordTx", func() error {
+			return db.RecordTx(ctx, func(ctx context.Context, tx once.Tx) error { return tx.InsertRecord(ctx, record) })
 		}},
+		{"Record", func() error { _, _, err := db.Record(ctx, record.ID); return err }},
+		{"DeleteRecord", func() error { return db.DeleteRecord(ctx, record.ID, record.Created) }},
 		{"PurgeRequests", func() error { _, err := db.PurgeRequests(ctx, now.Add(-time.Hour)); return err }},
 		{"InsertPrices", func() error { _, err := db.InsertPrices(ctx, ps); return err }},
 		{"SaveQuotes", func() error { _, err := db.SaveQuotes(ctx, ps, states); return err }},

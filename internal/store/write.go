@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -9,12 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stockwatch/stockwatch/internal/once"
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
-
-// errReusedID is the client's mistake of sending one request id with two
-// different requests.
-var errReusedID = stock.Errorf(stock.KindInvalid, "request_id reused with a different request")
 
 // Tx runs fn in one write transaction and commits it when fn returns nil;
 // otherwise it rolls back and returns fn's error as is. fn must do all its
@@ -48,43 +44,24 @@ func (db *DB) inTx(ctx context.Context, fn func(*writeTx) error) error {
 	return db.wrap(tx.Commit(), "commit")
 }
 
-// Once runs fn at most once per request id: in one transaction it runs fn
-// and then inserts the request's record with fn's outcome. If a record of
-// the id already exists, that insert fails on the record's key: the
-// transaction, fn's writes included, rolls back, and Once returns the
-// stored outcome with replayed set. A concurrent duplicate blocks on the
-// record's key (or on the rows fn touches) until the first commits, then
-// rolls back and replays it. So fn may run more than once, but its writes
-// are committed at most once per id.
-//
-// The record goes last so that a first execution costs one statement
-// (the insert) on top of fn, and no update of the record.
-//
-// fn returns the outcome to store (success or a deterministic error), or
-// an error that rolls everything back and is returned as is. fn must do
-// all its writes through the Tx. Once returns KindInvalid when the id was
-// used for another method or payload, KindAborted when a deadlock
-// persisted through retries, and KindUnavailable when the database cannot
-// be reached. With an empty key.ID, fn runs in a transaction without any
-// record.
-func (db *DB) Once(ctx context.Context, key stock.RequestKey, fn func(context.Context, stock.Tx) (stock.Outcome, error)) (out stock.Outcome, replayed bool, err error) {
-	err = db.retry(ctx, "request "+key.ID, func() error {
-		out, replayed, err = db.once(ctx, key, fn)
-		return err
+var _ once.Store = (*DB)(nil)
+
+// RecordTx is Tx for the at-most-once runner (package once): its
+// transaction can also insert a request's record (once.Tx.InsertRecord).
+// It returns what Tx returns.
+func (db *DB) RecordTx(ctx context.Context, fn func(context.Context, once.Tx) error) error {
+	return db.retry(ctx, "request", func() error {
+		return db.inTx(ctx, func(tx *writeTx) error { return fn(ctx, tx) })
 	})
-	if err != nil {
-		return stock.Outcome{}, false, err
-	}
-	return out, replayed, nil
 }
 
-// retry runs f again while it fails with a deadlock, a lock timeout or
-// errRetry, at most db.retries times with a short growing pause. It
-// returns f's last error, wrapped in KindAborted when retries ran out.
+// retry runs f again while it fails with a deadlock or a lock timeout, at
+// most db.retries times with a short growing pause. It returns f's last
+// error, wrapped in KindAborted when retries ran out.
 func (db *DB) retry(ctx context.Context, what string, f func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := f()
-		if err == nil || !db.d.isRetryable(err) && !errors.Is(err, errRetry) {
+		if err == nil || !db.d.isRetryable(err) {
 			return err
 		}
 		if attempt == db.retries {
@@ -98,93 +75,30 @@ func (db *DB) retry(ctx context.Context, what string, f func() error) error {
 	}
 }
 
-// errRetry makes Once run again: the record it collided with vanished or
-// expired in between.
-var errRetry = errors.New("request record changed; retry")
-
-func (db *DB) once(ctx context.Context, key stock.RequestKey, fn func(context.Context, stock.Tx) (stock.Outcome, error)) (stock.Outcome, bool, error) {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return stock.Outcome{}, false, db.wrap(err, "begin")
-	}
-	defer tx.Rollback() // no-op after Commit
-	out, err := fn(ctx, &writeTx{tx: tx, db: db})
-	if err != nil {
-		tx.Rollback()
-		if key.ID != "" && ctx.Err() == nil {
-			// A duplicate of a committed request can fail where the first
-			// succeeded (its row is taken now): the stored outcome wins.
-			if out, found, lerr := db.Lookup(ctx, key); lerr == nil && found {
-				return out, true, nil
-			}
-		}
-		return stock.Outcome{}, false, err
-	}
-	if key.ID != "" {
-		_, err := tx.ExecContext(ctx, `INSERT INTO requests (request_id, method, fingerprint, create_time, outcome_kind, outcome_message, response)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			key.ID, key.Method, key.Fingerprint, micros(key.Now), string(out.Kind), out.Message, out.Body)
-		if db.d.isDuplicate(err) {
-			tx.Rollback() // undo fn's writes: the id has run before
-			return db.replay(ctx, key)
-		}
-		if err != nil {
-			return stock.Outcome{}, false, db.wrap(err, "record request")
-		}
-	}
-	if db.beforeCommit != nil {
-		if err := db.beforeCommit(ctx); err != nil {
-			return stock.Outcome{}, false, err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return stock.Outcome{}, false, db.wrap(err, "commit")
-	}
-	return out, false, nil
-}
-
-// replay returns the committed outcome of key's request id.
-func (db *DB) replay(ctx context.Context, key stock.RequestKey) (stock.Outcome, bool, error) {
+// Record returns the record of request id, and false when none is stored.
+func (db *DB) Record(ctx context.Context, id string) (once.Record, bool, error) {
 	var (
-		method      string
-		fingerprint []byte
-		created     int64
-		kind        string
-		out         stock.Outcome
+		created int64
+		kind    string
+		rec     = once.Record{ID: id}
 	)
-	err := db.w.QueryRowContext(ctx, `SELECT method, fingerprint, create_time, outcome_kind, outcome_message, response FROM requests WHERE request_id = ?`, key.ID).
-		Scan(&method, &fingerprint, &created, &kind, &out.Message, &out.Body)
+	err := db.w.QueryRowContext(ctx, `SELECT method, fingerprint, create_time, outcome_kind, outcome_message, response FROM requests WHERE request_id = ?`, id).
+		Scan(&rec.Method, &rec.Fingerprint, &created, &kind, &rec.Outcome.Message, &rec.Outcome.Body)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return stock.Outcome{}, false, errRetry // purged after we collided
+		return once.Record{}, false, nil
 	case err != nil:
-		return stock.Outcome{}, false, db.wrap(err, "read request")
-	case created < micros(key.ExpireBefore):
-		// Forgotten: delete it (unless someone else just did) and run anew.
-		if _, err := db.w.ExecContext(ctx, `DELETE FROM requests WHERE request_id = ? AND create_time = ?`, key.ID, created); err != nil {
-			return stock.Outcome{}, false, db.wrap(err, "expire request")
-		}
-		return stock.Outcome{}, false, errRetry
-	case method != key.Method || !bytes.Equal(fingerprint, key.Fingerprint):
-		return stock.Outcome{}, false, errReusedID
+		return once.Record{}, false, db.wrap(err, "read request")
 	}
-	out.Kind = stock.Kind(kind)
-	return out, true, nil
+	rec.Created, rec.Outcome.Kind = fromMicros(created), stock.Kind(kind)
+	return rec, true, nil
 }
 
-// Lookup returns the stored outcome of key's request id, if a live record
-// of it exists. It returns KindInvalid when the id was used for another
-// method or payload. Callers use it to skip work that only a first
-// execution needs; Once still decides.
-func (db *DB) Lookup(ctx context.Context, key stock.RequestKey) (stock.Outcome, bool, error) {
-	if key.ID == "" {
-		return stock.Outcome{}, false, nil
-	}
-	out, found, err := db.replay(ctx, key)
-	if errors.Is(err, errRetry) {
-		return stock.Outcome{}, false, nil
-	}
-	return out, found, err
+// DeleteRecord deletes the record of request id if it was created at
+// created (an expired one), and leaves one created since alone.
+func (db *DB) DeleteRecord(ctx context.Context, id string, created time.Time) error {
+	_, err := db.w.ExecContext(ctx, `DELETE FROM requests WHERE request_id = ? AND create_time = ?`, id, micros(created))
+	return db.wrap(err, "expire request")
 }
 
 // PurgeRequests deletes request records created before t and returns how
@@ -225,7 +139,7 @@ type writeTx struct {
 	db *DB
 }
 
-var _ stock.Tx = (*writeTx)(nil)
+var _ once.Tx = (*writeTx)(nil)
 
 func (t *writeTx) CreateUser(ctx context.Context, u stock.User) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO users (email, ticker, create_time, update_time) VALUES (?, ?, ?, ?)`,
@@ -256,6 +170,19 @@ func (t *writeTx) UpdateUser(ctx context.Context, email, ticker string, now time
 	}
 	u.Ticker, u.CreateTime, u.UpdateTime = ticker, fromMicros(ct), fromMicros(micros(now))
 	return u, nil
+}
+
+// InsertRecord stores rec; it returns once.ErrDuplicate when rec.ID has a
+// record already.
+func (t *writeTx) InsertRecord(ctx context.Context, rec once.Record) error {
+	out := rec.Outcome
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO requests (request_id, method, fingerprint, create_time, outcome_kind, outcome_message, response)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		rec.ID, rec.Method, rec.Fingerprint, micros(rec.Created), string(out.Kind), out.Message, out.Body)
+	if t.db.d.isDuplicate(err) {
+		return once.ErrDuplicate
+	}
+	return t.db.wrap(err, "record request")
 }
 
 func (t *writeTx) DeleteUser(ctx context.Context, email string) error {
