@@ -36,13 +36,13 @@ func TestUpstreamChaos(t *testing.T) {
 		healthy := []string{"AGOOD", "CGOOD", "EGOOD", "GGOOD", "IGOOD", "KGOOD", "MGOOD"}
 		for tk, f := range faults {
 			up.SetFault(tk, f)
-			addUser(t, db, tk+"@x.com", tk)
+			storetest.AddUser(t, db, tk+"@x.com", tk, t0)
 		}
 		for i, tk := range healthy {
 			up.SetQuote(tk, float64(100+i), "USD", t0)
-			addUser(t, db, tk+"@x.com", tk)
+			storetest.AddUser(t, db, tk+"@x.com", tk, t0)
 		}
-		addUser(t, db, "zz@x.com", "NZZZZ") // unknown to the source
+		storetest.AddUser(t, db, "zz@x.com", "NZZZZ", t0) // unknown to the source
 		var transitions []string
 		br := breaker.New(yahoo.New(up.URL(), yahoo.WithTimeout(200*time.Millisecond)), breaker.Config{
 			Failures: 3, Timeout: time.Hour, IsFailure: yahoo.IsFailure,

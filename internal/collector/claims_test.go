@@ -49,7 +49,7 @@ func TestTwoCollectors(t *testing.T) {
 		tickers := []string{"AAA", "BBB", "CCC", "DDD", "EEE", "FFF"}
 		for i, tk := range tickers {
 			up.SetQuote(tk, float64(10+i), "USD", t0)
-			addUser(t, dbA, fmt.Sprintf("u%d@x.com", i), tk)
+			storetest.AddUser(t, dbA, fmt.Sprintf("u%d@x.com", i), tk, t0)
 		}
 		clk := &clock{}
 		const interval = time.Minute
@@ -127,7 +127,7 @@ func TestFailedTickersGoToAnotherCollector(t *testing.T) {
 		broken.SetGlobalFault(yahootest.Fault{Kind: yahootest.FaultStatus, Status: 503, Body: "unavailable"})
 		for i, tk := range tickers {
 			healthy.SetQuote(tk, float64(10+i), "USD", t0)
-			addUser(t, db, fmt.Sprintf("u%d@x.com", i), tk)
+			storetest.AddUser(t, db, fmt.Sprintf("u%d@x.com", i), tk, t0)
 		}
 		clk := &clock{}
 		cfg := collector.Config{Interval: time.Minute, Now: clk.Now}
@@ -184,7 +184,7 @@ func TestRateLimitedTickersStay(t *testing.T) {
 	limited.SetGlobalFault(yahootest.Fault{Kind: yahootest.FaultStatus, Status: 429, Body: "Too Many Requests"})
 	for i, tk := range []string{"AAA", "BBB"} {
 		healthy.SetQuote(tk, float64(10+i), "USD", t0)
-		addUser(t, db, fmt.Sprintf("u%d@x.com", i), tk)
+		storetest.AddUser(t, db, fmt.Sprintf("u%d@x.com", i), tk, t0)
 	}
 	clk := &clock{}
 	clk.Set(0)

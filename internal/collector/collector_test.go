@@ -14,7 +14,6 @@ import (
 	"github.com/stockwatch/stockwatch/internal/breaker"
 	"github.com/stockwatch/stockwatch/internal/collector"
 	"github.com/stockwatch/stockwatch/internal/stock"
-	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 	"github.com/stockwatch/stockwatch/internal/testkit"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
@@ -22,16 +21,6 @@ import (
 )
 
 var t0 = time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
-
-func addUser(t *testing.T, db *store.DB, email, ticker string) {
-	t.Helper()
-	err := db.Tx(context.Background(), func(ctx context.Context, tx stock.Tx) error {
-		return tx.CreateUser(ctx, stock.User{Email: email, Ticker: ticker, CreateTime: t0, UpdateTime: t0})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 // ignoreTiming drops what depends on the machine's speed.
 var ignoreTiming = cmpopts.IgnoreFields(collector.Result{}, "Duration")
@@ -44,9 +33,9 @@ func TestCycle(t *testing.T) {
 		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)
 		up.SetQuote("MSFT", 410.25, "USD", t0)
-		addUser(t, db, "a@x.com", "AAPL")
-		addUser(t, db, "b@x.com", "AAPL")
-		addUser(t, db, "c@x.com", "MSFT")
+		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
+		storetest.AddUser(t, db, "b@x.com", "AAPL", t0)
+		storetest.AddUser(t, db, "c@x.com", "MSFT", t0)
 		now := t0.Add(time.Minute)
 		c := collector.New(db, yahoo.New(up.URL()), collector.Config{Now: func() time.Time { return now }})
 
@@ -94,7 +83,7 @@ func TestCycleFailures(t *testing.T) {
 		up.SetFault("BAD", yahootest.Fault{Kind: yahootest.FaultServerError})
 		up.SetFault("HTML", yahootest.Fault{Kind: yahootest.FaultHTML})
 		for _, tk := range []string{"AAPL", "BAD", "HTML", "ZZZZ", "VOD.L"} {
-			addUser(t, db, tk+"@x.com", tk)
+			storetest.AddUser(t, db, tk+"@x.com", tk, t0)
 		}
 		c := collector.New(db, yahoo.New(up.URL()), collector.Config{Concurrency: 2, Now: func() time.Time { return t0 }})
 		res := c.Cycle(ctx)
@@ -125,7 +114,7 @@ func TestCycleRejectsQuoteTimes(t *testing.T) {
 	up.SetQuote("SKEW", 3, "USD", t0.Add(stock.MaxQuoteSkew))
 	up.SetQuote("MSFT", 4, "USD", t0.Add(-time.Minute))
 	for _, tk := range []string{"FUT", "OLD", "SKEW", "MSFT"} {
-		addUser(t, db, tk+"@x.com", tk)
+		storetest.AddUser(t, db, tk+"@x.com", tk, t0)
 	}
 	var logs testkit.LogBuffer
 	c := collector.New(db, yahoo.New(up.URL()), collector.Config{Now: func() time.Time { return t0 },
@@ -154,7 +143,7 @@ func TestRetention(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t, storetest.SQLite)
 	up := yahootest.NewServer(t)
-	addUser(t, db, "a@x.com", "MSFT")
+	storetest.AddUser(t, db, "a@x.com", "MSFT", t0)
 	up.SetQuote("MSFT", 1, "USD", t0)
 	if _, err := db.InsertPrices(ctx, []stock.Price{{Ticker: "MSFT", Price: 1, Currency: "USD", MarketTime: t0.Add(-48 * time.Hour), CollectTime: t0.Add(-48 * time.Hour)}}); err != nil {
 		t.Fatal(err)
@@ -174,7 +163,7 @@ func TestBreakerOpenCycle(t *testing.T) {
 	up := yahootest.NewServer(t)
 	up.SetGlobalFault(yahootest.Fault{Kind: yahootest.FaultServerError})
 	for _, tk := range []string{"AAPL", "MSFT", "IBM"} {
-		addUser(t, db, tk+"@x.com", tk)
+		storetest.AddUser(t, db, tk+"@x.com", tk, t0)
 	}
 	br := breaker.New(yahoo.New(up.URL()), breaker.Config{Failures: 2, Timeout: time.Hour, IsFailure: yahoo.IsFailure})
 	c := collector.New(db, br, collector.Config{Concurrency: 1})
@@ -214,7 +203,7 @@ func TestRunNeverOverlaps(t *testing.T) {
 	db := storetest.Open(t, storetest.SQLite)
 	up := yahootest.NewServer(t)
 	up.SetGlobalFault(yahootest.Fault{Delay: 30 * time.Millisecond})
-	addUser(t, db, "a@x.com", "AAPL")
+	storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
 	st := &countingStore{Store: db}
 	var cycles atomic.Int32
 	var logs testkit.LogBuffer
@@ -261,7 +250,7 @@ func TestShutdownMidCycle(t *testing.T) {
 	db := storetest.Open(t, storetest.SQLite)
 	up := yahootest.NewServer(t)
 	up.SetGlobalFault(yahootest.Fault{Delay: 10 * time.Second})
-	addUser(t, db, "a@x.com", "AAPL")
+	storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
 	c := collector.New(db, yahoo.New(up.URL()), collector.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

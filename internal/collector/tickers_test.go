@@ -43,7 +43,7 @@ func TestSettlesTickers(t *testing.T) {
 		up := yahootest.NewServer(t)
 		up.SetFault("BAD", yahootest.Fault{Kind: yahootest.FaultServerError})
 		for _, tk := range []string{"AAPL", "BAD", "VOD.L", "ZZZZ"} {
-			addUser(t, db, tk+"@x.com", tk)
+			storetest.AddUser(t, db, tk+"@x.com", tk, t0)
 		}
 		c := collector.New(db, yahoo.New(up.URL()), collector.Config{Interval: time.Minute, Now: func() time.Time { return t0 }})
 		res := c.Cycle(ctx)
@@ -84,8 +84,8 @@ func TestUnknownTickerBacksOff(t *testing.T) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)
-		addUser(t, db, "a@x.com", "AAPL")
-		addUser(t, db, "z@x.com", "ZZZZ")
+		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
+		storetest.AddUser(t, db, "z@x.com", "ZZZZ", t0)
 		clk := &clock{}
 		c := collector.New(db, yahoo.New(up.URL()), collector.Config{Interval: time.Minute, Now: clk.Now,
 			RecheckUnknown: time.Minute, RecheckUnknownMax: 4 * time.Minute})
@@ -123,8 +123,8 @@ func TestUnverifiedBounded(t *testing.T) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)
-		addUser(t, db, "a@x.com", "AAPL")
-		addUser(t, db, "v@x.com", "VOD.L")
+		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
+		storetest.AddUser(t, db, "v@x.com", "VOD.L", t0)
 		if _, err := db.SaveQuotes(ctx, nil, []stock.TickerState{
 			{Ticker: "AAPL", Status: stock.TickerVerified, Checked: t0},
 			{Ticker: "VOD.L", Status: stock.TickerVerified, Checked: t0},
@@ -136,7 +136,7 @@ func TestUnverifiedBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range 7 {
-			addUser(t, db, fmt.Sprintf("z%d@x.com", i), fmt.Sprintf("ZQ%03d", i))
+			storetest.AddUser(t, db, fmt.Sprintf("z%d@x.com", i), fmt.Sprintf("ZQ%03d", i), t0)
 		}
 		clk := &clock{}
 		c := collector.New(db, yahoo.New(up.URL()), collector.Config{Interval: time.Minute, Now: clk.Now, Concurrency: 1, MaxUnverified: 3})

@@ -22,16 +22,6 @@ import (
 
 var t0 = time.Date(2026, 11, 27, 14, 30, 0, 123456000, time.UTC)
 
-func createUser(t *testing.T, db *store.DB, email, ticker string) {
-	t.Helper()
-	err := db.Tx(context.Background(), func(ctx context.Context, tx stock.Tx) error {
-		return tx.CreateUser(ctx, stock.User{Email: email, Ticker: ticker, CreateTime: t0, UpdateTime: t0})
-	})
-	if err != nil {
-		t.Fatalf("create %s: %v", email, err)
-	}
-}
-
 func price(ticker string, p float64, market time.Time) stock.Price {
 	return stock.Price{Ticker: ticker, Price: p, Currency: "USD", MarketTime: market, CollectTime: market.Add(time.Second)}
 }
@@ -133,7 +123,7 @@ func TestOnceRecords(t *testing.T) {
 		}
 		// The stored outcome is replayed, whatever the world looks like
 		// now, and the replay's own writes are rolled back.
-		createUser(t, db, "ghost@x.com", "AAPL")
+		storetest.AddUser(t, db, "ghost@x.com", "AAPL", t0)
 		out2, replayed, err := once.Transact(ctx, db, key, notFound)
 		if err != nil || !replayed {
 			t.Fatalf("replay = %v, %v", replayed, err)

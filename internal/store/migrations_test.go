@@ -53,7 +53,7 @@ func TestMigrationsRerunWithoutVersionRow(t *testing.T) {
 				if diff := cmp.Diff(want, schema(t, b, db)); diff != "" {
 					t.Errorf("schema mismatch with a fresh database (-want +got):\n%s", diff)
 				}
-				createUser(t, db, "a@x.com", "AAPL")
+				storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
 				p := price("AAPL", 10, t0)
 				if _, err := db.InsertPrices(ctx, []stock.Price{p}); err != nil {
 					t.Fatal(err)

@@ -33,7 +33,7 @@ func TestSQLiteSharedWithAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	createUser(t, db, "first@x.com", "AAPL")
+	storetest.AddUser(t, db, "first@x.com", "AAPL", t0)
 
 	if runtime.GOOS == "linux" {
 		// The invariant itself: this process still holds SQLite's lock.
@@ -55,7 +55,7 @@ func TestSQLiteSharedWithAnotherProcess(t *testing.T) {
 	}
 	const more = 20
 	for i := range more {
-		createUser(t, db, fmt.Sprintf("u%d@x.com", i), "AAPL")
+		storetest.AddUser(t, db, fmt.Sprintf("u%d@x.com", i), "AAPL", t0)
 	}
 	if _, err := db.GetUser(ctx, fmt.Sprintf("u%d@x.com", more-1)); err != nil {
 		t.Errorf("GetUser after sqlite3 closed the database: %v", err)

@@ -21,25 +21,15 @@ func price(ticker string, p float64, market time.Time) stock.Price {
 	return stock.Price{Ticker: ticker, Price: p, Currency: "USD", MarketTime: market, CollectTime: market.Add(time.Second)}
 }
 
-func createUser(t *testing.T, db *store.DB, email, ticker string) {
-	t.Helper()
-	err := db.Tx(context.Background(), func(ctx context.Context, tx stock.Tx) error {
-		return tx.CreateUser(ctx, stock.User{Email: email, Ticker: ticker, CreateTime: t0, UpdateTime: t0})
-	})
-	if err != nil {
-		t.Fatalf("create %s: %v", email, err)
-	}
-}
-
 func TestPrices(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
 		t.Parallel()
 		ctx := context.Background()
 		db := storetest.Open(t, b)
-		createUser(t, db, "a@x.com", "AAPL")
-		createUser(t, db, "b@x.com", "AAPL")
-		createUser(t, db, "c@x.com", "VOD.L")
+		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
+		storetest.AddUser(t, db, "b@x.com", "AAPL", t0)
+		storetest.AddUser(t, db, "c@x.com", "VOD.L", t0)
 
 		if _, err := db.LatestPrice(ctx, "a@x.com"); stock.KindOf(err) != stock.KindFailedPrecondition || stock.MessageOf(err) != "no price collected yet for AAPL" {
 			t.Fatalf("LatestPrice before any price: %v", err)
@@ -142,7 +132,7 @@ func TestAveragePriceOneCurrency(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		db := storetest.Open(t, b)
-		createUser(t, db, "v@x.com", "VOD.L")
+		storetest.AddUser(t, db, "v@x.com", "VOD.L", t0)
 		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 		quote := func(p float64, cur string, m int) stock.Price {
 			q := price("VOD.L", p, at(m))
@@ -195,7 +185,7 @@ func TestUpdateUser(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		db := storetest.Open(t, b)
-		createUser(t, db, "u@x.com", "AAPL")
+		storetest.AddUser(t, db, "u@x.com", "AAPL", t0)
 		var got stock.User
 		err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
 			var err error
@@ -268,7 +258,7 @@ func TestMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	createUser(t, db, "m@x.com", "AAPL")
+	storetest.AddUser(t, db, "m@x.com", "AAPL", t0)
 	if _, err := db.GetUser(context.Background(), "m@x.com"); err != nil {
 		t.Fatalf("GetUser on :memory: %v", err)
 	}
@@ -294,7 +284,7 @@ func TestMigrationsResumeAfterCrash(t *testing.T) {
 		t.Fatalf("start after a crash in the first migration: %v", err)
 	}
 	defer db.Close()
-	createUser(t, db, "a@x.com", "AAPL")
+	storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
 	if n := storetest.Count(t, db, "goose_db_version", "version_id > 0"); n != 4 {
 		t.Errorf("migrations recorded = %d, want 4", n)
 	}
@@ -349,8 +339,8 @@ func TestClaims(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		db := storetest.Open(t, b)
-		createUser(t, db, "a@x.com", "AAA")
-		createUser(t, db, "b@x.com", "BBB")
+		storetest.AddUser(t, db, "a@x.com", "AAA", t0)
+		storetest.AddUser(t, db, "b@x.com", "BBB", t0)
 		all := []string{"AAA", "BBB"}
 		claim := func(owner string, at time.Duration) []string {
 			t.Helper()

@@ -51,10 +51,10 @@ func TestTickerStatus(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		db := storetest.Open(t, b)
-		createUser(t, db, "a@x.com", "AAPL")
-		createUser(t, db, "b@x.com", "ZZZZ")
-		createUser(t, db, "c@x.com", "NEWT")
-		createUser(t, db, "d@x.com", "AAPL")
+		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
+		storetest.AddUser(t, db, "b@x.com", "ZZZZ", t0)
+		storetest.AddUser(t, db, "c@x.com", "NEWT", t0)
+		storetest.AddUser(t, db, "d@x.com", "AAPL", t0)
 
 		if diff := cmp.Diff(map[string]stock.TickerState{
 			"AAPL": {Ticker: "AAPL", Status: stock.TickerUnverified},
@@ -152,7 +152,7 @@ func TestForgetTickers(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		db := storetest.Open(t, b)
-		createUser(t, db, "a@x.com", "AAPL")
+		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
 		setTickers(t, db,
 			stock.TickerState{Ticker: "AAPL", Status: stock.TickerVerified, Checked: t0},
 			stock.TickerState{Ticker: "GONE", Status: stock.TickerUnknown, Checked: t0, NextCheck: t0.Add(time.Minute)},
@@ -181,8 +181,8 @@ func TestTickersMigration(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		createUser(t, db, "a@x.com", "AAPL")
-		createUser(t, db, "b@x.com", "MSFT")
+		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
+		storetest.AddUser(t, db, "b@x.com", "MSFT", t0)
 		if _, err := db.InsertPrices(ctx, []stock.Price{price("AAPL", 10, t0), price("GONE", 1, t0)}); err != nil {
 			t.Fatal(err)
 		}

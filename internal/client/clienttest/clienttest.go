@@ -233,10 +233,5 @@ func (s *Server) SetTickerStatus(tb testing.TB, status stock.TickerStatus, ticke
 // client had, without counting as a call.
 func (s *Server) AddUser(tb testing.TB, email, ticker string) {
 	tb.Helper()
-	err := s.DB.Tx(context.Background(), func(ctx context.Context, tx stock.Tx) error {
-		return tx.CreateUser(ctx, stock.User{Email: email, Ticker: ticker, CreateTime: s.now, UpdateTime: s.now})
-	})
-	if err != nil {
-		tb.Fatalf("add user %s: %v", email, err)
-	}
+	storetest.AddUser(tb, s.DB, email, ticker, s.now)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 )
 
@@ -168,4 +169,16 @@ func Count(tb testing.TB, db *store.DB, table, where string, args ...any) int {
 		tb.Fatalf("%s: %v", q, err)
 	}
 	return n
+}
+
+// AddUser creates a user tracking ticker, created and updated at at, in a
+// transaction of its own. It fails tb if that fails.
+func AddUser(tb testing.TB, db *store.DB, email, ticker string, at time.Time) {
+	tb.Helper()
+	err := db.Tx(context.Background(), func(ctx context.Context, tx stock.Tx) error {
+		return tx.CreateUser(ctx, stock.User{Email: email, Ticker: ticker, CreateTime: at, UpdateTime: at})
+	})
+	if err != nil {
+		tb.Fatalf("add user %s: %v", email, err)
+	}
 }
