@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/stockwatch/stockwatch/internal/once"
 	"github.com/stockwatch/stockwatch/internal/stock"
@@ -21,10 +23,6 @@ import (
 // run the whole algorithm through the RPCs.
 
 var t0 = time.Date(2026, 11, 27, 14, 30, 0, 123456000, time.UTC)
-
-func price(ticker string, p float64, market time.Time) stock.Price {
-	return stock.Price{Ticker: ticker, Price: p, Currency: "USD", MarketTime: market, CollectTime: market.Add(time.Second)}
-}
 
 // TestOnceConcurrent sends one request id from 50 goroutines at once:
 // exactly one effect is committed, every caller sees its outcome.
@@ -60,7 +58,7 @@ func TestOnceConcurrentReplay(t *testing.T) {
 		key := once.Key{ID: "2c7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
 		const n = 50
 		outs, replayed, errs := onceConcurrently(db, key, n, func(ctx context.Context, tx stock.Tx) (once.Outcome, error) {
-			added, err := tx.InsertPrices(ctx, []stock.Price{price("AAPL", 190, t0)})
+			added, err := tx.InsertPrices(ctx, []stock.Price{{Ticker: "AAPL", Price: 190, Currency: "USD", MarketTime: t0, CollectTime: t0}})
 			return once.Outcome{Body: fmt.Appendf(nil, "added %d", added)}, err
 		})
 		for i := range n {
@@ -186,5 +184,81 @@ func (s failCommit) RecordTx(ctx context.Context, fn func(context.Context, once.
 			return err
 		}
 		return s.err
+	})
+}
+
+// countReads is a real store that counts the reads of request records.
+type countReads struct {
+	*store.DB
+	reads atomic.Int32
+}
+
+func (s *countReads) Record(ctx context.Context, id string) (once.Record, bool, error) {
+	s.reads.Add(1)
+	return s.DB.Record(ctx, id)
+}
+
+// TestRunReads: a request reads its record at most once before its
+// transaction, and only when it has a prepare step to skip, and once after
+// a collision.
+func TestRunReads(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+		t.Parallel()
+		st := &countReads{DB: storetest.Open(t, b)}
+		var replays, prepared atomic.Int32
+		r := once.New(st, once.Config{Now: func() time.Time { return t0 }, OnReplay: func(string) { replays.Add(1) }})
+		prepare := func(context.Context) error { prepared.Add(1); return nil }
+		tests := []struct {
+			name                    string
+			id, email               string
+			prepare                 bool
+			wantReads, wantPrepared int32
+			wantReplay              bool
+			wantErr                 string
+		}{
+			{name: "New", id: "3b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", email: "a@x.com"},
+			{name: "Replay", id: "3b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", email: "a@x.com", wantReads: 1, wantReplay: true},
+			{name: "Reused", id: "3b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", email: "b@x.com", wantReads: 1,
+				wantErr: "request_id reused with a different request"},
+			{name: "NewWithPrepare", id: "4b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", email: "c@x.com", prepare: true, wantReads: 1, wantPrepared: 1},
+			{name: "ReplayWithPrepare", id: "4b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", email: "c@x.com", prepare: true, wantReads: 1, wantReplay: true},
+			{name: "NoID", email: "d@x.com", prepare: true, wantPrepared: 1},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				st.reads.Store(0)
+				prepared.Store(0)
+				replays.Store(0)
+				req := once.Request{ID: tt.id, Method: "m", Payload: []string{tt.email},
+					Effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
+						return wrapperspb.String(tt.email), tx.CreateUser(ctx, stock.User{Email: tt.email, Ticker: "AAPL", CreateTime: t0, UpdateTime: t0})
+					}}
+				if tt.prepare {
+					req.Prepare = prepare
+				}
+				var resp wrapperspb.StringValue
+				err := r.Run(context.Background(), req, &resp)
+				if tt.wantErr != "" {
+					if stock.KindOf(err) != stock.KindInvalid || stock.MessageOf(err) != tt.wantErr {
+						t.Errorf("Run = %v, want KindInvalid %q", err, tt.wantErr)
+					}
+				} else if err != nil || resp.GetValue() != tt.email {
+					t.Errorf("Run = %q, %v; want %q", resp.GetValue(), err, tt.email)
+				}
+				if got := st.reads.Load(); got != tt.wantReads {
+					t.Errorf("record reads = %d, want %d", got, tt.wantReads)
+				}
+				if got := prepared.Load(); got != tt.wantPrepared {
+					t.Errorf("prepare ran %d times, want %d", got, tt.wantPrepared)
+				}
+				if got := replays.Load() == 1; got != tt.wantReplay {
+					t.Errorf("replayed = %v, want %v", got, tt.wantReplay)
+				}
+			})
+		}
+		if n := storetest.Count(t, st.DB, "users", ""); n != 3 {
+			t.Errorf("users = %d, want 3 (a, c, d)", n)
+		}
 	})
 }
