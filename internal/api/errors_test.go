@@ -16,12 +16,11 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/stockwatch/stockwatch/internal/api"
-	"github.com/stockwatch/stockwatch/internal/grpctest"
-	"github.com/stockwatch/stockwatch/internal/logtest"
 	"github.com/stockwatch/stockwatch/internal/once"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -78,7 +77,7 @@ func TestStoreErrors(t *testing.T) {
 func TestErrorsMappedWhereverServed(t *testing.T) {
 	t.Parallel()
 	db := storetest.Open(t, storetest.SQLite)
-	var logs logtest.Buffer
+	var logs testkit.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	tests := []struct {
 		name string
@@ -90,7 +89,7 @@ func TestErrorsMappedWhereverServed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api.New(brokenStore{DB: db, err: errors.New("disk on fire")}, api.Config{}).Register(tt.srv)
-			c := pb.NewStockServiceClient(grpctest.Serve(t, tt.srv))
+			c := pb.NewStockServiceClient(testkit.ServeGRPC(t, tt.srv))
 			ctx := ctxTimeout(t)
 			_, err := c.GetUser(ctx, &pb.GetUserRequest{Email: "not an e-mail"})
 			wantStatus(t, err, codes.InvalidArgument, `email "not an e-mail" is not a valid address`)
