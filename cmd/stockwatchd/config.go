@@ -99,7 +99,20 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 	cliconfig.PrintFlags(w, fs, nil, cliconfig.Twins{}.Name)
 }
 
+// validate returns an error naming the first flag whose value is wrong,
+// before anything starts.
 func (c config) validate() error {
+	for _, check := range []func() error{c.validatePlaces, c.validateLimits, c.validateOutputs} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validatePlaces checks the role, the database URL and the listen
+// addresses.
+func (c config) validatePlaces() error {
 	switch c.Role {
 	case "all", "api", "collector":
 	default:
@@ -124,6 +137,11 @@ func (c config) validate() error {
 			return fmt.Errorf("-http-addr: %v", err)
 		}
 	}
+	return nil
+}
+
+// validateLimits checks the durations, counts and rates.
+func (c config) validateLimits() error {
 	for _, d := range []struct {
 		name     string
 		v        time.Duration
@@ -155,6 +173,12 @@ func (c config) validate() error {
 	if c.VerifyPerCycle < 1 || c.VerifyPerCycle > 10000 {
 		return fmt.Errorf("-verify-per-cycle: must be between 1 and 10000, got %d", c.VerifyPerCycle)
 	}
+	return nil
+}
+
+// validateOutputs checks the upstream URL, the log settings and the TLS
+// files' flags (the files themselves are read by serverTLS).
+func (c config) validateOutputs() error {
 	if u, err := url.Parse(c.YahooURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("-yahoo-url: %q is not an http(s) URL", c.YahooURL)
 	}

@@ -206,23 +206,11 @@ func (c *Collector) cycle(ctx context.Context) Result {
 	res.Tickers = len(all)
 	due, waiting := c.plan(all, now)
 	res.Waiting = waiting
-	names := make([]string, len(due))
-	for i, s := range due {
-		names[i] = s.Ticker
-	}
-	// Claim until shortly before our own next cycle, so that we renew our
-	// claims then and a collector that dies loses them within an interval.
-	claimed, err := c.st.ClaimTickers(ctx, c.cfg.Owner, names, now, now.Add(c.claimFor()))
+	tickers, err := c.claim(ctx, due, now)
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	// In plan's order: verified tickers go out first.
-	mine := make(map[string]bool, len(claimed))
-	for _, t := range claimed {
-		mine[t] = true
-	}
-	tickers := slices.DeleteFunc(slices.Clone(due), func(s stock.TickerState) bool { return !mine[s.Ticker] })
 	res.Skipped = len(due) - len(tickers)
 	quotes, states, failed := c.fetch(ctx, tickers, now, &res)
 	if len(failed) > 0 && ctx.Err() == nil {
@@ -234,33 +222,67 @@ func (c *Collector) cycle(ctx context.Context) Result {
 			res.Released = len(failed)
 		}
 	}
-
-	prices := make([]stock.Price, 0, len(quotes))
-	for _, q := range quotes {
-		if err := stock.CheckQuoteTime(q, c.cfg.Now()); err != nil {
-			c.reject(&res, err)
-			continue
-		}
-		prices = append(prices, stock.Price{Ticker: q.Ticker, Price: q.Price, Currency: q.Currency, MarketTime: q.MarketTime, CollectTime: now})
-	}
-	if len(prices) > 0 || len(states) > 0 {
+	if prices := c.prices(quotes, now, &res); len(prices) > 0 || len(states) > 0 {
 		if res.Inserted, err = c.st.SaveQuotes(ctx, prices, states); err != nil {
 			res.Err = err
 			return res
 		}
 	}
+	c.housekeep(ctx, now, &res)
+	return res
+}
+
+// claim claims the due tickers until shortly before our own next cycle,
+// so that we renew our claims then and a collector that dies loses them
+// within an interval. It returns those it got, in due's order (verified
+// tickers go out first).
+func (c *Collector) claim(ctx context.Context, due []stock.TickerState, now time.Time) ([]stock.TickerState, error) {
+	names := make([]string, len(due))
+	for i, s := range due {
+		names[i] = s.Ticker
+	}
+	claimed, err := c.st.ClaimTickers(ctx, c.cfg.Owner, names, now, now.Add(c.claimFor()))
+	if err != nil {
+		return nil, err
+	}
+	mine := make(map[string]bool, len(claimed))
+	for _, t := range claimed {
+		mine[t] = true
+	}
+	return slices.DeleteFunc(slices.Clone(due), func(s stock.TickerState) bool { return !mine[s.Ticker] }), nil
+}
+
+// prices turns the quotes into the prices to store, collected at now,
+// leaving out (and counting in res) those whose market time cannot be
+// right.
+func (c *Collector) prices(quotes []stock.Quote, now time.Time, res *Result) []stock.Price {
+	prices := make([]stock.Price, 0, len(quotes))
+	for _, q := range quotes {
+		if err := stock.CheckQuoteTime(q, c.cfg.Now()); err != nil {
+			c.reject(res, err)
+			continue
+		}
+		prices = append(prices, stock.Price{Ticker: q.Ticker, Price: q.Price, Currency: q.Currency, MarketTime: q.MarketTime, CollectTime: now})
+	}
+	return prices
+}
+
+// housekeep forgets lapsed claims and untracked tickers (a failure is
+// logged and left for the next cycle) and applies the retention, whose
+// failure is the cycle's error.
+func (c *Collector) housekeep(ctx context.Context, now time.Time, res *Result) {
 	if _, err := c.st.ForgetClaims(ctx, now); err != nil && ctx.Err() == nil {
-		c.log.Warn("forgetting lapsed ticker claims failed", "err", err) // housekeeping: next cycle
+		c.log.Warn("forgetting lapsed ticker claims failed", "err", err)
 	}
 	if _, err := c.st.ForgetTickers(ctx, now.Add(-c.cfg.RecheckUnknownMax)); err != nil && ctx.Err() == nil {
-		c.log.Warn("forgetting untracked tickers failed", "err", err) // housekeeping: next cycle
+		c.log.Warn("forgetting untracked tickers failed", "err", err)
 	}
 	if c.cfg.Retention > 0 {
+		var err error
 		if res.Purged, err = c.st.DeletePrices(ctx, now.Add(-c.cfg.Retention)); err != nil {
 			res.Err = err
 		}
 	}
-	return res
 }
 
 // reject counts and logs a quote whose market time cannot be right: stored,

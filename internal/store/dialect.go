@@ -53,8 +53,10 @@ type dialect struct {
 	isUnavailable func(error) bool // the database cannot be reached
 }
 
-func openSQLite(path string) (*DB, error) {
-	d := dialect{
+// sqliteDialect returns SQLite's dialect (modernc.org/sqlite), without the
+// start lock, which needs the file's path.
+func sqliteDialect() dialect {
+	return dialect{
 		name:   "sqlite",
 		goose:  goose.DialectSQLite3,
 		rebind: sameQuery,
@@ -87,6 +89,10 @@ func openSQLite(path string) (*DB, error) {
 			return false
 		},
 	}
+}
+
+func openSQLite(path string) (*DB, error) {
+	d := sqliteDialect()
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
