@@ -309,7 +309,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, vs := range f.Header {
 		w.Header()[k] = append([]string(nil), vs...)
 	}
+	writeAnswer(w, f, resp, known)
+}
 
+// writeAnswer answers as fault f says, or with the symbol's programmed
+// response (resp, if known), or Yahoo's "Not Found".
+func writeAnswer(w http.ResponseWriter, f Fault, resp response, known bool) {
 	switch f.Kind {
 	case FaultServerError:
 		writeBody(w, http.StatusInternalServerError, "text/plain;charset=utf-8", []byte("Internal Server Error"))
