@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -10,31 +11,61 @@ import (
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
 
-// The arguments are checked with the server's own rules before anything
-// is sent; a bad one is a usage error.
-
-func emailArg(cmd, s string) (string, error) {
-	e, err := stock.ParseEmail(s)
-	if err != nil {
-		return "", usagef(cmd, "%s", stock.MessageOf(err))
-	}
-	return e, nil
+// params are a command's positional arguments, parsed: each in the form
+// the server's own rules normalise it to.
+type params struct {
+	email  string
+	ticker string // "" when an optional TICKER is absent
+	count  int
+	age    time.Duration
+	ageArg string // age as given, without surrounding blanks
 }
 
-func tickerArg(cmd, s string) (string, error) {
-	t, err := stock.ParseTicker(s)
-	if err != nil {
-		return "", usagef(cmd, "%s", stock.MessageOf(err))
-	}
-	return t, nil
+// arg is one kind of positional argument, the same for a command line
+// and the menu. Each is checked with the server's own rules before
+// anything is sent: a bad one is a usage error of the command, and is
+// asked again by the menu.
+type arg struct {
+	name     string // in a synopsis: "EMAIL"
+	prompt   string // the menu's question
+	optional bool   // shown as "[NAME]"; may be left out at the end
+	// parse stores s in p, or returns what is wrong with it: a message
+	// for the user, without the command's name.
+	parse func(p *params, s string) error
 }
 
-func countArg(cmd, s string) (int, error) {
-	n, err := parseCount(s)
-	if err != nil {
-		return 0, usagef(cmd, "%s", err)
+var (
+	emailArg = arg{name: "EMAIL", prompt: "E-mail: ", parse: func(p *params, s string) (err error) {
+		p.email, err = stock.ParseEmail(s)
+		return domainErr(err)
+	}}
+	tickerArg = arg{name: "TICKER", prompt: "Ticker (e.g. AAPL, BRK-B, ^GSPC, EURUSD=X): ", parse: func(p *params, s string) (err error) {
+		p.ticker, err = stock.ParseTicker(s)
+		return domainErr(err)
+	}}
+	countArg = arg{name: "COUNT", prompt: fmt.Sprintf("How many values (%d-%d): ", stock.MinCount, stock.MaxCount), parse: func(p *params, s string) (err error) {
+		p.count, err = parseCount(s)
+		return err
+	}}
+	olderThanArg = arg{name: "OLDER_THAN", prompt: "Delete prices older than (e.g. 36h, 30d): ", parse: func(p *params, s string) (err error) {
+		p.age, err = parseAge(s)
+		p.ageArg = strings.TrimSpace(s)
+		return err
+	}}
+)
+
+// optional returns a, which may be left out.
+func optional(a arg) arg {
+	a.optional = true
+	return a
+}
+
+// domainErr shows a validation error by its client-safe message.
+func domainErr(err error) error {
+	if err == nil {
+		return nil
 	}
-	return n, nil
+	return errors.New(stock.MessageOf(err))
 }
 
 // parseCount parses the number of prices to average: an integer in

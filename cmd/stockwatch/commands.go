@@ -2,32 +2,20 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
-	"io"
-	"strings"
+	"errors"
+	"iter"
 
-	"github.com/stockwatch/stockwatch/internal/cliconfig"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/stockwatch/stockwatch/internal/client"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
-
-// command is one subcommand; each lives in a file of its name.
-type command struct {
-	name    string
-	args    string // argument synopsis, e.g. "EMAIL TICKER"
-	summary string // one line for the command list
-	help    string // a paragraph for "stockwatch NAME -h"
-	example string // one invocation
-	// minArgs and maxArgs bound the positional arguments.
-	minArgs, maxArgs int
-	// flags defines the command's own flags, if any.
-	flags func(fs *flag.FlagSet)
-	// run performs the command. Mistakes in args are usage errors
-	// (usagef); a failed RPC is returned as the client returned it.
-	run func(ctx context.Context, s *session, args []string) error
-}
 
 // commands returns the commands in the order "stockwatch -h" lists them.
 // They are built per call: a command's flag values live in its closure.
+// A command that is one call declares its arguments, the call and the
+// text form of the answer; rpc does the rest. The menu runs the same
+// declarations, asking for each argument.
 func commands() []*command {
 	return []*command{
 		registerCmd(), updateCmd(), deleteCmd(), userCmd(), latestCmd(), averageCmd(),
@@ -35,59 +23,187 @@ func commands() []*command {
 	}
 }
 
-func lookup(name string) *command {
-	for _, c := range commands() {
-		if c.name == name {
-			return c
-		}
+func registerCmd() *command {
+	return &command{
+		name:    "register",
+		args:    []arg{emailArg, tickerArg},
+		summary: "register a user who tracks TICKER",
+		help: "Registers EMAIL to track TICKER, and says when TICKER is not verified with Yahoo Finance yet. Fails with\n" +
+			"ALREADY_EXISTS if EMAIL is registered, INVALID_ARGUMENT if Yahoo Finance does not know TICKER.",
+		example: "stockwatch register alice@example.com AAPL",
+		run: rpc(func(ctx context.Context, c *client.Client, p params) (*pb.User, error) {
+			return c.RegisterUser(ctx, p.email, p.ticker)
+		}, saved("Registered %s, tracking %s.")),
+	}
+}
+
+func updateCmd() *command {
+	return &command{
+		name:    "update",
+		args:    []arg{emailArg, tickerArg},
+		summary: "change the ticker a user tracks",
+		help: "Makes the registered user EMAIL track TICKER instead, and says when TICKER is not verified with Yahoo\n" +
+			"Finance yet. Fails with NOT_FOUND if EMAIL is not registered, INVALID_ARGUMENT if Yahoo Finance does not\n" +
+			"know TICKER.",
+		example: "stockwatch update alice@example.com MSFT",
+		run: rpc(func(ctx context.Context, c *client.Client, p params) (*pb.User, error) {
+			return c.UpdateUser(ctx, p.email, p.ticker)
+		}, saved("Updated %s, now tracking %s.")),
+	}
+}
+
+func deleteCmd() *command {
+	return &command{
+		name:    "delete",
+		args:    []arg{emailArg},
+		summary: "delete a user",
+		help:    "Deletes the user EMAIL. Prices stay: they belong to the ticker. Fails with NOT_FOUND if EMAIL is not registered.",
+		example: "stockwatch delete alice@example.com",
+		run: rpc(byEmail((*client.Client).DeleteUser), func(out *printer, p params, _ *pb.DeleteUserResponse) error {
+			return out.text("Deleted %s.", p.email)
+		}),
+	}
+}
+
+func userCmd() *command {
+	return &command{
+		name:    "user",
+		args:    []arg{emailArg},
+		summary: "show a user",
+		help: "Shows the user EMAIL: the ticker tracked, its status (verified, unverified: not checked with Yahoo Finance\n" +
+			"yet, or unknown to Yahoo Finance), and when the user was registered and last updated. Fails with\n" +
+			"NOT_FOUND if EMAIL is not registered.",
+		example: "stockwatch user alice@example.com",
+		run:     rpc(byEmail((*client.Client).GetUser), answer((*printer).userText)),
+	}
+}
+
+func latestCmd() *command {
+	return &command{
+		name:    "latest",
+		args:    []arg{emailArg},
+		summary: "latest price of the user's ticker",
+		help:    "Shows the newest collected price of the ticker EMAIL tracks. Fails with NOT_FOUND if EMAIL is not registered, FAILED_PRECONDITION if no price has been collected yet.",
+		example: "stockwatch latest alice@example.com",
+		run:     rpc(byEmail((*client.Client).GetLatestPrice), answer((*printer).priceText)),
+	}
+}
+
+func averageCmd() *command {
+	return &command{
+		name:    "average",
+		args:    []arg{emailArg, countArg},
+		summary: "average of the user's last COUNT prices (1-10000)",
+		help: "Shows the mean of the newest COUNT (1-10000) prices of the ticker EMAIL tracks, or of all of them\n" +
+			"when fewer are stored. Fails with NOT_FOUND if EMAIL is not registered, FAILED_PRECONDITION if no\n" +
+			"price has been collected yet.",
+		example: "stockwatch average alice@example.com 10",
+		run: rpc(func(ctx context.Context, c *client.Client, p params) (*pb.AveragePrice, error) {
+			return c.GetAveragePrice(ctx, p.email, p.count)
+		}, answer((*printer).averageText)),
+	}
+}
+
+func usersCmd() *command {
+	var lim limit
+	return &command{
+		name:    "users",
+		summary: "all users with their latest price (admin)",
+		help: "Lists every user, in e-mail order, with the latest price of the ticker each tracks; all pages\n" +
+			"unless -limit says otherwise. With -o json: one UserWithPrice object per line. Needs -token when\n" +
+			"the server has an admin token (UNAUTHENTICATED otherwise).",
+		example: "stockwatch -token \"$STOCKWATCH_TOKEN\" users -limit 20",
+		flags:   lim.flags("users"),
+		check:   lim.check,
+		run: listing(&lim, func(ctx context.Context, c *client.Client, _ params, size int32) iter.Seq2[*pb.UserWithPrice, error] {
+			return c.AllUsers(ctx, size)
+		}, "No users.", (*printer).usersTable),
+	}
+}
+
+func pricesCmd() *command {
+	var lim limit
+	return &command{
+		name:    "prices",
+		args:    []arg{optional(tickerArg)},
+		summary: "stored prices, newest first (admin)",
+		help: "Lists the stored prices of TICKER, or of every ticker, newest first; all pages unless -limit\n" +
+			"says otherwise. With -o json: one Price object per line. Needs -token when the server has an\n" +
+			"admin token (UNAUTHENTICATED otherwise).",
+		example: "stockwatch prices -limit 10 AAPL",
+		flags:   lim.flags("prices"),
+		check:   lim.check,
+		run: listing(&lim, func(ctx context.Context, c *client.Client, p params, size int32) iter.Seq2[*pb.Price, error] {
+			return c.AllPrices(ctx, p.ticker, size)
+		}, "No prices.", (*printer).pricesTable),
+	}
+}
+
+func purgeCmd() *command {
+	return &command{
+		name:    "purge",
+		args:    []arg{olderThanArg},
+		summary: "delete prices collected more than OLDER_THAN ago (admin)",
+		help: "Deletes the prices collected more than OLDER_THAN ago. OLDER_THAN is a Go duration (36h, 90m)\n" +
+			"or a number of days (30d, or 1d12h). Needs -token when the server has an admin token.",
+		example: "stockwatch purge 30d",
+		run: rpc(func(ctx context.Context, c *client.Client, p params) (*pb.DeletePricesResponse, error) {
+			return c.DeletePrices(ctx, p.age)
+		}, func(out *printer, p params, r *pb.DeletePricesResponse) error {
+			return out.text("Deleted %s collected more than %s ago.", plural(r.GetDeletedCount(), "price", "prices"), p.ageArg)
+		}),
+	}
+}
+
+func healthCmd() *command {
+	return &command{
+		name:    "health",
+		summary: "ask the server whether it is serving",
+		help: "Asks the server's gRPC health service about the Stockwatch API and prints the answer\n" +
+			"(SERVING, NOT_SERVING, ...). Exits 0 only when it is SERVING: usable as a probe.",
+		example: "stockwatch -addr stockwatch.internal:50051 health",
+		run:     health,
+	}
+}
+
+func versionCmd() *command {
+	return &command{
+		name:    "version",
+		summary: "print the client's version",
+		help:    "Prints the version of this client. It does not contact the server.",
+		example: "stockwatch version",
+		run:     func(_ context.Context, s *session, _ params) error { return printVersion(s.out) },
+	}
+}
+
+// byEmail is the call of a command whose one argument is an e-mail.
+func byEmail[R any](f func(*client.Client, context.Context, string) (R, error)) func(context.Context, *client.Client, params) (R, error) {
+	return func(ctx context.Context, c *client.Client, p params) (R, error) { return f(c, ctx, p.email) }
+}
+
+// answer is the text form of a response that needs nothing else.
+func answer[R any](f func(*printer, R) error) func(*printer, params, R) error {
+	return func(out *printer, _ params, r R) error { return f(out, r) }
+}
+
+// saved is the text form of the user that register or update returns.
+func saved(format string) func(*printer, params, *pb.User) error {
+	return func(out *printer, _ params, u *pb.User) error { return out.savedText(format, u) }
+}
+
+// health asks the server's health service, prints the answer, and fails
+// unless it is SERVING.
+func health(ctx context.Context, s *session, p params) error {
+	r, err := respond(ctx, s, p, func(ctx context.Context, c *client.Client, _ params) (*healthpb.HealthCheckResponse, error) {
+		return c.Health(ctx)
+	}, func(out *printer, _ params, r *healthpb.HealthCheckResponse) error {
+		return out.text("%s", r.GetStatus())
+	})
+	if err != nil {
+		return err
+	}
+	if r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return errors.New("server is " + r.GetStatus().String())
 	}
 	return nil
-}
-
-func (c *command) argsDesc() string {
-	switch {
-	case c.maxArgs == 0:
-		return "no arguments"
-	case c.args == "":
-		return "no arguments"
-	}
-	return c.args
-}
-
-func (c *command) printUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: stockwatch [flags] %s\n\n", strings.TrimSpace(c.name+" "+c.args))
-	fmt.Fprintf(w, "%s\n\nExample:\n  %s\n", c.help, c.example)
-	own := false
-	fs.VisitAll(func(f *flag.Flag) { own = own || !globalFlags[f.Name] })
-	if own {
-		fmt.Fprintf(w, "\nFlags:\n")
-		cliconfig.PrintFlags(w, fs, func(f *flag.Flag) bool { return !globalFlags[f.Name] }, nil)
-	}
-	fmt.Fprintf(w, "\nThe global flags (see 'stockwatch -h') may also follow the command name.\n")
-}
-
-// printUsage prints the top-level usage.
-func printUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprint(w, `Usage:
-  stockwatch [flags]                   interactive menu
-  stockwatch [flags] COMMAND [ARGS]    one operation, for scripts
-
-Commands:
-`)
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-24s %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
-	}
-	fmt.Fprint(w, `
-Run 'stockwatch COMMAND -h' for a command's usage and an example.
-
-`+cliconfig.TwinsHeading+`
-`)
-	cliconfig.PrintFlags(w, fs, nil, twins().Name)
-	fmt.Fprint(w, `
-Text output prints times in the local time zone (TZ). JSON output is the
-protojson of each response, one object per line.
-
-Exit status: 0 success, 1 the operation failed (the message names the gRPC
-code), 2 usage error.
-`)
 }

@@ -260,3 +260,38 @@ func TestRegisterRetriedAfterLostReply(t *testing.T) {
 		t.Errorf("request records = %d, want 1", n)
 	}
 }
+
+// TestUsageErrorOrder checks which usage error a command line with more
+// than one mistake reports: the number of arguments first, then the
+// flags' values, then each argument, all before the client is dialed.
+func TestUsageErrorOrder(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want string // stderr
+	}{
+		{"count_before_limit", []string{"users", "-limit", "-1", "extra"},
+			"stockwatch: users: want no arguments (see stockwatch users -h)\n"},
+		{"limit", []string{"users", "-limit", "-1"},
+			"stockwatch: -limit: must not be negative, got -1 (see stockwatch users -h)\n"},
+		{"limit_before_ticker", []string{"prices", "-limit", "-2", "not a ticker"},
+			"stockwatch: -limit: must not be negative, got -2 (see stockwatch prices -h)\n"},
+		{"limit_before_dial", []string{"-ca", "testdata/nonexistent.pem", "prices", "-limit", "-3"},
+			"stockwatch: -limit: must not be negative, got -3 (see stockwatch prices -h)\n"},
+		{"first_bad_argument", []string{"average", "alice", "0"},
+			"stockwatch: email \"alice\" is not a valid address (see stockwatch average -h)\n"},
+		{"argument_before_dial", []string{"-ca", "testdata/nonexistent.pem", "register", "alice@example.com", "AAPL;DROP"},
+			"stockwatch: ticker \"AAPL;DROP\" is not a valid symbol (see stockwatch register -h)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// No server: a usage error is reported before any dial.
+			r := runCLI(t, t.Context(), "127.0.0.1:1", nil, "", tt.args...)
+			if r.code != 2 || r.stdout != "" || r.stderr != tt.want {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing and %q", r.code, r.stdout, r.stderr, tt.want)
+			}
+		})
+	}
+}

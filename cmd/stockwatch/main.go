@@ -94,11 +94,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return runMenu(ctx, s, stdin)
 	}
-	cmdArgs := sub[0].Args()
-	if n := len(cmdArgs); n < cmd.minArgs || n > cmd.maxArgs {
-		return fail(stderr, usagef(cmd.name, "%s: want %s", cmd.name, cmd.argsDesc()))
+	p, err := cmd.parse(sub[0].Args())
+	if err != nil {
+		return fail(stderr, err)
 	}
-	err := cmd.run(ctx, s, cmdArgs)
+	err = cmd.run(ctx, s, p)
 	if err != nil && ctx.Err() != nil {
 		fmt.Fprintln(stderr, "stockwatch: interrupted")
 		return exitInterrupted

@@ -9,11 +9,8 @@ import (
 	"iter"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/stockwatch/stockwatch/internal/cliconfig"
-	"github.com/stockwatch/stockwatch/internal/client"
-	"github.com/stockwatch/stockwatch/internal/stock"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -46,14 +43,14 @@ func runMenu(ctx context.Context, s *session, stdin io.Reader) int {
 	defer close(done)
 	m := &menu{s: s, in: newLines(stdin, done), w: s.stdout}
 	m.items = []menuItem{
-		{"Register a user", m.register},
-		{"Update a user's ticker", m.update},
-		{"Delete a user", m.delete},
-		{"Show a user", m.showUser},
-		{"Latest value", m.latest},
-		{"Average of the last X values", m.average},
+		{"Register a user", m.command("register")},
+		{"Update a user's ticker", m.command("update")},
+		{"Delete a user", m.command("delete")},
+		{"Show a user", m.command("user")},
+		{"Latest value", m.command("latest")},
+		{"Average of the last X values", m.command("average")},
 		{"Show all data (users, then prices)", m.showAll},
-		{"Delete data older than a period", m.purge},
+		{"Delete data older than a period", m.command("purge")},
 		{"Exit", func(context.Context) error { return errQuit }},
 	}
 	// The menu prints text whatever -o says: it is for people.
@@ -129,132 +126,20 @@ func (m *menu) ask(ctx context.Context, prompt string, check func(string) error)
 	}
 }
 
-func (m *menu) askEmail(ctx context.Context) (string, error) {
-	return m.askParsed(ctx, "E-mail: ", stock.ParseEmail)
-}
-
-func (m *menu) askTicker(ctx context.Context) (string, error) {
-	return m.askParsed(ctx, "Ticker (e.g. AAPL, BRK-B, ^GSPC, EURUSD=X): ", stock.ParseTicker)
-}
-
-// askParsed asks until parse, the server's own validation, accepts the
-// answer, and returns its normalised form.
-func (m *menu) askParsed(ctx context.Context, prompt string, parse func(string) (string, error)) (string, error) {
-	var v string
-	err := m.ask(ctx, prompt, func(s string) error {
-		var err error
-		v, err = parse(s)
-		return domainErr(err)
-	})
-	return v, err
-}
-
-// domainErr shows a validation error by its client-safe message.
-func domainErr(err error) error {
-	if err == nil {
-		return nil
+// command is the entry that runs the command name: it asks for each of
+// the command's arguments until the server's rules accept the answer,
+// then runs it. The menu's printer prints text whatever -o says.
+func (m *menu) command(name string) func(ctx context.Context) error {
+	c := lookup(name)
+	return func(ctx context.Context) error {
+		var p params
+		for _, a := range c.args {
+			if err := m.ask(ctx, a.prompt, func(s string) error { return a.parse(&p, s) }); err != nil {
+				return err
+			}
+		}
+		return c.run(ctx, m.s, p)
 	}
-	return errors.New(stock.MessageOf(err))
-}
-
-func (m *menu) register(ctx context.Context) error {
-	return m.setTicker(ctx, (*client.Client).RegisterUser, "Registered %s, tracking %s.")
-}
-
-func (m *menu) update(ctx context.Context) error {
-	return m.setTicker(ctx, (*client.Client).UpdateUser, "Updated %s, now tracking %s.")
-}
-
-// setTicker asks for an e-mail and a ticker, sends them with call
-// (register or update), and prints the user's e-mail and ticker with
-// format, and the ticker's status unless it is verified.
-func (m *menu) setTicker(ctx context.Context, call func(*client.Client, context.Context, string, string) (*pb.User, error), format string) error {
-	email, err := m.askEmail(ctx)
-	if err != nil {
-		return err
-	}
-	ticker, err := m.askTicker(ctx)
-	if err != nil {
-		return err
-	}
-	c, err := m.s.client()
-	if err != nil {
-		return err
-	}
-	u, err := call(c, ctx, email, ticker)
-	if err != nil {
-		return err
-	}
-	return m.s.out.savedText(format, u)
-}
-
-// emailAndClient asks for an e-mail and returns it with the client to
-// send it with.
-func (m *menu) emailAndClient(ctx context.Context) (string, *client.Client, error) {
-	email, err := m.askEmail(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	c, err := m.s.client()
-	return email, c, err
-}
-
-func (m *menu) delete(ctx context.Context) error {
-	email, c, err := m.emailAndClient(ctx)
-	if err != nil {
-		return err
-	}
-	if _, err := c.DeleteUser(ctx, email); err != nil {
-		return err
-	}
-	return m.s.out.text("Deleted %s.", email)
-}
-
-func (m *menu) showUser(ctx context.Context) error {
-	return askAndShow(ctx, m, (*client.Client).GetUser, m.s.out.userText)
-}
-
-func (m *menu) latest(ctx context.Context) error {
-	return askAndShow(ctx, m, (*client.Client).GetLatestPrice, m.s.out.priceText)
-}
-
-// askAndShow asks for an e-mail, sends it with get and prints the answer
-// with show.
-func askAndShow[T any](ctx context.Context, m *menu, get func(*client.Client, context.Context, string) (T, error), show func(T) error) error {
-	email, c, err := m.emailAndClient(ctx)
-	if err != nil {
-		return err
-	}
-	v, err := get(c, ctx, email)
-	if err != nil {
-		return err
-	}
-	return show(v)
-}
-
-func (m *menu) average(ctx context.Context) error {
-	email, err := m.askEmail(ctx)
-	if err != nil {
-		return err
-	}
-	var n int
-	err = m.ask(ctx, fmt.Sprintf("How many values (%d-%d): ", stock.MinCount, stock.MaxCount), func(s string) error {
-		var err error
-		n, err = parseCount(s)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	c, err := m.s.client()
-	if err != nil {
-		return err
-	}
-	a, err := c.GetAveragePrice(ctx, email, n)
-	if err != nil {
-		return err
-	}
-	return m.s.out.averageText(a)
 }
 
 // showAll prints the users with their latest price, then the prices,
@@ -317,31 +202,6 @@ func (m *menu) more(ctx context.Context, what string) (bool, error) {
 		return nil
 	})
 	return more, err
-}
-
-func (m *menu) purge(ctx context.Context) error {
-	var (
-		age string
-		d   time.Duration
-	)
-	err := m.ask(ctx, "Delete prices older than (e.g. 36h, 30d): ", func(s string) error {
-		var err error
-		d, err = parseAge(s)
-		age = strings.TrimSpace(s)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	c, err := m.s.client()
-	if err != nil {
-		return err
-	}
-	resp, err := c.DeletePrices(ctx, d)
-	if err != nil {
-		return err
-	}
-	return m.s.out.text("Deleted %s collected more than %s ago.", plural(resp.GetDeletedCount(), "price", "prices"), age)
 }
 
 // lines delivers stdin line by line. A goroutine does the reading so that

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"runtime/debug"
 )
@@ -21,23 +20,17 @@ func versionString() string {
 	return "dev"
 }
 
-func versionCmd() *command {
-	return &command{
-		name:    "version",
-		summary: "print the client's version",
-		help:    "Prints the version of this client. It does not contact the server.",
-		example: "stockwatch version",
-		run: func(_ context.Context, s *session, _ []string) error {
-			if s.out.json {
-				b, err := json.Marshal(struct {
-					Version string `json:"version"`
-				}{versionString()})
-				if err != nil {
-					return err
-				}
-				return s.out.jsonLine(b)
-			}
-			return s.out.text("stockwatch %s", versionString())
-		},
+// printVersion prints the client's version: {"version":"…"} with -o
+// json, "stockwatch VERSION" otherwise.
+func printVersion(out *printer) error {
+	if out.json {
+		b, err := json.Marshal(struct {
+			Version string `json:"version"`
+		}{versionString()})
+		if err != nil {
+			return err
+		}
+		return out.jsonLine(b)
 	}
+	return out.text("stockwatch %s", versionString())
 }

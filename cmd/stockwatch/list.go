@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"iter"
 
 	"google.golang.org/protobuf/proto"
+
+	"github.com/stockwatch/stockwatch/internal/client"
 )
 
 // listPageSize is the page size the listing commands ask for: the
@@ -19,28 +22,36 @@ const listPageSize = 1000
 // page tokens mean nothing once the listing is complete, and a line per
 // row streams into jq or a shell loop.
 
-func usersCmd() *command {
-	var limit int
-	return &command{
-		name:    "users",
-		summary: "all users with their latest price (admin)",
-		help: "Lists every user, in e-mail order, with the latest price of the ticker each tracks; all pages\n" +
-			"unless -limit says otherwise. With -o json: one UserWithPrice object per line. Needs -token when\n" +
-			"the server has an admin token (UNAUTHENTICATED otherwise).",
-		example: "stockwatch -token \"$STOCKWATCH_TOKEN\" users -limit 20",
-		flags: func(fs *flag.FlagSet) {
-			fs.IntVar(&limit, "limit", 0, "print at most `N` users (0: all)")
-		},
-		run: func(ctx context.Context, s *session, _ []string) error {
-			if limit < 0 {
-				return usagef("users", "-limit: must not be negative, got %d", limit)
-			}
-			c, err := s.client()
-			if err != nil {
-				return err
-			}
-			return list(s.out, c.AllUsers(ctx, pageSize(limit)), limit, "No users.", s.out.usersTable)
-		},
+// limit is the -limit flag of a listing command: print at most this
+// many rows, 0 for all.
+type limit int
+
+// flags defines -limit; what names the rows.
+func (l *limit) flags(what string) func(fs *flag.FlagSet) {
+	return func(fs *flag.FlagSet) {
+		fs.IntVar((*int)(l), "limit", 0, "print at most `N` "+what+" (0: all)")
+	}
+}
+
+// check rejects a negative -limit.
+func (l *limit) check() error {
+	if *l < 0 {
+		return fmt.Errorf("-limit: must not be negative, got %d", int(*l))
+	}
+	return nil
+}
+
+// listing is the run of a listing command: it prints the rows of
+// items, asked for in pages of the size given, up to l, as list does.
+func listing[T proto.Message](l *limit, items func(context.Context, *client.Client, params, int32) iter.Seq2[T, error],
+	none string, table func(*printer, []T) error) func(context.Context, *session, params) error {
+	return func(ctx context.Context, s *session, p params) error {
+		c, err := s.client()
+		if err != nil {
+			return err
+		}
+		n := int(*l)
+		return list(s.out, items(ctx, c, p, pageSize(n)), n, none, table)
 	}
 }
 
@@ -56,7 +67,7 @@ func pageSize(limit int) int32 {
 // list drains a listing, stopping after limit items (0: all). With -o json
 // it prints each item as it arrives; otherwise it prints them all with
 // table, or none when there are none. It returns the first error.
-func list[T proto.Message](out *printer, items iter.Seq2[T, error], limit int, none string, table func([]T) error) error {
+func list[T proto.Message](out *printer, items iter.Seq2[T, error], limit int, none string, table func(*printer, []T) error) error {
 	var rows []T
 	for item, err := range items {
 		if err != nil {
@@ -79,5 +90,5 @@ func list[T proto.Message](out *printer, items iter.Seq2[T, error], limit int, n
 	case len(rows) == 0:
 		return out.text("%s", none)
 	}
-	return table(rows)
+	return table(out, rows)
 }
