@@ -108,7 +108,7 @@ type splitStep struct {
 // routed to another replica while the first attempt was still running —
 // takes effect once, and both replicas answer with the same bytes.
 //
-// MariaDB only: SQLite serves one process (README, Storage), so there is
+// MariaDB only: SQLite serves one process (docs/storage.md), so there is
 // no second replica to send to.
 func TestSplitDuplicates(t *testing.T) {
 	t.Parallel()
