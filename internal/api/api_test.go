@@ -21,9 +21,7 @@ var (
 )
 
 func TestRegisterUser(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		e.register(t, "taken@x.com", "AAPL")
 
@@ -115,9 +113,7 @@ func TestRegisterUser(t *testing.T) {
 }
 
 func TestGetUser(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		e.register(t, " Alice@X.com ", "aapl")
 		alice := &pb.User{Email: "alice@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us), TickerStatus: unverified}
@@ -148,9 +144,7 @@ func TestGetUser(t *testing.T) {
 }
 
 func TestUpdateUser(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		e.register(t, "alice@x.com", "AAPL")
 		e.clock.Advance(time.Hour)
@@ -198,9 +192,7 @@ func TestUpdateUser(t *testing.T) {
 }
 
 func TestDeleteUser(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		e.register(t, "alice@x.com", "AAPL")
 		e.register(t, "bob@x.com", "AAPL")
@@ -241,9 +233,7 @@ func TestDeleteUser(t *testing.T) {
 }
 
 func TestGetLatestPrice(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		e.register(t, "alice@x.com", "AAPL") // no AAPL price is ever collected
 		e.register(t, "bob@x.com", "MSFT")
@@ -279,9 +269,7 @@ func TestGetLatestPrice(t *testing.T) {
 }
 
 func TestGetAveragePrice(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		e.register(t, "alice@x.com", "AAPL") // no AAPL price is ever collected
 		e.register(t, "bob@x.com", "MSFT")
@@ -332,9 +320,7 @@ func TestGetAveragePrice(t *testing.T) {
 // stops at the first older price in another currency, and count says how
 // many prices it used.
 func TestGetAveragePriceOneCurrency(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		e.register(t, "vod@x.com", "VOD.L")
 		m := t0.Add(-time.Hour).Truncate(time.Second)
@@ -355,9 +341,7 @@ func TestGetAveragePriceOneCurrency(t *testing.T) {
 // TestUserSwitchesTicker: after UpdateUser, latest and average follow the
 // new ticker.
 func TestUserSwitchesTicker(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := ctxTimeout(t)
 		e := newEnv(t, b, options{})
 		e.register(t, "bob@x.com", "MSFT")
@@ -390,9 +374,7 @@ func TestUserSwitchesTicker(t *testing.T) {
 }
 
 func TestDeletePrices(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		// Collected 72h, 48h, 24h, exactly 1h, 30m and 1m before the clock.
 		ages := []time.Duration{72 * time.Hour, 48 * time.Hour, 24 * time.Hour, time.Hour, 30 * time.Minute, time.Minute}
@@ -450,9 +432,7 @@ func TestDeletePrices(t *testing.T) {
 // TestTimes: every time comes back as the instant it was, in UTC, to the
 // microsecond, whatever the zone and nanoseconds of the clock or input.
 func TestTimes(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := ctxTimeout(t)
 		cet := time.FixedZone("CET", 3600)
 		now := time.Date(2026, 3, 1, 9, 0, 0, 987654321, cet)

@@ -37,9 +37,7 @@ var adminCalls = []struct {
 }
 
 func TestAdminAuth(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		db := storetest.Open(t, b)
 		secured := serve(t, db, options{token: adminToken})
 		open := serve(t, db, options{})

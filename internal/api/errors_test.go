@@ -39,9 +39,7 @@ func (s brokenStore) RecordTx(context.Context, func(context.Context, once.Tx) er
 // TestStoreErrors: store failures reach the client as their code and a
 // plain message; no SQL or driver detail leaks.
 func TestStoreErrors(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		db := storetest.Open(t, b)
 		tests := []struct {
 			name string
@@ -109,12 +107,10 @@ func TestErrorsMappedWhereverServed(t *testing.T) {
 // TestDatabaseDown: when the MySQL server becomes unreachable, every RPC
 // answers UNAVAILABLE.
 func TestDatabaseDown(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		if b != storetest.MySQL {
 			t.Skip("an open SQLite file cannot become unreachable")
 		}
-		t.Parallel()
 		url := storetest.URL(t, b)
 		at := strings.LastIndex(url, "@")
 		slash := at + strings.Index(url[at:], "/")

@@ -70,9 +70,7 @@ func flatten[T any](pages [][]T) []T {
 }
 
 func TestListUsers(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{token: adminToken})
 		ctx := admin(ctxTimeout(t), adminToken)
 		// Registered out of order; listed by e-mail.
@@ -137,9 +135,7 @@ func TestListUsers(t *testing.T) {
 // TestListPageSizes: page_size 0 serves pages of 100, and a page_size
 // above 1000 pages of 1000.
 func TestListPageSizes(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		ctx := ctxTimeout(t)
 		var ps []stock.Price
@@ -179,9 +175,7 @@ func TestListPageSizes(t *testing.T) {
 }
 
 func TestListPrices(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{token: adminToken})
 		ctx := admin(ctxTimeout(t), adminToken)
 		m := t0.Add(-time.Hour).Truncate(time.Second)
@@ -279,9 +273,7 @@ func equalFloats(a, b []float64) bool {
 
 // TestPageTokens: a page token only continues the listing it came from.
 func TestPageTokens(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		ctx := ctxTimeout(t)
 		for _, email := range []string{"a@x.com", "b@x.com", "c@x.com"} {

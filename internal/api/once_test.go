@@ -22,9 +22,7 @@ const reusedID = "request_id reused with a different request"
 // TestOnceReplay: a retry of each mutating RPC gets the first answer back,
 // byte for byte, even though the clock moved, and the effect happened once.
 func TestOnceReplay(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 
 		t.Run("RegisterUser", func(t *testing.T) {
@@ -114,9 +112,7 @@ func TestOnceReplay(t *testing.T) {
 // TestOnceReplaysErrors: a stored ALREADY_EXISTS or NOT_FOUND is replayed as
 // such even after the state changed so that a re-execution would succeed.
 func TestOnceReplaysErrors(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 
 		t.Run("AlreadyExists", func(t *testing.T) {
@@ -169,9 +165,7 @@ func TestOnceReplaysErrors(t *testing.T) {
 // TestOnceReusedID: one request id sent with another payload or to another
 // method is the client's mistake, and changes nothing.
 func TestOnceReusedID(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		ctx := ctxTimeout(t)
 		id := newID(t)
@@ -255,9 +249,7 @@ func TestOnceReusedID(t *testing.T) {
 // is refused, not cut to it: cut, 10e9 s and 20e9 s were one request, and
 // the second was replayed as the first.
 func TestOnceDeletePricesAges(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		const atMost = "older_than must be at most 2562047h47m16.854775807s (about 292 years)"
 		send := func(t *testing.T, id string, seconds int64, nanos int32) (*pb.DeletePricesResponse, error) {
@@ -292,10 +284,8 @@ func TestOnceDeletePricesAges(t *testing.T) {
 // TestOnceConcurrent: many copies of one request at once execute once and
 // all get the same answer.
 func TestOnceConcurrent(t *testing.T) {
-	t.Parallel()
 	const n = 50
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 
 		t.Run("SameID", func(t *testing.T) {
@@ -376,9 +366,7 @@ func concurrently(n int, f func() (proto.Message, error)) ([]proto.Message, []er
 // TestOnceAcrossServers: the records live in the database, so a retry to a
 // restarted server, or to another replica on the same database, replays.
 func TestOnceAcrossServers(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := ctxTimeout(t)
 		url := storetest.URL(t, b)
 		open := func() *store.DB {
@@ -426,9 +414,7 @@ func TestOnceAcrossServers(t *testing.T) {
 // TestOnceExpiry: a record is kept for DedupTTL; after that the id is a new
 // request.
 func TestOnceExpiry(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		const ttl = time.Hour
 		e := newEnv(t, b, options{ttl: ttl})
 		ctx := ctxTimeout(t)
@@ -479,9 +465,7 @@ func TestOnceExpiry(t *testing.T) {
 // e-mail, so a deleted user can register again. Three registrations with
 // distinct ids, each after a delete, all succeed.
 func TestRegisterDeleteRegister(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		ctx := ctxTimeout(t)
 		for i := range 3 {
@@ -510,9 +494,7 @@ func TestRegisterDeleteRegister(t *testing.T) {
 // TestOnceEmptyRequestID: without a request id nothing is deduplicated or
 // recorded.
 func TestOnceEmptyRequestID(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		ctx := ctxTimeout(t)
 		req := &pb.RegisterUserRequest{Email: "x@x.com", Ticker: "AAPL"}

@@ -67,9 +67,7 @@ func (q *fakeQuoter) called(ticker string) int {
 // ticker it does not know and store the quote it returns as the first
 // price; an outage of the source does not block them.
 func TestTickerCheck(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		m := t0.Add(-time.Hour).Truncate(time.Second)
 		q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{
 			"AAPL":  {Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
@@ -184,9 +182,7 @@ func TestTickerCheck(t *testing.T) {
 // not stored at registration or update (from the future it would stay the
 // latest price), and the request succeeds as with the source down.
 func TestTickerCheckQuoteTime(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{
 			"FUT":  {Ticker: "FUT", Price: 1, Currency: "USD", MarketTime: t0.Add(stock.MaxQuoteSkew + time.Second).Truncate(time.Second)},
 			"OLD":  {Ticker: "OLD", Price: 2, Currency: "USD", MarketTime: time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC)},
@@ -224,9 +220,7 @@ func TestTickerCheckQuoteTime(t *testing.T) {
 // once, and all get the first's answer; a copy whose own deadline ends
 // meanwhile stops waiting.
 func TestTickerCheckConcurrentDuplicates(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		m := t0.Add(-time.Hour).Truncate(time.Second)
 		const n = 20
 		q := &fakeQuoter{calls: map[string]int{}, gate: make(chan struct{}), quotes: map[string]stock.Quote{
@@ -320,9 +314,7 @@ func (l *checkLog) take() []string {
 // collector settled. Reads report the status, and a price read of an
 // unknown ticker says so.
 func TestTickerStatus(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		m := t0.Add(-time.Hour).Truncate(time.Second)
 		q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{
 			"AAPL": {Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},

@@ -55,9 +55,7 @@ func metaEmails() []string {
 // executed: afterwards every table exists and holds exactly the rows the
 // accepted requests made, and lookups with LIKE wildcards match nothing.
 func TestSQLMetacharacters(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		ctx := ctxTimeout(t)
 

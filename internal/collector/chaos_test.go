@@ -18,9 +18,7 @@ import (
 // count against the breaker, and the breaker opens only when upstream
 // failures run N in a row.
 func TestUpstreamChaos(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)

@@ -31,9 +31,7 @@ func (c *clock) Set(d time.Duration) {
 // per cycle between them; when one stops, the other takes its tickers
 // within two intervals; two cycles at the same instant split the tickers.
 func TestTwoCollectors(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		url := storetest.URL(t, b)
 		open := func() *store.DB {
@@ -117,9 +115,7 @@ func TestTwoCollectors(t *testing.T) {
 // can reach the upstream stores their prices at its next cycle, and keeps
 // them after that.
 func TestFailedTickersGoToAnotherCollector(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		tickers := []string{"AAA", "BBB", "CCC"}

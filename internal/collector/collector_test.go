@@ -26,9 +26,7 @@ var t0 = time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
 var ignoreTiming = cmpopts.IgnoreFields(collector.Result{}, "Duration")
 
 func TestCycle(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)
@@ -74,9 +72,7 @@ func TestCycle(t *testing.T) {
 
 // TestCycleFailures: a failing or unknown ticker never loses the others' rows.
 func TestCycleFailures(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)

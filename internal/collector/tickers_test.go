@@ -35,9 +35,7 @@ func states(t *testing.T, db *store.DB) map[string]stock.TickerState {
 // whose fetch failed stays unverified, behind the others in the queue.
 // An unknown ticker's price read then says so.
 func TestSettlesTickers(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)
@@ -78,9 +76,7 @@ func TestSettlesTickers(t *testing.T) {
 // and 4 minutes, then every 4 (the cap), not every cycle; when Yahoo
 // knows it at last, it is verified and fetched every cycle.
 func TestUnknownTickerBacksOff(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)
@@ -117,9 +113,7 @@ func TestUnknownTickerBacksOff(t *testing.T) {
 // cycle; of a flood of unverified ones, at most MaxUnverified a cycle,
 // those nobody has checked first, then in order of arrival.
 func TestUnverifiedBounded(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)

@@ -169,10 +169,8 @@ type kill struct {
 // STOCKWATCH_FAULT_WRITES=n they keep going until n have been acknowledged
 // (make faults: 10,000).
 func TestCrashDuringWrites(t *testing.T) {
-	t.Parallel()
 	writes := crashWrites(t)
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		crashDuringWrites(t, b, writes)
 	})
 }

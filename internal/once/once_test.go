@@ -27,9 +27,7 @@ var t0 = time.Date(2026, 11, 27, 14, 30, 0, 123456000, time.UTC)
 // TestOnceConcurrent sends one request id from 50 goroutines at once:
 // exactly one effect is committed, every caller sees its outcome.
 func TestOnceConcurrent(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		db := storetest.Open(t, b)
 		key := once.Key{ID: "0b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
 		outs, _, errs := onceConcurrently(db, key, 50, func(ctx context.Context, tx stock.Tx) (once.Outcome, error) {
@@ -51,9 +49,7 @@ func TestOnceConcurrent(t *testing.T) {
 // fail (an insert that skips a stored row) collide on the request record
 // itself: one commits, every other rolls back and replays its outcome.
 func TestOnceConcurrentReplay(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		db := storetest.Open(t, b)
 		key := once.Key{ID: "2c7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
 		const n = 50
@@ -105,9 +101,7 @@ func onceConcurrently(db *store.DB, key once.Key, n int, fn func(context.Context
 }
 
 func TestOnceRecords(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		key := once.Key{ID: "1b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
@@ -202,9 +196,7 @@ func (s *countReads) Record(ctx context.Context, id string) (once.Record, bool, 
 // transaction, and only when it has a prepare step to skip, and once after
 // a collision.
 func TestRunReads(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		st := &countReads{DB: storetest.Open(t, b)}
 		var replays, prepared atomic.Int32
 		r := once.New(st, once.Config{Now: func() time.Time { return t0 }, OnReplay: func(string) { replays.Add(1) }})

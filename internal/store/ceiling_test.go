@@ -15,9 +15,7 @@ import (
 // a ticker's newest price, and WriteCeiling writes both of its rows or,
 // on a taken key, neither.
 func TestCeilings(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		for range 2 {

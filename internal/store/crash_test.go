@@ -33,9 +33,7 @@ func crashServe(tb testing.TB, db *store.DB) pb.StockServiceClient {
 // leaves neither the effect nor the request record, so the client's retry
 // with the same request id executes, exactly once.
 func TestCrashBeforeCommit(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		db := storetest.Open(t, b)

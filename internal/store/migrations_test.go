@@ -20,9 +20,7 @@ import (
 // backend, the next start must apply N again, succeed, and leave the schema
 // of a fresh database.
 func TestMigrationsRerunWithoutVersionRow(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		versions, err := store.MigrationVersions(string(b))
 		if err != nil {
 			t.Fatal(err)

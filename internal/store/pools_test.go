@@ -11,13 +11,11 @@ import (
 // TestPoolStats: a SQLite file has a writer pool of one connection and a
 // reader pool of eight; MySQL one pool of 32, the writer.
 func TestPoolStats(t *testing.T) {
-	t.Parallel()
 	want := map[storetest.Backend]map[string]int{
 		storetest.SQLite: {"writer": 1, "reader": 8},
 		storetest.MySQL:  {"writer": 32},
 	}
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		got := map[string]int{}
 		for name, stats := range storetest.Open(t, b).PoolStats() {
 			got[name] = stats().MaxOpenConnections

@@ -22,9 +22,7 @@ func price(ticker string, p float64, market time.Time) stock.Price {
 }
 
 func TestPrices(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
@@ -127,9 +125,7 @@ func TestPrices(t *testing.T) {
 // covers the newest prices back to the first in another currency than the
 // newest, and Count says how many that was.
 func TestAveragePriceOneCurrency(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "v@x.com", "VOD.L", t0)
@@ -180,9 +176,7 @@ func TestAveragePriceOneCurrency(t *testing.T) {
 }
 
 func TestUpdateUser(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "u@x.com", "AAPL", t0)
@@ -293,9 +287,7 @@ func TestMigrationsResumeAfterCrash(t *testing.T) {
 // TestConcurrentMigrations starts four replicas on one empty database at
 // once: all open, and every migration is applied exactly once.
 func TestConcurrentMigrations(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		url := storetest.URL(t, b)
 		var wg sync.WaitGroup
 		errs := make([]error, 4)
@@ -334,9 +326,7 @@ func TestConcurrentMigrations(t *testing.T) {
 // others until they lapse, released per ticker, and forgotten once they
 // have lapsed and no user tracks their ticker.
 func TestClaims(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "a@x.com", "AAA", t0)

@@ -46,9 +46,7 @@ func wantError(t *testing.T, what string, err error, kind stock.Kind, msg string
 // Yahoo Finance" for an unknown ticker, and an unverified state never
 // replaces a settled one.
 func TestTickerStatus(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
@@ -147,9 +145,7 @@ func TestTickerStatus(t *testing.T) {
 // TestForgetTickers: states of tickers nobody tracks go once settled
 // before the given time (unverified ones at once); tracked ones stay.
 func TestForgetTickers(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
@@ -172,9 +168,7 @@ func TestForgetTickers(t *testing.T) {
 // TestTickersMigration: the migration marks the tickers that have prices
 // verified, and runs again after a crash at any statement.
 func TestTickersMigration(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		url := storetest.URL(t, b)
 		db, err := store.Open(ctx, url, nil)

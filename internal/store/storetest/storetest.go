@@ -146,6 +146,18 @@ func Each(t *testing.T, f func(t *testing.T, b Backend)) {
 	}
 }
 
+// EachParallel marks t parallel and runs f once per backend as a parallel
+// subtest named for the backend: the preamble of nearly every store-backed
+// test.
+func EachParallel(t *testing.T, f func(t *testing.T, b Backend)) {
+	t.Helper()
+	t.Parallel()
+	Each(t, func(t *testing.T, b Backend) {
+		t.Parallel()
+		f(t, b)
+	})
+}
+
 // MustExec runs a statement on db's writer pool, for tests that arrange rows
 // directly.
 func MustExec(tb testing.TB, db *store.DB, query string, args ...any) {
