@@ -11,6 +11,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/client/clienttest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -76,9 +77,7 @@ func TestCommands(t *testing.T) {
 		// delete
 		{name: "delete", args: []string{"delete", "bob@example.com"}, calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
-				if n := storetest.Count(tb, srv.DB, "users", ""); n != 2 {
-					tb.Errorf("users = %d, want 2", n)
-				}
+				testkit.WantCount(tb, "users", storetest.Count(tb, srv.DB, "users", ""), 2)
 			}},
 		{name: "delete_json", args: []string{"-o", "json", "delete", "bob@example.com"}, calls: 1},
 		{name: "delete_not_found", args: []string{"delete", "nobody@example.com"}, code: 1, calls: 1},
@@ -135,9 +134,7 @@ func TestCommands(t *testing.T) {
 		// purge
 		{name: "purge", args: []string{"purge", "30d"}, calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
-				if n := storetest.Count(tb, srv.DB, "stock_prices", ""); n != 4 {
-					tb.Errorf("prices left = %d, want 4", n)
-				}
+				testkit.WantCount(tb, "prices left", storetest.Count(tb, srv.DB, "stock_prices", ""), 4)
 			}},
 		{name: "purge_json", args: []string{"-o", "json", "purge", "36h"}, calls: 1},
 		{name: "purge_none_json", args: []string{"-o", "json", "purge", "3650d"}, calls: 1},
@@ -253,12 +250,8 @@ func TestRegisterRetriedAfterLostReply(t *testing.T) {
 	if len(ids) != 3 || ids[0] != ids[1] || ids[1] != ids[2] || ids[0] == "" {
 		t.Errorf("request ids of the attempts = %q, want one id three times", ids)
 	}
-	if n := storetest.Count(t, srv.DB, "users", ""); n != 1 {
-		t.Errorf("users = %d, want 1", n)
-	}
-	if n := storetest.Count(t, srv.DB, "requests", ""); n != 1 {
-		t.Errorf("request records = %d, want 1", n)
-	}
+	testkit.WantCount(t, "users", storetest.Count(t, srv.DB, "users", ""), 1)
+	testkit.WantCount(t, "request records", storetest.Count(t, srv.DB, "requests", ""), 1)
 }
 
 // TestUsageErrorOrder checks which usage error a command line with more

@@ -12,6 +12,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/client/clienttest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
 // TestMenu drives the menu through stdin, one entry per case, and
@@ -44,16 +45,12 @@ func TestMenu(t *testing.T) {
 		{name: "register_invalid_ticker_eof", input: "1\ndave@example.com\nnot a ticker\n"},
 		{name: "update", input: "2\nalice@example.com\nmsft\n9\n", calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
-				if n := storetest.Count(tb, srv.DB, "users", "ticker = ?", "MSFT"); n != 2 {
-					tb.Errorf("users tracking MSFT = %d, want 2", n)
-				}
+				testkit.WantCount(tb, "users tracking MSFT", storetest.Count(tb, srv.DB, "users", "ticker = ?", "MSFT"), 2)
 			}},
 		{name: "update_not_found", input: "2\nnobody@example.com\nMSFT\n", calls: 1},
 		{name: "delete", input: "3\nbob@example.com\n3\nbob@example.com\n9\n", calls: 2,
 			check: func(tb testing.TB, srv *clienttest.Server) {
-				if n := storetest.Count(tb, srv.DB, "users", ""); n != 2 {
-					tb.Errorf("users = %d, want 2", n)
-				}
+				testkit.WantCount(tb, "users", storetest.Count(tb, srv.DB, "users", ""), 2)
 			}},
 		{name: "show_user", input: "4\nx\nALICE@example.com\n4\nnobody@example.com\n9\n", calls: 2},
 		{name: "latest", input: "5\nalice@example.com\n5\ncarol@example.com\n5\nbob@example.com\n9\n", calls: 3},
@@ -66,9 +63,7 @@ func TestMenu(t *testing.T) {
 		{name: "show_all_unauthenticated", input: "7\n9\n", token: "s3cret", calls: 1},
 		{name: "purge", input: "8\nsoon\n-1h\n0\n30\n30d\n9\n", calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
-				if n := storetest.Count(tb, srv.DB, "stock_prices", ""); n != 4 {
-					tb.Errorf("prices left = %d, want 4", n)
-				}
+				testkit.WantCount(tb, "prices left", storetest.Count(tb, srv.DB, "stock_prices", ""), 4)
 			}},
 		{name: "purge_invalid_eof", input: "8\nyesterday\n"},
 		{name: "crlf", input: "4\r\nalice@example.com\r\n9\r\n", calls: 1},
@@ -134,9 +129,7 @@ func TestMenuInterrupted(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the menu did not stop when its context ended")
 	}
-	if n := srv.StockCalls(); n != 0 {
-		t.Errorf("RPCs sent = %d, want 0", n)
-	}
+	testkit.WantCount(t, "RPCs sent", srv.StockCalls(), 0)
 }
 
 func TestMenuUnreachableServer(t *testing.T) {

@@ -343,9 +343,7 @@ func TestBreaker_HalfOpenLetsOneProbeThrough(t *testing.T) {
 	if !errors.Is(err, breaker.ErrOpen) || !errors.Is(err, gobreaker.ErrTooManyRequests) {
 		t.Errorf("second call while the probe is in flight = %v, want ErrOpen wrapping gobreaker.ErrTooManyRequests", err)
 	}
-	if got := srv.RequestsFor("VOD.L"); got != 0 {
-		t.Errorf("RequestsFor(VOD.L) = %d, want 0", got)
-	}
+	testkit.WantCount(t, "RequestsFor(VOD.L)", srv.RequestsFor("VOD.L"), 0)
 
 	// A probe its caller gave up on says nothing: still half-open, and
 	// the next call is the probe.

@@ -16,6 +16,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/client/clienttest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -89,9 +90,7 @@ func TestRetryAfterLostReply(t *testing.T) {
 				if u := resp.(*pb.User); u.GetEmail() != "alice@example.com" || u.GetTicker() != "AAPL" {
 					tb.Errorf("response = %v", u)
 				}
-				if n := storetest.Count(tb, srv.DB, "users", ""); n != 1 {
-					tb.Errorf("users = %d, want 1", n)
-				}
+				testkit.WantCount(tb, "users", storetest.Count(tb, srv.DB, "users", ""), 1)
 			},
 		},
 		{
@@ -105,9 +104,7 @@ func TestRetryAfterLostReply(t *testing.T) {
 				if u := resp.(*pb.User); u.GetTicker() != "MSFT" {
 					tb.Errorf("response = %v", u)
 				}
-				if n := storetest.Count(tb, srv.DB, "users", "ticker = ?", "MSFT"); n != 1 {
-					tb.Errorf("users tracking MSFT = %d, want 1", n)
-				}
+				testkit.WantCount(tb, "users tracking MSFT", storetest.Count(tb, srv.DB, "users", "ticker = ?", "MSFT"), 1)
 			},
 		},
 		{
@@ -120,9 +117,7 @@ func TestRetryAfterLostReply(t *testing.T) {
 				return c.DeleteUser(ctx, "alice@example.com")
 			},
 			check: func(tb testing.TB, srv *clienttest.Server, resp any) {
-				if n := storetest.Count(tb, srv.DB, "users", ""); n != 0 {
-					tb.Errorf("users = %d, want 0", n)
-				}
+				testkit.WantCount(tb, "users", storetest.Count(tb, srv.DB, "users", ""), 0)
 			},
 		},
 		{
@@ -139,12 +134,8 @@ func TestRetryAfterLostReply(t *testing.T) {
 			},
 			check: func(tb testing.TB, srv *clienttest.Server, resp any) {
 				// The replay reports the first execution's count, not 0.
-				if got := resp.(*pb.DeletePricesResponse).GetDeletedCount(); got != 2 {
-					tb.Errorf("deleted_count = %d, want 2", got)
-				}
-				if n := storetest.Count(tb, srv.DB, "stock_prices", ""); n != 1 {
-					tb.Errorf("prices left = %d, want 1", n)
-				}
+				testkit.WantCount(tb, "deleted_count", resp.(*pb.DeletePricesResponse).GetDeletedCount(), 2)
+				testkit.WantCount(tb, "prices left", storetest.Count(tb, srv.DB, "stock_prices", ""), 1)
 			},
 		},
 	}
@@ -165,9 +156,7 @@ func TestRetryAfterLostReply(t *testing.T) {
 			if len(s.got) != 2 {
 				t.Errorf("backoff waits = %v, want 2", s.got)
 			}
-			if n := storetest.Count(t, srv.DB, "requests", ""); n != 1 {
-				t.Errorf("request records = %d, want 1", n)
-			}
+			testkit.WantCount(t, "request records", storetest.Count(t, srv.DB, "requests", ""), 1)
 			tt.check(t, srv, resp)
 		})
 	}
@@ -185,9 +174,7 @@ func TestRetryableCodes(t *testing.T) {
 			if _, err := c.GetUser(t.Context(), "alice@example.com"); err != nil {
 				t.Fatalf("GetUser: %v", err)
 			}
-			if got := srv.Calls("GetUser"); got != 3 {
-				t.Errorf("attempts = %d, want 3", got)
-			}
+			testkit.WantCount(t, "attempts", srv.Calls("GetUser"), 3)
 			if len(s.got) != 2 {
 				t.Errorf("backoff waits = %v, want 2", s.got)
 			}
@@ -258,9 +245,7 @@ func TestNotRetried(t *testing.T) {
 			}
 			c, s := dial(t, srv, client.Options{Retries: 5})
 			wantCode(t, tt.call(t.Context(), c), tt.want)
-			if got := srv.Calls(tt.method); got != 1 {
-				t.Errorf("attempts = %d, want 1", got)
-			}
+			testkit.WantCount(t, "attempts", srv.Calls(tt.method), 1)
 			if len(s.got) != 0 {
 				t.Errorf("backoff waits = %v, want none", s.got)
 			}
@@ -435,9 +420,7 @@ func TestRequestIDPerOperation(t *testing.T) {
 	for _, id := range ids {
 		checkOneID(t, []string{id}, 1)
 	}
-	if n := storetest.Count(t, srv.DB, "users", ""); n != 2 {
-		t.Errorf("users = %d, want 2", n)
-	}
+	testkit.WantCount(t, "users", storetest.Count(t, srv.DB, "users", ""), 2)
 }
 
 func TestToken(t *testing.T) {
@@ -534,9 +517,7 @@ func TestPaging(t *testing.T) {
 	for range c.AllPrices(t.Context(), "", 2) {
 		break
 	}
-	if n := srv.Calls("ListPrices") - before; n != 1 {
-		t.Errorf("ListPrices calls after break = %d, want 1", n)
-	}
+	testkit.WantCount(t, "ListPrices calls after break", srv.Calls("ListPrices")-before, 1)
 
 	srv.FailBefore("ListUsers", 1, codes.PermissionDenied)
 	var errs []error

@@ -10,6 +10,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/collector"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
 )
@@ -153,9 +154,7 @@ func TestFailedTickersGoToAnotherCollector(t *testing.T) {
 		if n := broken.Requests(); n != 3 {
 			t.Errorf("requests to the broken upstream = %d, want 3 (a's first cycle only)", n)
 		}
-		if n := storetest.Count(t, db, "stock_prices", ""); n != 3 {
-			t.Errorf("price rows = %d, want 3", n)
-		}
+		testkit.WantCount(t, "price rows", storetest.Count(t, db, "stock_prices", ""), 3)
 		// Nobody tracks AAA any more: once its claim lapses, a cycle
 		// forgets it.
 		storetest.MustExec(t, db, `DELETE FROM users WHERE ticker = ?`, "AAA")
@@ -163,9 +162,7 @@ func TestFailedTickersGoToAnotherCollector(t *testing.T) {
 		if r := bc.Cycle(ctx); r.Err != nil || r.Tickers != 2 {
 			t.Errorf("b at 200s: %+v, want 2 tickers", r)
 		}
-		if n := storetest.Count(t, db, "collector_claims", "ticker = ?", "AAA"); n != 0 {
-			t.Errorf("claims of AAA, which nobody tracks = %d, want 0", n)
-		}
+		testkit.WantCount(t, "claims of AAA, which nobody tracks", storetest.Count(t, db, "collector_claims", "ticker = ?", "AAA"), 0)
 	})
 }
 
@@ -193,7 +190,5 @@ func TestRateLimitedTickersStay(t *testing.T) {
 	if r := bc.Cycle(ctx); r.Skipped != 2 || r.Fetched != 0 {
 		t.Errorf("b at 30s: skipped %d, fetched %d; want 2, 0 (a keeps them)", r.Skipped, r.Fetched)
 	}
-	if n := healthy.Requests(); n != 0 {
-		t.Errorf("requests to b's upstream = %d, want 0", n)
-	}
+	testkit.WantCount(t, "requests to b's upstream", healthy.Requests(), 0)
 }

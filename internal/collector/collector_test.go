@@ -42,9 +42,7 @@ func TestCycle(t *testing.T) {
 		if diff := cmp.Diff(collector.Result{Tickers: 2, Fetched: 2, Inserted: 2}, res, ignoreTiming); diff != "" {
 			t.Errorf("first cycle mismatch (-want +got):\n%s", diff)
 		}
-		if got := up.Requests(); got != 2 {
-			t.Errorf("upstream requests = %d, want 2", got)
-		}
+		testkit.WantCount(t, "upstream requests", up.Requests(), 2)
 		p, err := db.LatestPrice(ctx, "c@x.com")
 		if err != nil {
 			t.Fatal(err)
@@ -64,9 +62,7 @@ func TestCycle(t *testing.T) {
 		if diff := cmp.Diff(collector.Result{Tickers: 2, Fetched: 2, Inserted: 1}, res, ignoreTiming); diff != "" {
 			t.Errorf("moved cycle mismatch (-want +got):\n%s", diff)
 		}
-		if n := storetest.Count(t, db, "stock_prices", ""); n != 3 {
-			t.Errorf("rows = %d, want 3", n)
-		}
+		testkit.WantCount(t, "rows", storetest.Count(t, db, "stock_prices", ""), 3)
 	})
 }
 
@@ -258,7 +254,5 @@ func TestShutdownMidCycle(t *testing.T) {
 	if res.Err == nil || res.Inserted != 0 {
 		t.Errorf("result = %+v, want a context error and nothing inserted", res)
 	}
-	if n := storetest.Count(t, db, "stock_prices", ""); n != 0 {
-		t.Errorf("rows = %d, want 0", n)
-	}
+	testkit.WantCount(t, "rows", storetest.Count(t, db, "stock_prices", ""), 0)
 }

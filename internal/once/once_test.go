@@ -17,6 +17,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
 // The transaction and its record on every backend; internal/api's tests
@@ -39,9 +40,7 @@ func TestOnceConcurrent(t *testing.T) {
 				t.Errorf("caller %d: outcome %+v, err %v", i, outs[i], errs[i])
 			}
 		}
-		if n := storetest.Count(t, db, "users", ""); n != 1 {
-			t.Errorf("users = %d, want 1", n)
-		}
+		testkit.WantCount(t, "users", storetest.Count(t, db, "users", ""), 1)
 	})
 }
 
@@ -150,12 +149,8 @@ func TestOnceRecords(t *testing.T) {
 		}); !errors.Is(err, boom) {
 			t.Fatalf("injected failure: %v", err)
 		}
-		if n := storetest.Count(t, db, "users", "email = ?", "crash@x.com"); n != 0 {
-			t.Errorf("users after rollback = %d, want 0", n)
-		}
-		if n := storetest.Count(t, db, "requests", "request_id = ?", k2.ID); n != 0 {
-			t.Errorf("records after rollback = %d, want 0", n)
-		}
+		testkit.WantCount(t, "users after rollback", storetest.Count(t, db, "users", "email = ?", "crash@x.com"), 0)
+		testkit.WantCount(t, "records after rollback", storetest.Count(t, db, "requests", "request_id = ?", k2.ID), 0)
 
 		purged, err := db.PurgeRequests(ctx, t0.Add(26*time.Hour))
 		if err != nil || purged != 1 {

@@ -13,6 +13,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
 var t0 = time.Date(2026, 11, 27, 14, 30, 0, 123456000, time.UTC)
@@ -115,9 +116,7 @@ func TestPrices(t *testing.T) {
 		if err != nil || deleted != 2 {
 			t.Fatalf("DeletePrices = %d, %v; want 2 (the two collected at t0+1s)", deleted, err)
 		}
-		if got := storetest.Count(t, db, "stock_prices", ""); got != 3 {
-			t.Errorf("prices left = %d, want 3", got)
-		}
+		testkit.WantCount(t, "prices left", storetest.Count(t, db, "stock_prices", ""), 3)
 	})
 }
 
@@ -279,9 +278,7 @@ func TestMigrationsResumeAfterCrash(t *testing.T) {
 	}
 	defer db.Close()
 	storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
-	if n := storetest.Count(t, db, "goose_db_version", "version_id > 0"); n != 4 {
-		t.Errorf("migrations recorded = %d, want 4", n)
-	}
+	testkit.WantCount(t, "migrations recorded", storetest.Count(t, db, "goose_db_version", "version_id > 0"), 4)
 }
 
 // TestConcurrentMigrations starts four replicas on one empty database at
@@ -379,12 +376,8 @@ func TestClaims(t *testing.T) {
 		if n, err := db.ForgetClaims(ctx, t0.Add(200*time.Second)); err != nil || n != 1 {
 			t.Errorf("ForgetClaims = %d, %v; want 1 (BBB)", n, err)
 		}
-		if n := storetest.Count(t, db, "collector_claims", "ticker = ?", "BBB"); n != 0 {
-			t.Errorf("claims of BBB, which nobody tracks = %d, want 0", n)
-		}
-		if n := storetest.Count(t, db, "collector_claims", "ticker = ?", "AAA"); n != 1 {
-			t.Errorf("claims of AAA = %d, want 1", n)
-		}
+		testkit.WantCount(t, "claims of BBB, which nobody tracks", storetest.Count(t, db, "collector_claims", "ticker = ?", "BBB"), 0)
+		testkit.WantCount(t, "claims of AAA", storetest.Count(t, db, "collector_claims", "ticker = ?", "AAA"), 1)
 	})
 }
 

@@ -1,6 +1,6 @@
 // Package testkit holds the small test helpers that several packages'
-// tests share: a gRPC server on loopback and a log buffer that a logger
-// and a test may use at once.
+// tests share: a gRPC server on loopback, a log buffer that a logger
+// and a test may use at once, and a check of a count.
 package testkit
 
 import (
@@ -53,4 +53,18 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// Integer is any integer type a test counts in.
+type Integer interface {
+	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64
+}
+
+// WantCount marks tb failed, and goes on, unless got equals want; what
+// names the count in the message: "what = got, want want".
+func WantCount[N Integer](tb testing.TB, what string, got, want N) {
+	tb.Helper()
+	if got != want {
+		tb.Errorf("%s = %d, want %d", what, got, want)
+	}
 }

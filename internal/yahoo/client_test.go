@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
 )
@@ -229,9 +230,7 @@ func TestQuote_Faults(t *testing.T) {
 			if diff := cmp.Diff(tt.want, outcomeOf(err)); diff != "" {
 				t.Errorf("Quote error %v: mismatch (-want +got):\n%s", err, diff)
 			}
-			if got := srv.RequestsFor("AAPL"); got != 1 {
-				t.Errorf("RequestsFor(AAPL) = %d, want 1", got)
-			}
+			testkit.WantCount(t, "RequestsFor(AAPL)", srv.RequestsFor("AAPL"), 1)
 		})
 	}
 }
@@ -278,9 +277,7 @@ func TestQuote_UnknownTicker(t *testing.T) {
 	if yahoo.IsFailure(err) {
 		t.Errorf("IsFailure(%v) = true, want false", err)
 	}
-	if got := srv.RequestsFor("ZZZZ"); got != 1 {
-		t.Errorf("RequestsFor(ZZZZ) = %d, want 1", got)
-	}
+	testkit.WantCount(t, "RequestsFor(ZZZZ)", srv.RequestsFor("ZZZZ"), 1)
 }
 
 func TestQuote_MalformedBodies(t *testing.T) {

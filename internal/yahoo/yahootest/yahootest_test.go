@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
 )
 
@@ -213,9 +214,7 @@ func TestServer_Budget(t *testing.T) {
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "2" {
 		t.Errorf("over budget: HTTP %d, Retry-After %q; want 429 and 2 (1.5s rounded up)", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	if n := srv.RateLimited(); n != 2 {
-		t.Errorf("RateLimited = %d, want 2", n)
-	}
+	testkit.WantCount(t, "RateLimited", srv.RateLimited(), 2)
 	time.Sleep(300 * time.Millisecond)
 	if diff := cmp.Diff(aapl, get(t, srv, "/v8/finance/chart/AAPL", browser)); diff != "" {
 		t.Errorf("next window mismatch (-want +got):\n%s", diff)
