@@ -11,6 +11,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -21,8 +22,7 @@ var (
 )
 
 func TestRegisterUser(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		e.register(t, "taken@x.com", "AAPL")
 
 		user := func(email, ticker string) *pb.User {
@@ -113,50 +113,31 @@ func TestRegisterUser(t *testing.T) {
 }
 
 func TestGetUser(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		e.register(t, " Alice@X.com ", "aapl")
 		alice := &pb.User{Email: "alice@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us), TickerStatus: unverified}
 
-		tests := []struct {
-			name  string
-			email string
-			want  *pb.User
-			code  codes.Code
-			msg   string
-		}{
-			{name: "OK", email: "alice@x.com", want: alice},
-			{name: "OK/OtherCasing", email: "ALICE@x.COM", want: alice},
-			{name: "OK/Untrimmed", email: "  Alice@X.com\t", want: alice},
-			{name: "NotFound", email: "bob@x.com", code: codes.NotFound, msg: "user bob@x.com not found"},
-			{name: "NotFound/NoProviderRewriting", email: "a.lice@x.com", code: codes.NotFound, msg: "user a.lice@x.com not found"},
-			{name: "InvalidArgument/EmailEmpty", email: "", code: codes.InvalidArgument, msg: "email is required"},
-			{name: "InvalidArgument/EmailDisplayName", email: "Alice <alice@x.com>", code: codes.InvalidArgument, msg: `email "Alice <alice@x.com>" is not a valid address`},
-			{name: "InvalidArgument/EmailTooLong", email: email255, code: codes.InvalidArgument, msg: "email is longer than 254 characters"},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				got, err := e.client.GetUser(ctxTimeout(t), &pb.GetUserRequest{Email: tt.email})
-				wantAnswer(t, got, err, tt.code, tt.msg, tt.want)
-			})
-		}
+		get := func(email string) *pb.GetUserRequest { return &pb.GetUserRequest{Email: email} }
+		runAnswers(t, e.client.GetUser, []answerCase[*pb.GetUserRequest, *pb.User]{
+			{name: "OK", req: get("alice@x.com"), want: alice},
+			{name: "OK/OtherCasing", req: get("ALICE@x.COM"), want: alice},
+			{name: "OK/Untrimmed", req: get("  Alice@X.com\t"), want: alice},
+			{name: "NotFound", req: get("bob@x.com"), code: codes.NotFound, msg: "user bob@x.com not found"},
+			{name: "NotFound/NoProviderRewriting", req: get("a.lice@x.com"), code: codes.NotFound, msg: "user a.lice@x.com not found"},
+			{name: "InvalidArgument/EmailEmpty", req: get(""), code: codes.InvalidArgument, msg: "email is required"},
+			{name: "InvalidArgument/EmailDisplayName", req: get("Alice <alice@x.com>"), code: codes.InvalidArgument, msg: `email "Alice <alice@x.com>" is not a valid address`},
+			{name: "InvalidArgument/EmailTooLong", req: get(email255), code: codes.InvalidArgument, msg: "email is longer than 254 characters"},
+		}, nil)
 	})
 }
 
 func TestUpdateUser(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		e.register(t, "alice@x.com", "AAPL")
 		e.clock.Advance(time.Hour)
 		later := t0us.Add(time.Hour)
 
-		tests := []struct {
-			name string
-			req  *pb.UpdateUserRequest
-			want *pb.User
-			code codes.Code
-			msg  string
-		}{
+		runAnswers(t, e.client.UpdateUser, []answerCase[*pb.UpdateUserRequest, *pb.User]{
 			{name: "OK", req: &pb.UpdateUserRequest{Email: "alice@x.com", Ticker: "MSFT"},
 				want: &pb.User{Email: "alice@x.com", Ticker: "MSFT", CreateTime: tsp(t0us), UpdateTime: tsp(later), TickerStatus: unverified}},
 			{name: "OK/NormalisedFieldsWithRequestID", req: &pb.UpdateUserRequest{RequestId: newID(t), Email: " ALICE@x.com", Ticker: " brk-b "},
@@ -173,18 +154,11 @@ func TestUpdateUser(t *testing.T) {
 				code: codes.InvalidArgument, msg: `ticker "AAPL$" is not a valid symbol`},
 			{name: "InvalidArgument/RequestID", req: &pb.UpdateUserRequest{RequestId: "abc", Email: "alice@x.com", Ticker: "MSFT"},
 				code: codes.InvalidArgument, msg: `request_id "abc" is not a UUID`},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				got, err := e.client.UpdateUser(ctxTimeout(t), tt.req)
-				if !wantAnswer(t, got, err, tt.code, tt.msg, tt.want) {
-					return
-				}
-				stored, err := e.client.GetUser(ctxTimeout(t), &pb.GetUserRequest{Email: tt.want.Email})
-				mustOK(t, err)
-				diffProto(t, tt.want, stored)
-			})
-		}
+		}, func(t *testing.T, c answerCase[*pb.UpdateUserRequest, *pb.User]) {
+			stored, err := e.client.GetUser(ctxTimeout(t), &pb.GetUserRequest{Email: c.want.Email})
+			mustOK(t, err)
+			diffProto(t, c.want, stored)
+		})
 		if n := e.users(t, "nobody@x.com"); n != 0 {
 			t.Errorf("update of an unknown user created %d rows", n)
 		}
@@ -192,21 +166,16 @@ func TestUpdateUser(t *testing.T) {
 }
 
 func TestDeleteUser(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		e.register(t, "alice@x.com", "AAPL")
 		e.register(t, "bob@x.com", "AAPL")
 
-		tests := []struct {
-			name string
-			req  *pb.DeleteUserRequest
-			code codes.Code
-			msg  string
-		}{
-			{name: "OK", req: &pb.DeleteUserRequest{Email: "alice@x.com"}},
+		deleted := &pb.DeleteUserResponse{}
+		runAnswers(t, e.client.DeleteUser, []answerCase[*pb.DeleteUserRequest, *pb.DeleteUserResponse]{
+			{name: "OK", req: &pb.DeleteUserRequest{Email: "alice@x.com"}, want: deleted},
 			{name: "NotFound/AlreadyDeleted", req: &pb.DeleteUserRequest{Email: "alice@x.com"},
 				code: codes.NotFound, msg: "user alice@x.com not found"},
-			{name: "OK/OtherCasingWithRequestID", req: &pb.DeleteUserRequest{RequestId: newID(t), Email: "BOB@X.com"}},
+			{name: "OK/OtherCasingWithRequestID", req: &pb.DeleteUserRequest{RequestId: newID(t), Email: "BOB@X.com"}, want: deleted},
 			{name: "NotFound/Unknown", req: &pb.DeleteUserRequest{RequestId: newID(t), Email: "nobody@x.com"},
 				code: codes.NotFound, msg: "user nobody@x.com not found"},
 			{name: "InvalidArgument/EmailEmpty", req: &pb.DeleteUserRequest{},
@@ -215,26 +184,16 @@ func TestDeleteUser(t *testing.T) {
 				code: codes.InvalidArgument, msg: `email "Bob <bob@x.com>" is not a valid address`},
 			{name: "InvalidArgument/RequestID", req: &pb.DeleteUserRequest{RequestId: "abc", Email: "bob@x.com"},
 				code: codes.InvalidArgument, msg: `request_id "abc" is not a UUID`},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				got, err := e.client.DeleteUser(ctxTimeout(t), tt.req)
-				if !wantAnswer(t, got, err, tt.code, tt.msg, &pb.DeleteUserResponse{}) {
-					return
-				}
-				_, err = e.client.GetUser(ctxTimeout(t), &pb.GetUserRequest{Email: tt.req.GetEmail()})
-				wantStatus(t, err, codes.NotFound, "user "+strings.ToLower(tt.req.GetEmail())+" not found")
-			})
-		}
-		if n := storetest.Count(t, e.db, "users", ""); n != 0 {
-			t.Errorf("users left = %d, want 0", n)
-		}
+		}, func(t *testing.T, c answerCase[*pb.DeleteUserRequest, *pb.DeleteUserResponse]) {
+			_, err := e.client.GetUser(ctxTimeout(t), &pb.GetUserRequest{Email: c.req.GetEmail()})
+			wantStatus(t, err, codes.NotFound, "user "+strings.ToLower(c.req.GetEmail())+" not found")
+		})
+		testkit.WantCount(t, "users left", storetest.Count(t, e.db, "users", ""), 0)
 	})
 }
 
 func TestGetLatestPrice(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		e.register(t, "alice@x.com", "AAPL") // no AAPL price is ever collected
 		e.register(t, "bob@x.com", "MSFT")
 		m := t0.Add(-time.Hour).Truncate(time.Second)
@@ -244,33 +203,21 @@ func TestGetLatestPrice(t *testing.T) {
 		e.insertPrices(t, newest, px("MSFT", 410, m), px("MSFT", 411, m.Add(time.Minute)),
 			px("NVDA", 900, m.Add(time.Hour)))
 
-		tests := []struct {
-			name  string
-			email string
-			want  *pb.Price
-			code  codes.Code
-			msg   string
-		}{
-			{name: "OK", email: "bob@x.com", want: pricePB(newest)},
-			{name: "OK/OtherCasing", email: "Bob@X.com", want: pricePB(newest)},
-			{name: "FailedPrecondition/NoPriceYet", email: "alice@x.com",
+		latest := func(email string) *pb.GetLatestPriceRequest { return &pb.GetLatestPriceRequest{Email: email} }
+		runAnswers(t, e.client.GetLatestPrice, []answerCase[*pb.GetLatestPriceRequest, *pb.Price]{
+			{name: "OK", req: latest("bob@x.com"), want: pricePB(newest)},
+			{name: "OK/OtherCasing", req: latest("Bob@X.com"), want: pricePB(newest)},
+			{name: "FailedPrecondition/NoPriceYet", req: latest("alice@x.com"),
 				code: codes.FailedPrecondition, msg: "no price collected yet for AAPL"},
-			{name: "NotFound", email: "nobody@x.com", code: codes.NotFound, msg: "user nobody@x.com not found"},
-			{name: "InvalidArgument/EmailEmpty", email: "", code: codes.InvalidArgument, msg: "email is required"},
-			{name: "InvalidArgument/EmailNotAnAddress", email: "not-an-email", code: codes.InvalidArgument, msg: `email "not-an-email" is not a valid address`},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				got, err := e.client.GetLatestPrice(ctxTimeout(t), &pb.GetLatestPriceRequest{Email: tt.email})
-				wantAnswer(t, got, err, tt.code, tt.msg, tt.want)
-			})
-		}
+			{name: "NotFound", req: latest("nobody@x.com"), code: codes.NotFound, msg: "user nobody@x.com not found"},
+			{name: "InvalidArgument/EmailEmpty", req: latest(""), code: codes.InvalidArgument, msg: "email is required"},
+			{name: "InvalidArgument/EmailNotAnAddress", req: latest("not-an-email"), code: codes.InvalidArgument, msg: `email "not-an-email" is not a valid address`},
+		}, nil)
 	})
 }
 
 func TestGetAveragePrice(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		e.register(t, "alice@x.com", "AAPL") // no AAPL price is ever collected
 		e.register(t, "bob@x.com", "MSFT")
 		m1 := t0.Add(-time.Hour).Truncate(time.Second)
@@ -282,37 +229,27 @@ func TestGetAveragePrice(t *testing.T) {
 			return &pb.AveragePrice{Ticker: "MSFT", Average: a, Currency: "USD", Count: count, Requested: requested,
 				OldestMarketTime: tsp(oldest), NewestMarketTime: tsp(newest)}
 		}
-		tests := []struct {
-			name  string
-			email string
-			count int32
-			want  *pb.AveragePrice
-			code  codes.Code
-			msg   string
-		}{
-			{name: "OK/AllThree", email: "bob@x.com", count: 3, want: avg(101.5, 3, 3, m1, m3)},
-			{name: "OK/NewestTwo", email: "bob@x.com", count: 2, want: avg(102, 2, 2, m2, m3)},
-			{name: "OK/NewestOne", email: "BOB@x.com", count: 1, want: avg(102.75, 1, 1, m3, m3)},
-			{name: "OK/FewerThanCount", email: "bob@x.com", count: 10, want: avg(101.5, 3, 10, m1, m3)},
-			{name: "OK/MaxCount", email: "bob@x.com", count: 10000, want: avg(101.5, 3, 10000, m1, m3)},
-			{name: "InvalidArgument/CountZero", email: "bob@x.com", count: 0,
+		req := func(email string, count int32) *pb.GetAveragePriceRequest {
+			return &pb.GetAveragePriceRequest{Email: email, Count: count}
+		}
+		runAnswers(t, e.client.GetAveragePrice, []answerCase[*pb.GetAveragePriceRequest, *pb.AveragePrice]{
+			{name: "OK/AllThree", req: req("bob@x.com", 3), want: avg(101.5, 3, 3, m1, m3)},
+			{name: "OK/NewestTwo", req: req("bob@x.com", 2), want: avg(102, 2, 2, m2, m3)},
+			{name: "OK/NewestOne", req: req("BOB@x.com", 1), want: avg(102.75, 1, 1, m3, m3)},
+			{name: "OK/FewerThanCount", req: req("bob@x.com", 10), want: avg(101.5, 3, 10, m1, m3)},
+			{name: "OK/MaxCount", req: req("bob@x.com", 10000), want: avg(101.5, 3, 10000, m1, m3)},
+			{name: "InvalidArgument/CountZero", req: req("bob@x.com", 0),
 				code: codes.InvalidArgument, msg: "count must be between 1 and 10000, got 0"},
-			{name: "InvalidArgument/CountNegative", email: "bob@x.com", count: -1,
+			{name: "InvalidArgument/CountNegative", req: req("bob@x.com", -1),
 				code: codes.InvalidArgument, msg: "count must be between 1 and 10000, got -1"},
-			{name: "InvalidArgument/CountTooLarge", email: "bob@x.com", count: 10001,
+			{name: "InvalidArgument/CountTooLarge", req: req("bob@x.com", 10001),
 				code: codes.InvalidArgument, msg: "count must be between 1 and 10000, got 10001"},
-			{name: "InvalidArgument/Email", email: "Bob <bob@x.com>", count: 3,
+			{name: "InvalidArgument/Email", req: req("Bob <bob@x.com>", 3),
 				code: codes.InvalidArgument, msg: `email "Bob <bob@x.com>" is not a valid address`},
-			{name: "FailedPrecondition/NoPriceYet", email: "alice@x.com", count: 3,
+			{name: "FailedPrecondition/NoPriceYet", req: req("alice@x.com", 3),
 				code: codes.FailedPrecondition, msg: "no price collected yet for AAPL"},
-			{name: "NotFound", email: "nobody@x.com", count: 3, code: codes.NotFound, msg: "user nobody@x.com not found"},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				got, err := e.client.GetAveragePrice(ctxTimeout(t), &pb.GetAveragePriceRequest{Email: tt.email, Count: tt.count})
-				wantAnswer(t, got, err, tt.code, tt.msg, tt.want)
-			})
-		}
+			{name: "NotFound", req: req("nobody@x.com", 3), code: codes.NotFound, msg: "user nobody@x.com not found"},
+		}, nil)
 	})
 }
 
@@ -320,8 +257,7 @@ func TestGetAveragePrice(t *testing.T) {
 // stops at the first older price in another currency, and count says how
 // many prices it used.
 func TestGetAveragePriceOneCurrency(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		e.register(t, "vod@x.com", "VOD.L")
 		m := t0.Add(-time.Hour).Truncate(time.Second)
 		gbx := func(p float64, cur string, i int) stock.Price {
@@ -374,8 +310,7 @@ func TestUserSwitchesTicker(t *testing.T) {
 }
 
 func TestDeletePrices(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		// Collected 72h, 48h, 24h, exactly 1h, 30m and 1m before the clock.
 		ages := []time.Duration{72 * time.Hour, 48 * time.Hour, 24 * time.Hour, time.Hour, 30 * time.Minute, time.Minute}
 		for i, age := range ages {

@@ -95,6 +95,15 @@ func newEnv(tb testing.TB, b storetest.Backend, o options) *env {
 	return &env{db: db, clock: o.clock, client: serve(tb, db, o)}
 }
 
+// eachEnv runs f once per backend, in parallel, each time on a fresh API
+// server built with o.
+func eachEnv(t *testing.T, o options, f func(t *testing.T, e *env)) {
+	t.Helper()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		f(t, newEnv(t, b, o))
+	})
+}
+
 // serve starts a gRPC server for st on 127.0.0.1:0 and returns a client
 // of it. Both stop when tb ends.
 func serve(tb testing.TB, st api.Store, o options) pb.StockServiceClient {
@@ -136,7 +145,6 @@ func newID(tb testing.TB) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// wantStatus fails tb unless err carries exactly code and message.
 // wantAnswer checks one table row's answer: the status code and message
 // when code is not OK, else got against want. It reports whether the call
 // succeeded as wanted, for checks that follow a success.
@@ -151,6 +159,7 @@ func wantAnswer(tb testing.TB, got proto.Message, err error, code codes.Code, ms
 	return true
 }
 
+// wantStatus fails tb unless err carries exactly code and message.
 func wantStatus(tb testing.TB, err error, code codes.Code, msg string) {
 	tb.Helper()
 	if err == nil {
@@ -161,6 +170,54 @@ func wantStatus(tb testing.TB, err error, code codes.Code, msg string) {
 	}
 	if got := status.Convert(err).Message(); got != msg {
 		tb.Fatalf("message = %q, want %q", got, msg)
+	}
+}
+
+// wantCode fails tb unless err carries exactly code and message, or is nil
+// when code is OK.
+func wantCode(tb testing.TB, err error, code codes.Code, msg string) {
+	tb.Helper()
+	if code == codes.OK {
+		mustOK(tb, err)
+		return
+	}
+	wantStatus(tb, err, code, msg)
+}
+
+// call is one RPC made with whatever metadata ctx carries.
+type call func(ctx context.Context, c pb.StockServiceClient) error
+
+// rpc is the call of method (a method expression such as
+// pb.StockServiceClient.GetUser) with req, keeping only its error.
+func rpc[Req, Resp any](method func(pb.StockServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) call {
+	return func(ctx context.Context, c pb.StockServiceClient) error {
+		_, err := method(c, ctx, req)
+		return err
+	}
+}
+
+// answerCase is a table row of a unary RPC: the request, and the answer
+// wanted — the status when code is not OK, else want.
+type answerCase[Req, Resp proto.Message] struct {
+	name string
+	req  Req
+	want Resp
+	code codes.Code
+	msg  string
+}
+
+// runAnswers runs each case as a subtest that sends its request with
+// method and checks the answer with wantAnswer; after a success it runs
+// then, when not nil.
+func runAnswers[Req, Resp proto.Message](t *testing.T, method func(context.Context, Req, ...grpc.CallOption) (Resp, error), cases []answerCase[Req, Resp], then func(t *testing.T, c answerCase[Req, Resp])) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := method(ctxTimeout(t), c.req)
+			if wantAnswer(t, got, err, c.code, c.msg, c.want) && then != nil {
+				then(t, c)
+			}
+		})
 	}
 }
 

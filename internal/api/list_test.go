@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/stockwatch/stockwatch/internal/stock"
-	"github.com/stockwatch/stockwatch/internal/store/storetest"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -70,8 +69,7 @@ func flatten[T any](pages [][]T) []T {
 }
 
 func TestListUsers(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{token: adminToken})
+	eachEnv(t, options{token: adminToken}, func(t *testing.T, e *env) {
 		ctx := admin(ctxTimeout(t), adminToken)
 		// Registered out of order; listed by e-mail.
 		for _, u := range []struct{ email, ticker string }{
@@ -135,8 +133,7 @@ func TestListUsers(t *testing.T) {
 // TestListPageSizes: page_size 0 serves pages of 100, and a page_size
 // above 1000 pages of 1000.
 func TestListPageSizes(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		ctx := ctxTimeout(t)
 		var ps []stock.Price
 		for i := range 1001 {
@@ -175,8 +172,7 @@ func TestListPageSizes(t *testing.T) {
 }
 
 func TestListPrices(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{token: adminToken})
+	eachEnv(t, options{token: adminToken}, func(t *testing.T, e *env) {
 		ctx := admin(ctxTimeout(t), adminToken)
 		m := t0.Add(-time.Hour).Truncate(time.Second)
 		// Inserted out of order. Two prices share a market time, so that a
@@ -273,8 +269,7 @@ func equalFloats(a, b []float64) bool {
 
 // TestPageTokens: a page token only continues the listing it came from.
 func TestPageTokens(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		ctx := ctxTimeout(t)
 		for _, email := range []string{"a@x.com", "b@x.com", "c@x.com"} {
 			e.register(t, email, "AAPL")

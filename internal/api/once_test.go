@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -22,8 +22,7 @@ const reusedID = "request_id reused with a different request"
 // TestOnceReplay: a retry of each mutating RPC gets the first answer back,
 // byte for byte, even though the clock moved, and the effect happened once.
 func TestOnceReplay(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 
 		t.Run("RegisterUser", func(t *testing.T) {
 			ctx := ctxTimeout(t)
@@ -35,12 +34,8 @@ func TestOnceReplay(t *testing.T) {
 			mustOK(t, err)
 			wantSameBytes(t, first, replay)
 			diffProto(t, &pb.User{Email: "reg@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us), TickerStatus: unverified}, replay)
-			if n := e.users(t, "reg@x.com"); n != 1 {
-				t.Errorf("users = %d, want 1", n)
-			}
-			if n := storetest.Count(t, e.db, "requests", "request_id = ?", req.RequestId); n != 1 {
-				t.Errorf("request records = %d, want 1", n)
-			}
+			testkit.WantCount(t, "users", e.users(t, "reg@x.com"), 1)
+			testkit.WantCount(t, "request records", storetest.Count(t, e.db, "requests", "request_id = ?", req.RequestId), 1)
 		})
 
 		t.Run("UpdateUser", func(t *testing.T) {
@@ -71,9 +66,7 @@ func TestOnceReplay(t *testing.T) {
 			replay, err := e.client.DeleteUser(ctx, req)
 			mustOK(t, err)
 			wantSameBytes(t, first, replay)
-			if n := e.users(t, "del@x.com"); n != 0 {
-				t.Errorf("users = %d, want 0", n)
-			}
+			testkit.WantCount(t, "users", e.users(t, "del@x.com"), 0)
 		})
 
 		t.Run("DeletePrices", func(t *testing.T) {
@@ -90,9 +83,7 @@ func TestOnceReplay(t *testing.T) {
 			replay, err := e.client.DeletePrices(ctx, req)
 			mustOK(t, err)
 			wantSameBytes(t, first, replay)
-			if n := storetest.Count(t, e.db, "stock_prices", "ticker = ?", "OLD"); n != 2 {
-				t.Errorf("prices left = %d, want 2", n)
-			}
+			testkit.WantCount(t, "prices left", storetest.Count(t, e.db, "stock_prices", "ticker = ?", "OLD"), 2)
 		})
 
 		t.Run("RequestIDCaseInsensitive", func(t *testing.T) {
@@ -112,8 +103,7 @@ func TestOnceReplay(t *testing.T) {
 // TestOnceReplaysErrors: a stored ALREADY_EXISTS or NOT_FOUND is replayed as
 // such even after the state changed so that a re-execution would succeed.
 func TestOnceReplaysErrors(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 
 		t.Run("AlreadyExists", func(t *testing.T) {
 			ctx := ctxTimeout(t)
@@ -165,8 +155,7 @@ func TestOnceReplaysErrors(t *testing.T) {
 // TestOnceReusedID: one request id sent with another payload or to another
 // method is the client's mistake, and changes nothing.
 func TestOnceReusedID(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		ctx := ctxTimeout(t)
 		id := newID(t)
 		first, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "a@x.com", Ticker: "AAPL"})
@@ -175,36 +164,18 @@ func TestOnceReusedID(t *testing.T) {
 
 		tests := []struct {
 			name string
-			call func(ctx context.Context) error
+			call call
 		}{
-			{"RegisterUser/OtherTicker", func(ctx context.Context) error {
-				_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "a@x.com", Ticker: "MSFT"})
-				return err
-			}},
-			{"RegisterUser/OtherEmail", func(ctx context.Context) error {
-				_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "c@x.com", Ticker: "AAPL"})
-				return err
-			}},
-			{"UpdateUser/SameFields", func(ctx context.Context) error {
-				_, err := e.client.UpdateUser(ctx, &pb.UpdateUserRequest{RequestId: id, Email: "a@x.com", Ticker: "AAPL"})
-				return err
-			}},
-			{"UpdateUser/OtherUser", func(ctx context.Context) error {
-				_, err := e.client.UpdateUser(ctx, &pb.UpdateUserRequest{RequestId: id, Email: "b@x.com", Ticker: "MSFT"})
-				return err
-			}},
-			{"DeleteUser", func(ctx context.Context) error {
-				_, err := e.client.DeleteUser(ctx, &pb.DeleteUserRequest{RequestId: id, Email: "a@x.com"})
-				return err
-			}},
-			{"DeletePrices", func(ctx context.Context) error {
-				_, err := e.client.DeletePrices(ctx, &pb.DeletePricesRequest{RequestId: id, OlderThan: durationpb.New(time.Hour)})
-				return err
-			}},
+			{"RegisterUser/OtherTicker", rpc(pb.StockServiceClient.RegisterUser, &pb.RegisterUserRequest{RequestId: id, Email: "a@x.com", Ticker: "MSFT"})},
+			{"RegisterUser/OtherEmail", rpc(pb.StockServiceClient.RegisterUser, &pb.RegisterUserRequest{RequestId: id, Email: "c@x.com", Ticker: "AAPL"})},
+			{"UpdateUser/SameFields", rpc(pb.StockServiceClient.UpdateUser, &pb.UpdateUserRequest{RequestId: id, Email: "a@x.com", Ticker: "AAPL"})},
+			{"UpdateUser/OtherUser", rpc(pb.StockServiceClient.UpdateUser, &pb.UpdateUserRequest{RequestId: id, Email: "b@x.com", Ticker: "MSFT"})},
+			{"DeleteUser", rpc(pb.StockServiceClient.DeleteUser, &pb.DeleteUserRequest{RequestId: id, Email: "a@x.com"})},
+			{"DeletePrices", rpc(pb.StockServiceClient.DeletePrices, &pb.DeletePricesRequest{RequestId: id, OlderThan: durationpb.New(time.Hour)})},
 		}
 		for _, tt := range tests {
 			t.Run("InvalidArgument/"+tt.name, func(t *testing.T) {
-				wantStatus(t, tt.call(ctxTimeout(t)), codes.InvalidArgument, reusedID)
+				wantStatus(t, tt.call(ctxTimeout(t), e.client), codes.InvalidArgument, reusedID)
 			})
 		}
 
@@ -216,15 +187,11 @@ func TestOnceReusedID(t *testing.T) {
 				t.Errorf("%s ticker = %q, want AAPL", email, u.GetTicker())
 			}
 		}
-		if n := e.users(t, "c@x.com"); n != 0 {
-			t.Errorf("c@x.com rows = %d, want 0", n)
-		}
+		testkit.WantCount(t, "c@x.com rows", e.users(t, "c@x.com"), 0)
 		replay, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "a@x.com", Ticker: "AAPL"})
 		mustOK(t, err)
 		wantSameBytes(t, first, replay)
-		if n := e.requests(t); n != 1 {
-			t.Errorf("request records = %d, want 1", n)
-		}
+		testkit.WantCount(t, "request records", e.requests(t), 1)
 
 		// A validation error is not stored: the id stays free.
 		t.Run("ValidationErrorNotStored", func(t *testing.T) {
@@ -232,14 +199,10 @@ func TestOnceReusedID(t *testing.T) {
 			id := newID(t)
 			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "not-an-email", Ticker: "AAPL"})
 			wantStatus(t, err, codes.InvalidArgument, `email "not-an-email" is not a valid address`)
-			if n := storetest.Count(t, e.db, "requests", "request_id = ?", id); n != 0 {
-				t.Errorf("request records for the invalid request = %d, want 0", n)
-			}
+			testkit.WantCount(t, "request records for the invalid request", storetest.Count(t, e.db, "requests", "request_id = ?", id), 0)
 			_, err = e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "d@x.com", Ticker: "AAPL"})
 			mustOK(t, err)
-			if n := e.users(t, "d@x.com"); n != 1 {
-				t.Errorf("users = %d, want 1", n)
-			}
+			testkit.WantCount(t, "users", e.users(t, "d@x.com"), 1)
 		})
 	})
 }
@@ -249,8 +212,7 @@ func TestOnceReusedID(t *testing.T) {
 // is refused, not cut to it: cut, 10e9 s and 20e9 s were one request, and
 // the second was replayed as the first.
 func TestOnceDeletePricesAges(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		const atMost = "older_than must be at most 2562047h47m16.854775807s (about 292 years)"
 		send := func(t *testing.T, id string, seconds int64, nanos int32) (*pb.DeletePricesResponse, error) {
 			t.Helper()
@@ -285,8 +247,7 @@ func TestOnceDeletePricesAges(t *testing.T) {
 // all get the same answer.
 func TestOnceConcurrent(t *testing.T) {
 	const n = 50
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 
 		t.Run("SameID", func(t *testing.T) {
 			ctx := ctxTimeout(t)
@@ -297,12 +258,8 @@ func TestOnceConcurrent(t *testing.T) {
 				wantSameBytes(t, resps[0], resps[i])
 			}
 			diffProto(t, &pb.User{Email: "race@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us), TickerStatus: unverified}, resps[0])
-			if got := e.users(t, "race@x.com"); got != 1 {
-				t.Errorf("users = %d, want 1", got)
-			}
-			if got := storetest.Count(t, e.db, "requests", "request_id = ?", req.RequestId); got != 1 {
-				t.Errorf("request records = %d, want 1", got)
-			}
+			testkit.WantCount(t, "users", e.users(t, "race@x.com"), 1)
+			testkit.WantCount(t, "request records", storetest.Count(t, e.db, "requests", "request_id = ?", req.RequestId), 1)
 		})
 
 		t.Run("SameIDStoredError", func(t *testing.T) {
@@ -335,9 +292,7 @@ func TestOnceConcurrent(t *testing.T) {
 			if ok != 1 {
 				t.Errorf("%d registrations succeeded, want 1", ok)
 			}
-			if got := e.users(t, "many@x.com"); got != 1 {
-				t.Errorf("users = %d, want 1", got)
-			}
+			testkit.WantCount(t, "users", e.users(t, "many@x.com"), 1)
 		})
 	})
 }
@@ -405,9 +360,7 @@ func TestOnceAcrossServers(t *testing.T) {
 		// Another id for the same e-mail is a new request.
 		_, err = restarted.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: "a@x.com", Ticker: "AAPL"})
 		wantStatus(t, err, codes.AlreadyExists, "user a@x.com already exists")
-		if n := storetest.Count(t, db2, "users", "email = ?", "a@x.com"); n != 1 {
-			t.Errorf("users = %d, want 1", n)
-		}
+		testkit.WantCount(t, "users", storetest.Count(t, db2, "users", "email = ?", "a@x.com"), 1)
 	})
 }
 
@@ -440,12 +393,8 @@ func TestOnceExpiry(t *testing.T) {
 		got, err = e.client.RegisterUser(ctx, reg)
 		mustOK(t, err)
 		diffProto(t, &pb.User{Email: "x@x.com", Ticker: "AAPL", CreateTime: tsp(later), UpdateTime: tsp(later), TickerStatus: unverified}, got)
-		if n := e.users(t, "x@x.com"); n != 1 {
-			t.Errorf("users = %d, want 1", n)
-		}
-		if n := storetest.Count(t, e.db, "requests", "request_id = ?", id1); n != 1 {
-			t.Errorf("records of the reused id = %d, want 1", n)
-		}
+		testkit.WantCount(t, "users", e.users(t, "x@x.com"), 1)
+		testkit.WantCount(t, "records of the reused id", storetest.Count(t, e.db, "requests", "request_id = ?", id1), 1)
 		// ...and is remembered anew.
 		e.clock.Advance(time.Minute)
 		replay, err := e.client.RegisterUser(ctx, reg)
@@ -455,9 +404,7 @@ func TestOnceExpiry(t *testing.T) {
 		// An expired id may even carry another request now.
 		_, err = e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id2, Email: "y@x.com", Ticker: "MSFT"})
 		mustOK(t, err)
-		if n := e.users(t, "y@x.com"); n != 1 {
-			t.Errorf("users y@x.com = %d, want 1", n)
-		}
+		testkit.WantCount(t, "users y@x.com", e.users(t, "y@x.com"), 1)
 	})
 }
 
@@ -465,8 +412,7 @@ func TestOnceExpiry(t *testing.T) {
 // e-mail, so a deleted user can register again. Three registrations with
 // distinct ids, each after a delete, all succeed.
 func TestRegisterDeleteRegister(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		ctx := ctxTimeout(t)
 		for i := range 3 {
 			if i > 0 {
@@ -482,20 +428,15 @@ func TestRegisterDeleteRegister(t *testing.T) {
 				t.Errorf("register #%d create_time = %v, want %v", i+1, u.GetCreateTime().AsTime(), want)
 			}
 		}
-		if n := e.users(t, "x@x.com"); n != 1 {
-			t.Errorf("users = %d, want 1", n)
-		}
-		if n := e.requests(t); n != 5 {
-			t.Errorf("request records = %d, want 5", n)
-		}
+		testkit.WantCount(t, "users", e.users(t, "x@x.com"), 1)
+		testkit.WantCount(t, "request records", e.requests(t), 5)
 	})
 }
 
 // TestOnceEmptyRequestID: without a request id nothing is deduplicated or
 // recorded.
 func TestOnceEmptyRequestID(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		ctx := ctxTimeout(t)
 		req := &pb.RegisterUserRequest{Email: "x@x.com", Ticker: "AAPL"}
 		_, err := e.client.RegisterUser(ctx, req)
@@ -507,8 +448,6 @@ func TestOnceEmptyRequestID(t *testing.T) {
 		mustOK(t, err)
 		_, err = e.client.DeleteUser(ctx, del)
 		wantStatus(t, err, codes.NotFound, "user x@x.com not found")
-		if n := e.requests(t); n != 0 {
-			t.Errorf("request records = %d, want 0", n)
-		}
+		testkit.WantCount(t, "request records", e.requests(t), 0)
 	})
 }

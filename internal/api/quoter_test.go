@@ -18,6 +18,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -86,16 +87,12 @@ func TestTickerCheck(t *testing.T) {
 		t.Run("RegisterUser/OK/QuoteAlreadyStored", func(t *testing.T) {
 			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "b@x.com", Ticker: "AAPL"})
 			mustOK(t, err)
-			if n := storetest.Count(t, e.db, "stock_prices", "ticker = ?", "AAPL"); n != 1 {
-				t.Errorf("AAPL prices = %d, want 1", n)
-			}
+			testkit.WantCount(t, "AAPL prices", storetest.Count(t, e.db, "stock_prices", "ticker = ?", "AAPL"), 1)
 		})
 		t.Run("RegisterUser/InvalidArgument/UnknownTicker", func(t *testing.T) {
 			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: "c@x.com", Ticker: "zzzz"})
 			wantStatus(t, err, codes.InvalidArgument, "unknown ticker ZZZZ")
-			if n := e.users(t, "c@x.com"); n != 0 {
-				t.Errorf("users = %d, want 0", n)
-			}
+			testkit.WantCount(t, "users", e.users(t, "c@x.com"), 0)
 			if n := e.requests(t); n != 0 {
 				t.Errorf("request records = %d, want 0: a rejected ticker is not stored", n)
 			}
@@ -148,9 +145,7 @@ func TestTickerCheck(t *testing.T) {
 			if want := t0us.Add(time.Hour + time.Microsecond); !got.GetCreateTime().AsTime().Equal(want) {
 				t.Errorf("create_time = %v, want %v (executed again)", got.GetCreateTime().AsTime(), want)
 			}
-			if n := e.users(t, "exp@x.com"); n != 1 {
-				t.Errorf("users = %d, want 1", n)
-			}
+			testkit.WantCount(t, "users", e.users(t, "exp@x.com"), 1)
 			if after := q.called("AAPL"); after != before+1 {
 				t.Errorf("quote source asked %d times, want 1", after-before)
 			}
@@ -279,9 +274,7 @@ func TestTickerCheckConcurrentDuplicates(t *testing.T) {
 		if got := q.called("AAPL"); got != 1 {
 			t.Errorf("quote source asked %d times for %d copies of one request, want 1", got, n+1)
 		}
-		if got := e.users(t, "dup@x.com"); got != 1 {
-			t.Errorf("users = %d, want 1", got)
-		}
+		testkit.WantCount(t, "users", e.users(t, "dup@x.com"), 1)
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -55,8 +56,7 @@ func metaEmails() []string {
 // executed: afterwards every table exists and holds exactly the rows the
 // accepted requests made, and lookups with LIKE wildcards match nothing.
 func TestSQLMetacharacters(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		ctx := ctxTimeout(t)
 
 		// The rows an injection would reach first.
@@ -242,9 +242,7 @@ func TestSQLMetacharacters(t *testing.T) {
 				t.Errorf("users rows (%q, %q) = %d, want 1", email, ticker, n)
 			}
 		}
-		if n := storetest.Count(t, e.db, "stock_prices", ""); n != 2 {
-			t.Errorf("stock_prices rows = %d, want 2", n)
-		}
+		testkit.WantCount(t, "stock_prices rows", storetest.Count(t, e.db, "stock_prices", ""), 2)
 		if n := e.requests(t); n != records {
 			t.Errorf("requests rows = %d, want %d", n, records)
 		}
@@ -257,8 +255,8 @@ func TestSQLMetacharacters(t *testing.T) {
 		if !maps.Equal(got, model) {
 			t.Errorf("ListUsers = %v, want %v", got, model)
 		}
-		t.Logf("%s: %d values accepted and read back verbatim, %d rejected with INVALID_ARGUMENT; %d users, 2 prices, %d request records intact",
-			b, accepted, rejected, len(model), records)
+		t.Logf("%d values accepted and read back verbatim, %d rejected with INVALID_ARGUMENT; %d users, 2 prices, %d request records intact",
+			accepted, rejected, len(model), records)
 	})
 }
 
