@@ -1,6 +1,7 @@
 // Package testkit holds the small test helpers that several packages'
 // tests share: a gRPC server on loopback, a log buffer that a logger
-// and a test may use at once, and a check of a count.
+// and a test may use at once, a check of a count, a bounded wait on a
+// channel, and a TCP proxy a test can cut.
 package testkit
 
 import (
@@ -8,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -66,5 +68,19 @@ func WantCount[N Integer](tb testing.TB, what string, got, want N) {
 	tb.Helper()
 	if got != want {
 		tb.Errorf("%s = %d, want %d", what, got, want)
+	}
+}
+
+// Receive returns the next value from ch. If none arrives within d it
+// fails tb and stops it, saying that what did not happen.
+func Receive[T any](tb testing.TB, ch <-chan T, d time.Duration, what string) T {
+	tb.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		tb.Fatalf("%s: nothing within %v", what, d)
+		var zero T
+		return zero
 	}
 }

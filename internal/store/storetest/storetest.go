@@ -22,6 +22,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
 // EnvMySQL names the variable holding the MySQL test server's URL.
@@ -43,12 +44,51 @@ func Backends() []Backend { return []Backend{SQLite, MySQL} }
 // ends. It skips tb for MySQL when no server is configured outside CI.
 func Open(tb testing.TB, b Backend) *store.DB {
 	tb.Helper()
-	db, err := store.Open(context.Background(), URL(tb, b), nil)
+	return OpenURL(tb, URL(tb, b))
+}
+
+// OpenURL returns a new connection pool on the database at url (as URL
+// returns), closed when tb ends. It fails tb if the database cannot be
+// opened.
+func OpenURL(tb testing.TB, url string) *store.DB {
+	tb.Helper()
+	db, err := store.Open(context.Background(), url, nil)
 	if err != nil {
-		tb.Fatalf("open %s: %v", b, err)
+		tb.Fatalf("open %s: %v", redact(url), err)
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// redact is url without the password of a mysql:// URL.
+func redact(url string) string {
+	rest, ok := strings.CutPrefix(url, "mysql://")
+	at := strings.LastIndex(rest, "@")
+	if !ok || at < 0 {
+		return url
+	}
+	user, _, _ := strings.Cut(rest[:at], ":")
+	return "mysql://" + user + "@" + rest[at+1:]
+}
+
+// ProxiedMySQL returns url, a MySQL database's URL, rewritten to reach the
+// server through a testkit.Proxy, and the proxy: a test cuts the proxy to
+// take the database away.
+func ProxiedMySQL(tb testing.TB, url string) (string, *testkit.Proxy) {
+	tb.Helper()
+	rest, ok := strings.CutPrefix(url, "mysql://")
+	at := strings.LastIndex(rest, "@")
+	slash := strings.Index(rest[at+1:], "/")
+	if !ok || at < 0 || slash < 0 {
+		tb.Fatalf("%q is not a mysql://USER[:PASS]@HOST[:PORT]/DB URL", redact(url))
+	}
+	slash += at + 1
+	target := rest[at+1 : slash]
+	if !strings.Contains(target, ":") {
+		target += ":3306"
+	}
+	p := testkit.NewProxy(tb, target)
+	return "mysql://" + rest[:at+1] + p.Addr() + rest[slash:], p
 }
 
 // URL returns the -db URL of a fresh, empty database of backend b, removed
@@ -158,6 +198,13 @@ func EachParallel(t *testing.T, f func(t *testing.T, b Backend)) {
 	})
 }
 
+// EachDB is EachParallel with a fresh, migrated database of each backend,
+// closed when the subtest ends.
+func EachDB(t *testing.T, f func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	EachParallel(t, func(t *testing.T, b Backend) { f(t, Open(t, b)) })
+}
+
 // MustExec runs a statement on db's writer pool, for tests that arrange rows
 // directly.
 func MustExec(tb testing.TB, db *store.DB, query string, args ...any) {
@@ -193,4 +240,19 @@ func AddUser(tb testing.TB, db *store.DB, email, ticker string, at time.Time) {
 	if err != nil {
 		tb.Fatalf("add user %s: %v", email, err)
 	}
+}
+
+// TickerStates returns db.Tickers as a map by ticker. It fails tb if the
+// read fails.
+func TickerStates(tb testing.TB, db *store.DB) map[string]stock.TickerState {
+	tb.Helper()
+	all, err := db.Tickers(context.Background())
+	if err != nil {
+		tb.Fatalf("tickers: %v", err)
+	}
+	out := map[string]stock.TickerState{}
+	for _, s := range all {
+		out[s.Ticker] = s
+	}
+	return out
 }
