@@ -35,14 +35,7 @@ func TestTwoCollectors(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		url := storetest.URL(t, b)
-		open := func() *store.DB {
-			db, err := store.Open(ctx, url, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		}
+		open := func() *store.DB { return storetest.OpenURL(t, url) }
 		dbA, dbB := open(), open()
 		up := yahootest.NewServer(t)
 		tickers := []string{"AAA", "BBB", "CCC", "DDD", "EEE", "FFF"}

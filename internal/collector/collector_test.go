@@ -14,6 +14,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/breaker"
 	"github.com/stockwatch/stockwatch/internal/collector"
 	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 	"github.com/stockwatch/stockwatch/internal/testkit"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
@@ -68,9 +69,8 @@ func TestCycle(t *testing.T) {
 
 // TestCycleFailures: a failing or unknown ticker never loses the others' rows.
 func TestCycleFailures(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)
 		up.SetFault("BAD", yahootest.Fault{Kind: yahootest.FaultServerError})
 		up.SetFault("HTML", yahootest.Fault{Kind: yahootest.FaultHTML})
@@ -210,13 +210,8 @@ func TestRunNeverOverlaps(t *testing.T) {
 	// Manual cycles from elsewhere serialise with Run's too.
 	c.Cycle(context.Background())
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run = %v, want nil", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
+	if err := testkit.Receive(t, done, 5*time.Second, "Run did not return after cancel"); err != nil {
+		t.Errorf("Run = %v, want nil", err)
 	}
 	if m := st.maxInFlight.Load(); m != 1 {
 		t.Errorf("cycles in flight at once = %d, want 1", m)

@@ -16,28 +16,13 @@ import (
 	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
 )
 
-// states returns db.Tickers as a map by ticker.
-func states(t *testing.T, db *store.DB) map[string]stock.TickerState {
-	t.Helper()
-	all, err := db.Tickers(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]stock.TickerState{}
-	for _, s := range all {
-		out[s.Ticker] = s
-	}
-	return out
-}
-
 // TestSettlesTickers: a cycle makes a quoted ticker verified and one Yahoo
 // does not know unknown, in the transaction that stores the prices; one
 // whose fetch failed stays unverified, behind the others in the queue.
 // An unknown ticker's price read then says so.
 func TestSettlesTickers(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)
 		up.SetFault("BAD", yahootest.Fault{Kind: yahootest.FaultServerError})
 		for _, tk := range []string{"AAPL", "BAD", "VOD.L", "ZZZZ"} {
@@ -54,7 +39,7 @@ func TestSettlesTickers(t *testing.T) {
 			"VOD.L": {Ticker: "VOD.L", Status: stock.TickerVerified, Checked: t0},
 			"ZZZZ":  {Ticker: "ZZZZ", Status: stock.TickerUnknown, Checked: t0, NextCheck: t0.Add(time.Minute)},
 		}
-		if diff := cmp.Diff(want, states(t, db)); diff != "" {
+		if diff := cmp.Diff(want, storetest.TickerStates(t, db)); diff != "" {
 			t.Errorf("states mismatch (-want +got):\n%s", diff)
 		}
 		_, err := db.LatestPrice(ctx, "ZZZZ@x.com")
@@ -66,7 +51,7 @@ func TestSettlesTickers(t *testing.T) {
 		if diff := cmp.Diff(collector.Result{Tickers: 4, Waiting: 1, Fetched: 2, Failed: 1, Released: 1}, res, ignoreTiming); diff != "" {
 			t.Errorf("second cycle mismatch (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff(want, states(t, db)); diff != "" {
+		if diff := cmp.Diff(want, storetest.TickerStates(t, db)); diff != "" {
 			t.Errorf("states after the second cycle mismatch (-want +got):\n%s", diff)
 		}
 	})
@@ -76,9 +61,8 @@ func TestSettlesTickers(t *testing.T) {
 // and 4 minutes, then every 4 (the cap), not every cycle; when Yahoo
 // knows it at last, it is verified and fetched every cycle.
 func TestUnknownTickerBacksOff(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)
 		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
 		storetest.AddUser(t, db, "z@x.com", "ZZZZ", t0)
@@ -103,7 +87,7 @@ func TestUnknownTickerBacksOff(t *testing.T) {
 		if diff := cmp.Diff([]int{0, 1, 3, 7, 11, 15}, asked); diff != "" {
 			t.Errorf("minutes ZZZZ was asked mismatch (-want +got):\n%s", diff)
 		}
-		if s := states(t, db)["ZZZZ"]; s.Status != stock.TickerVerified {
+		if s := storetest.TickerStates(t, db)["ZZZZ"]; s.Status != stock.TickerVerified {
 			t.Errorf("ZZZZ after Yahoo quoted it: %+v, want verified", s)
 		}
 	})
@@ -113,9 +97,8 @@ func TestUnknownTickerBacksOff(t *testing.T) {
 // cycle; of a flood of unverified ones, at most MaxUnverified a cycle,
 // those nobody has checked first, then in order of arrival.
 func TestUnverifiedBounded(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)
 		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
 		storetest.AddUser(t, db, "v@x.com", "VOD.L", t0)

@@ -28,8 +28,7 @@ var t0 = time.Date(2026, 11, 27, 14, 30, 0, 123456000, time.UTC)
 // TestOnceConcurrent sends one request id from 50 goroutines at once:
 // exactly one effect is committed, every caller sees its outcome.
 func TestOnceConcurrent(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		db := storetest.Open(t, b)
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		key := once.Key{ID: "0b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
 		outs, _, errs := onceConcurrently(db, key, 50, func(ctx context.Context, tx stock.Tx) (once.Outcome, error) {
 			err := tx.CreateUser(ctx, stock.User{Email: "once@x.com", Ticker: "AAPL", CreateTime: t0, UpdateTime: t0})
@@ -48,8 +47,7 @@ func TestOnceConcurrent(t *testing.T) {
 // fail (an insert that skips a stored row) collide on the request record
 // itself: one commits, every other rolls back and replays its outcome.
 func TestOnceConcurrentReplay(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		db := storetest.Open(t, b)
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		key := once.Key{ID: "2c7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
 		const n = 50
 		outs, replayed, errs := onceConcurrently(db, key, n, func(ctx context.Context, tx stock.Tx) (once.Outcome, error) {
@@ -100,9 +98,8 @@ func onceConcurrently(db *store.DB, key once.Key, n int, fn func(context.Context
 }
 
 func TestOnceRecords(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		key := once.Key{ID: "1b7e3f4c-55aa-4f0e-9d2c-1c1f6a0e9b11", Method: "m", Fingerprint: []byte("f"), Now: t0, ExpireBefore: t0.Add(-time.Hour)}
 		notFound := func(ctx context.Context, tx stock.Tx) (once.Outcome, error) {
 			out, _ := once.OutcomeOf(tx.DeleteUser(ctx, "ghost@x.com"))

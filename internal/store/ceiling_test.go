@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 )
 
@@ -15,9 +16,8 @@ import (
 // a ticker's newest price, and WriteCeiling writes both of its rows or,
 // on a taken key, neither.
 func TestCeilings(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		for range 2 {
 			if err := db.CreateCeilingTable(ctx); err != nil {
 				t.Fatalf("CreateCeilingTable: %v", err)

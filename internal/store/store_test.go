@@ -124,9 +124,8 @@ func TestPrices(t *testing.T) {
 // covers the newest prices back to the first in another currency than the
 // newest, and Count says how many that was.
 func TestAveragePriceOneCurrency(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "v@x.com", "VOD.L", t0)
 		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
 		quote := func(p float64, cur string, m int) stock.Price {
@@ -175,9 +174,8 @@ func TestAveragePriceOneCurrency(t *testing.T) {
 }
 
 func TestUpdateUser(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "u@x.com", "AAPL", t0)
 		var got stock.User
 		err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {

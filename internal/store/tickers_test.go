@@ -12,20 +12,6 @@ import (
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 )
 
-// tickerStates returns db.Tickers as a map by ticker.
-func tickerStates(t *testing.T, db *store.DB) map[string]stock.TickerState {
-	t.Helper()
-	all, err := db.Tickers(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]stock.TickerState{}
-	for _, s := range all {
-		out[s.Ticker] = s
-	}
-	return out
-}
-
 func setTickers(t *testing.T, db *store.DB, states ...stock.TickerState) {
 	t.Helper()
 	if _, err := db.SaveQuotes(context.Background(), nil, states); err != nil {
@@ -58,7 +44,7 @@ func TestTickerStatus(t *testing.T) {
 			"AAPL": {Ticker: "AAPL", Status: stock.TickerUnverified},
 			"NEWT": {Ticker: "NEWT", Status: stock.TickerUnverified},
 			"ZZZZ": {Ticker: "ZZZZ", Status: stock.TickerUnverified},
-		}, tickerStates(t, db)); diff != "" {
+		}, storetest.TickerStates(t, db)); diff != "" {
 			t.Errorf("before any check, mismatch (-want +got):\n%s", diff)
 		}
 
@@ -72,7 +58,7 @@ func TestTickerStatus(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Fatalf("SaveQuotes = %d, %v; want 1 row", n, err)
 		}
-		if diff := cmp.Diff(want, tickerStates(t, db)); diff != "" {
+		if diff := cmp.Diff(want, storetest.TickerStates(t, db)); diff != "" {
 			t.Errorf("after SaveQuotes, mismatch (-want +got):\n%s", diff)
 		}
 
@@ -108,7 +94,7 @@ func TestTickerStatus(t *testing.T) {
 			stock.TickerState{Ticker: "ZZZZ", Status: stock.TickerUnverified, NextCheck: t0.Add(time.Hour)},
 			stock.TickerState{Ticker: "NEWT", Status: stock.TickerUnverified, NextCheck: t0.Add(time.Hour)})
 		want["NEWT"] = stock.TickerState{Ticker: "NEWT", Status: stock.TickerUnverified, NextCheck: t0.Add(time.Hour)}
-		if diff := cmp.Diff(want, tickerStates(t, db)); diff != "" {
+		if diff := cmp.Diff(want, storetest.TickerStates(t, db)); diff != "" {
 			t.Errorf("after unverified states, mismatch (-want +got):\n%s", diff)
 		}
 
@@ -145,9 +131,8 @@ func TestTickerStatus(t *testing.T) {
 // TestForgetTickers: states of tickers nobody tracks go once settled
 // before the given time (unverified ones at once); tracked ones stay.
 func TestForgetTickers(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
 		setTickers(t, db,
 			stock.TickerState{Ticker: "AAPL", Status: stock.TickerVerified, Checked: t0},
@@ -197,7 +182,7 @@ func TestTickersMigration(t *testing.T) {
 			if db, err = store.Open(ctx, url, nil); err != nil {
 				t.Fatalf("start after a crash %s: %v", crash.name, err)
 			}
-			if diff := cmp.Diff(want, tickerStates(t, db)); diff != "" {
+			if diff := cmp.Diff(want, storetest.TickerStates(t, db)); diff != "" {
 				t.Errorf("crash %s: mismatch (-want +got):\n%s", crash.name, diff)
 			}
 		}
