@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
@@ -24,8 +25,7 @@ var adminCalls = []struct {
 }
 
 func TestAdminAuth(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		db := storetest.Open(t, b)
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		secured := serve(t, db, options{token: adminToken})
 		open := serve(t, db, options{})
 

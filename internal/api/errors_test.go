@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -39,8 +37,7 @@ func (s brokenStore) RecordTx(context.Context, func(context.Context, once.Tx) er
 // TestStoreErrors: store failures reach the client as their code and a
 // plain message; no SQL or driver detail leaks.
 func TestStoreErrors(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		db := storetest.Open(t, b)
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		tests := []struct {
 			name string
 			err  error
@@ -111,21 +108,13 @@ func TestDatabaseDown(t *testing.T) {
 		if b != storetest.MySQL {
 			t.Skip("an open SQLite file cannot become unreachable")
 		}
-		url := storetest.URL(t, b)
-		at := strings.LastIndex(url, "@")
-		slash := at + strings.Index(url[at:], "/")
-		p := startProxy(t, url[at+1:slash])
-		db, err := store.Open(ctxTimeout(t), url[:at+1]+p.addr()+url[slash:], nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		c := serve(t, db, options{})
+		url, p := storetest.ProxiedMySQL(t, storetest.URL(t, b))
+		c := serve(t, storetest.OpenURL(t, url), options{})
 		ctx := ctxTimeout(t)
-		_, err = c.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "a@x.com", Ticker: "AAPL"})
+		_, err := c.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "a@x.com", Ticker: "AAPL"})
 		mustOK(t, err)
 
-		p.stop()
+		p.Cut()
 		calls := []struct {
 			name string
 			call func() error
@@ -148,62 +137,4 @@ func TestDatabaseDown(t *testing.T) {
 			})
 		}
 	})
-}
-
-// proxy forwards TCP connections to a target until stopped.
-type proxy struct {
-	lis    net.Listener
-	target string
-
-	mu    sync.Mutex
-	conns []net.Conn
-	wg    sync.WaitGroup
-}
-
-func startProxy(tb testing.TB, target string) *proxy {
-	tb.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &proxy{lis: lis, target: target}
-	p.wg.Add(1)
-	go p.serve()
-	tb.Cleanup(p.stop)
-	return p
-}
-
-func (p *proxy) addr() string { return p.lis.Addr().String() }
-
-func (p *proxy) serve() {
-	defer p.wg.Done()
-	for {
-		c, err := p.lis.Accept()
-		if err != nil {
-			return
-		}
-		d, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, d)
-		p.mu.Unlock()
-		p.wg.Add(2)
-		go func() { defer p.wg.Done(); io.Copy(d, c); d.Close() }()
-		go func() { defer p.wg.Done(); io.Copy(c, d); c.Close() }()
-	}
-}
-
-// stop closes the listener and every connection, as a server crash would.
-func (p *proxy) stop() {
-	p.lis.Close()
-	p.mu.Lock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-	p.wg.Wait()
 }

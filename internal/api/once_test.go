@@ -324,14 +324,7 @@ func TestOnceAcrossServers(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := ctxTimeout(t)
 		url := storetest.URL(t, b)
-		open := func() *store.DB {
-			db, err := store.Open(ctx, url, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		}
+		open := func() *store.DB { return storetest.OpenURL(t, url) }
 		clock := newClock(t0)
 		db1 := open()
 		a := serve(t, db1, options{clock: clock})
