@@ -113,64 +113,60 @@ func eventually(t *testing.T, what string, f func() bool) {
 // upstream opens the breaker and stops requests, and a healed one brings
 // prices back.
 func TestCollectorEndToEnd(t *testing.T) {
-	t.Parallel()
-	for _, b := range storetest.Backends() {
-		t.Run(string(b), func(t *testing.T) {
-			t.Parallel()
-			up := yahootest.NewServer(t)
-			t0 := time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
-			up.SetQuote("AAPL", 190.5, "USD", t0)
-			dbURL := storetest.URL(t, b)
-			if b == storetest.SQLite {
-				dbURL = "sqlite://" + filepath.Join(t.TempDir(), "all.db")
-			}
-			addr, logs := startInProcess(t, "-role", "all", "-db", dbURL, "-yahoo-url", up.URL(),
-				"-interval", "200ms", "-breaker-failures", "2", "-breaker-timeout", "1500ms")
-			conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			c := pb.NewStockServiceClient(conn)
-			ctx := context.Background()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		up := yahootest.NewServer(t)
+		t0 := time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
+		up.SetQuote("AAPL", 190.5, "USD", t0)
+		dbURL := storetest.URL(t, b)
+		if b == storetest.SQLite {
+			dbURL = "sqlite://" + filepath.Join(t.TempDir(), "all.db")
+		}
+		addr, logs := startInProcess(t, "-role", "all", "-db", dbURL, "-yahoo-url", up.URL(),
+			"-interval", "200ms", "-breaker-failures", "2", "-breaker-timeout", "1500ms")
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		c := pb.NewStockServiceClient(conn)
+		ctx := context.Background()
 
-			if _, err := c.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "a@x.com", Ticker: "ZZZZ"}); status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != "unknown ticker ZZZZ" {
-				t.Fatalf("register unknown ticker: %v, want INVALID_ARGUMENT unknown ticker ZZZZ", err)
-			}
-			if _, err := c.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "a@x.com", Ticker: "AAPL"}); err != nil {
-				t.Fatalf("RegisterUser: %v", err)
-			}
-			p, err := c.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "a@x.com"})
-			if err != nil {
-				t.Fatalf("GetLatestPrice right after registration: %v", err)
-			}
-			if p.GetPrice() != 190.5 || p.GetCurrency() != "USD" || !p.GetMarketTime().AsTime().Equal(t0) {
-				t.Fatalf("GetLatestPrice = %v, want 190.5 USD at %v", p, t0)
-			}
+		if _, err := c.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "a@x.com", Ticker: "ZZZZ"}); status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != "unknown ticker ZZZZ" {
+			t.Fatalf("register unknown ticker: %v, want INVALID_ARGUMENT unknown ticker ZZZZ", err)
+		}
+		if _, err := c.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "a@x.com", Ticker: "AAPL"}); err != nil {
+			t.Fatalf("RegisterUser: %v", err)
+		}
+		p, err := c.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "a@x.com"})
+		if err != nil {
+			t.Fatalf("GetLatestPrice right after registration: %v", err)
+		}
+		if p.GetPrice() != 190.5 || p.GetCurrency() != "USD" || !p.GetMarketTime().AsTime().Equal(t0) {
+			t.Fatalf("GetLatestPrice = %v, want 190.5 USD at %v", p, t0)
+		}
 
-			// The upstream fails: after 2 failures the breaker opens and
-			// the collector stops sending.
-			up.SetGlobalFault(yahootest.Fault{Kind: yahootest.FaultServerError})
-			eventually(t, "the breaker to open", func() bool {
-				return logs.find(map[string]any{"msg": "circuit breaker state changed", "to": "open"}) != nil
-			})
-			n := up.Requests()
-			time.Sleep(600 * time.Millisecond) // three intervals
-			if got := up.Requests(); got != n {
-				t.Errorf("upstream requests while open: %d → %d, want none", n, got)
-			}
-
-			// Healed, with a new quote: the probe closes the breaker and
-			// prices resume.
-			up.SetGlobalFault(yahootest.Fault{})
-			up.SetQuote("AAPL", 191, "USD", t0.Add(time.Minute))
-			eventually(t, "prices to resume", func() bool {
-				p, err := c.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "a@x.com"})
-				return err == nil && p.GetPrice() == 191
-			})
-			if logs.find(map[string]any{"msg": "circuit breaker state changed", "from": "half-open", "to": "closed"}) == nil {
-				t.Error("no log line for half-open → closed")
-			}
+		// The upstream fails: after 2 failures the breaker opens and
+		// the collector stops sending.
+		up.SetGlobalFault(yahootest.Fault{Kind: yahootest.FaultServerError})
+		eventually(t, "the breaker to open", func() bool {
+			return logs.find(map[string]any{"msg": "circuit breaker state changed", "to": "open"}) != nil
 		})
-	}
+		n := up.Requests()
+		time.Sleep(600 * time.Millisecond) // three intervals
+		if got := up.Requests(); got != n {
+			t.Errorf("upstream requests while open: %d → %d, want none", n, got)
+		}
+
+		// Healed, with a new quote: the probe closes the breaker and
+		// prices resume.
+		up.SetGlobalFault(yahootest.Fault{})
+		up.SetQuote("AAPL", 191, "USD", t0.Add(time.Minute))
+		eventually(t, "prices to resume", func() bool {
+			p, err := c.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "a@x.com"})
+			return err == nil && p.GetPrice() == 191
+		})
+		if logs.find(map[string]any{"msg": "circuit breaker state changed", "from": "half-open", "to": "closed"}) == nil {
+			t.Error("no log line for half-open → closed")
+		}
+	})
 }

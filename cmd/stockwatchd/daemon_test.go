@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
 func TestCollectorOwner(t *testing.T) {
@@ -91,13 +93,8 @@ func TestShutdownWaitsForHandlers(t *testing.T) {
 		t.Fatal("the handler did not start")
 	}
 	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("serve = %v, want nil", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not return")
+	if err := testkit.Receive(t, served, 10*time.Second, "serve did not return"); err != nil {
+		t.Errorf("serve = %v, want nil", err)
 	}
 	select {
 	case err := <-pinged:

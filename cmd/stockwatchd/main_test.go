@@ -23,6 +23,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/stockwatch/stockwatch/internal/cliconfig"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	"github.com/stockwatch/stockwatch/internal/tlstest"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
@@ -334,13 +335,8 @@ func TestDaemonEndToEnd(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("daemon exit after SIGTERM: %v, want status 0", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("daemon did not exit within 15s of SIGTERM")
+	if err := testkit.Receive(t, done, 15*time.Second, "daemon did not exit after SIGTERM"); err != nil {
+		t.Fatalf("daemon exit after SIGTERM: %v, want status 0", err)
 	}
 	// A restart on the same database keeps the user.
 	_, addr, _ = startDaemon(t, bin, "-role", "api", "-db", dbURL, "-verify-tickers=false")

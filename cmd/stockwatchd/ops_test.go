@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -174,96 +172,11 @@ func TestQuoteFromTheFuture(t *testing.T) {
 	}
 }
 
-// proxy is a TCP proxy the test can cut and restore, standing in for a
-// database that goes away.
-type proxy struct {
-	t      *testing.T
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	p := &proxy{t: t, target: target}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			if p.ln != ln { // cut while we dialled: this connection must die too
-				p.mu.Unlock()
-				c.Close()
-				u.Close()
-				continue
-			}
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(u, c); u.Close() }()
-			go func() { _, _ = io.Copy(c, u); c.Close() }()
-		}
-	}()
-}
-
-// cut closes the listener and every connection: the database is gone.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// restore listens again on the same address.
-func (p *proxy) restore() {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("proxy restore: %v", err)
-	}
-	p.serve(ln)
-}
-
 // TestDatabaseOutage: when MySQL goes away the API answers UNAVAILABLE and
 // /readyz 503; both recover without a restart when it returns.
 func TestDatabaseOutage(t *testing.T) {
 	t.Parallel()
-	u := storetest.URL(t, storetest.MySQL)
-	rest := strings.TrimPrefix(u, "mysql://")
-	at := strings.LastIndex(rest, "@")
-	slash := strings.Index(rest[at:], "/") + at
-	target := rest[at+1 : slash]
-	if !strings.Contains(target, ":") {
-		target += ":3306"
-	}
-	px := newProxy(t, target)
-	proxied := fmt.Sprintf("mysql://%s@%s%s", rest[:at], px.addr, rest[slash:])
+	proxied, px := storetest.ProxiedMySQL(t, storetest.URL(t, storetest.MySQL))
 
 	addr, logs := startInProcess(t, "-role", "api", "-db", proxied, "-verify-tickers=false")
 	c := dial(t, addr)
@@ -315,7 +228,7 @@ func TestDatabaseOutage(t *testing.T) {
 		})
 	}
 	time.Sleep(100 * time.Millisecond)
-	px.cut()
+	px.Cut()
 	time.Sleep(200 * time.Millisecond)
 	_, err := c.GetUser(ctx, &pb.GetUserRequest{Email: "o@x.com"})
 	if status.Code(err) != codes.Unavailable || status.Convert(err).Message() != "database unavailable" {
@@ -325,7 +238,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Errorf("/readyz during outage = %d, want 503", got)
 	}
 
-	px.restore()
+	px.Restore()
 	eventually(t, "/readyz to recover", func() bool { return ready() == http.StatusOK })
 	eventually(t, "the API to recover", func() bool {
 		_, err := c.GetUser(ctx, &pb.GetUserRequest{Email: "o@x.com"})
