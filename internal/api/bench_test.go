@@ -37,20 +37,12 @@ import (
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
-// The default preload: benchUsers users spread over benchTickers tickers,
-// benchPrices prices spread evenly over the tickers.
-const (
-	benchUsers   = 1000
-	benchTickers = 100
-	benchPrices  = 100_000
-)
-
 // BenchmarkAPI measures every benchmarked RPC and the three ceilings on
 // each backend, in one run, against one preloaded database.
 func BenchmarkAPI(b *testing.B) {
 	for _, be := range storetest.Backends() {
 		b.Run(string(be), func(b *testing.B) {
-			e := newBenchEnv(b, be, benchUsers, benchTickers, benchPrices)
+			e := newBenchEnv(b, be, benchtest.Users, benchtest.Tickers, benchtest.Prices)
 			e.runAll(b)
 		})
 	}
@@ -67,7 +59,7 @@ func BenchmarkScaling(b *testing.B) {
 	for _, be := range storetest.Backends() {
 		for _, n := range sizes {
 			b.Run(fmt.Sprintf("%s/rows=%d", be, n), func(b *testing.B) {
-				e := newBenchEnv(b, be, benchUsers, benchTickers, n)
+				e := newBenchEnv(b, be, benchtest.Users, benchtest.Tickers, n)
 				b.Run("Ceiling/Read", e.benchReadCeiling)
 				b.Run("GetLatestPrice", e.benchLatest)
 				b.Run("GetAveragePrice", e.benchAverage)

@@ -17,6 +17,14 @@ import (
 // T0 is the preload's clock: the newest price is a minute before it.
 var T0 = time.Date(2026, 11, 27, 14, 30, 0, 0, time.UTC)
 
+// The Go benchmarks' default preload: Users users spread over Tickers
+// tickers, and Prices prices spread evenly over the tickers.
+const (
+	Users   = 1000
+	Tickers = 100
+	Prices  = 100_000
+)
+
 // Ticker is the i-th preloaded ticker.
 func Ticker(i int) string { return fmt.Sprintf("T%03d", i) }
 

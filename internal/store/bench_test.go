@@ -23,20 +23,13 @@ import (
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 )
 
-// The preload, as in the API benchmarks.
-const (
-	benchUsers   = 1000
-	benchTickers = 100
-	benchPrices  = 100_000
-)
-
 // BenchmarkStore measures the store's price and user queries and an
 // at-most-once registration beside raw SQL ceilings, per backend.
 func BenchmarkStore(b *testing.B) {
 	for _, be := range storetest.Backends() {
 		b.Run(string(be), func(b *testing.B) {
 			db := storetest.Open(b, be)
-			if err := benchtest.Preload(context.Background(), db, benchUsers, benchTickers, benchPrices); err != nil {
+			if err := benchtest.Preload(context.Background(), db, benchtest.Users, benchtest.Tickers, benchtest.Prices); err != nil {
 				b.Fatal(err)
 			}
 			if err := db.CreateCeilingTable(context.Background()); err != nil {
@@ -44,7 +37,7 @@ func BenchmarkStore(b *testing.B) {
 			}
 			b.Run("Ceiling/Read", func(b *testing.B) {
 				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-					_, err := db.ReadCeiling(ctx, benchtest.Ticker(rng.IntN(benchTickers)))
+					_, err := db.ReadCeiling(ctx, benchtest.Ticker(rng.IntN(benchtest.Tickers)))
 					return err
 				})
 			})
@@ -57,19 +50,19 @@ func BenchmarkStore(b *testing.B) {
 			})
 			b.Run("LatestPrice", func(b *testing.B) {
 				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-					_, err := db.LatestPrice(ctx, benchtest.Email(rng.IntN(benchUsers)))
+					_, err := db.LatestPrice(ctx, benchtest.Email(rng.IntN(benchtest.Users)))
 					return err
 				})
 			})
 			b.Run("AveragePrice", func(b *testing.B) {
 				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-					_, err := db.AveragePrice(ctx, benchtest.Email(rng.IntN(benchUsers)), 100)
+					_, err := db.AveragePrice(ctx, benchtest.Email(rng.IntN(benchtest.Users)), 100)
 					return err
 				})
 			})
 			b.Run("GetUser", func(b *testing.B) {
 				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-					_, err := db.GetUser(ctx, benchtest.Email(rng.IntN(benchUsers)))
+					_, err := db.GetUser(ctx, benchtest.Email(rng.IntN(benchtest.Users)))
 					return err
 				})
 			})
@@ -87,7 +80,7 @@ func BenchmarkStore(b *testing.B) {
 						Fingerprint: fp[:], Created: now, Outcome: once.Outcome{Body: []byte(email)},
 					}
 					err := db.RecordTx(ctx, func(ctx context.Context, tx once.Tx) error {
-						u := stock.User{Email: email, Ticker: benchtest.Ticker(int(n) % benchTickers), CreateTime: now, UpdateTime: now}
+						u := stock.User{Email: email, Ticker: benchtest.Ticker(int(n) % benchtest.Tickers), CreateTime: now, UpdateTime: now}
 						if err := tx.CreateUser(ctx, u); err != nil {
 							return err
 						}
