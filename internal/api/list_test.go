@@ -19,35 +19,38 @@ import (
 // walkUsers lists all users page by page and returns the pages.
 func walkUsers(tb testing.TB, ctx context.Context, c pb.StockServiceClient, size int32) [][]*pb.UserWithPrice {
 	tb.Helper()
-	var pages [][]*pb.UserWithPrice
-	token := ""
-	for {
+	return walk(tb, "ListUsers", func(token string) ([]*pb.UserWithPrice, string) {
 		resp, err := c.ListUsers(ctx, &pb.ListUsersRequest{PageSize: size, PageToken: token})
 		mustOK(tb, err)
-		pages = append(pages, resp.GetUsers())
-		if token = resp.GetNextPageToken(); token == "" {
-			return pages
-		}
-		if len(pages) > 100 {
-			tb.Fatal("ListUsers does not end")
-		}
-	}
+		return resp.GetUsers(), resp.GetNextPageToken()
+	})
 }
 
 // walkPrices lists all prices of ticker page by page and returns the pages.
 func walkPrices(tb testing.TB, ctx context.Context, c pb.StockServiceClient, ticker string, size int32) [][]*pb.Price {
 	tb.Helper()
-	var pages [][]*pb.Price
-	token := ""
-	for {
+	return walk(tb, "ListPrices", func(token string) ([]*pb.Price, string) {
 		resp, err := c.ListPrices(ctx, &pb.ListPricesRequest{Ticker: ticker, PageSize: size, PageToken: token})
 		mustOK(tb, err)
-		pages = append(pages, resp.GetPrices())
-		if token = resp.GetNextPageToken(); token == "" {
+		return resp.GetPrices(), resp.GetNextPageToken()
+	})
+}
+
+// walk follows page tokens from the first page until one has no next
+// token, and returns the pages; it fails tb after 100 pages.
+func walk[T any](tb testing.TB, method string, page func(token string) ([]T, string)) [][]T {
+	tb.Helper()
+	var pages [][]T
+	token := ""
+	for {
+		var p []T
+		p, token = page(token)
+		pages = append(pages, p)
+		if token == "" {
 			return pages
 		}
 		if len(pages) > 100 {
-			tb.Fatal("ListPrices does not end")
+			tb.Fatalf("%s does not end", method)
 		}
 	}
 }
