@@ -42,14 +42,8 @@ func New(tb testing.TB, names ...string) *PKI {
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	caDER := must[[]byte](tb)(x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey))
+	ca := must[*x509.Certificate](tb)(x509.ParseCertificate(caDER))
 	p.Pool.AddCert(ca)
 	p.CAFile = write(tb, dir, "ca.pem", "CERTIFICATE", caDER)
 
@@ -67,14 +61,8 @@ func New(tb testing.TB, names ...string) *PKI {
 				tmpl.DNSNames = append(tmpl.DNSNames, n)
 			}
 		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			tb.Fatal(err)
-		}
+		der := must[[]byte](tb)(x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey))
+		keyDER := must[[]byte](tb)(x509.MarshalPKCS8PrivateKey(key))
 		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
 			write(tb, dir, base+".pem", "CERTIFICATE", der),
 			write(tb, dir, base+"-key.pem", "PRIVATE KEY", keyDER)
@@ -86,11 +74,18 @@ func New(tb testing.TB, names ...string) *PKI {
 
 func newKey(tb testing.TB) *ecdsa.PrivateKey {
 	tb.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
+	return must[*ecdsa.PrivateKey](tb)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+}
+
+// must returns a function that returns v, failing tb if err is not nil.
+func must[T any](tb testing.TB) func(v T, err error) T {
+	return func(v T, err error) T {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return v
 	}
-	return k
 }
 
 func write(tb testing.TB, dir, name, typ string, der []byte) string {
