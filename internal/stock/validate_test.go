@@ -10,12 +10,26 @@ import (
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
 
-func TestParseEmail(t *testing.T) {
+// parseCase is an input and the wanted result: the value, or the error's
+// message.
+type parseCase struct{ in, want, wantErr string }
+
+// runParse marks t parallel and checks parse on each case in a subtest
+// named for the input.
+func runParse(t *testing.T, parse func(string) (string, error), cases []parseCase) {
+	t.Helper()
 	t.Parallel()
+	for _, tt := range cases {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parse(tt.in)
+			checkParse(t, got, err, tt.want, tt.wantErr)
+		})
+	}
+}
+
+func TestParseEmail(t *testing.T) {
 	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com" // 254
-	tests := []struct {
-		in, want, wantErr string
-	}{
+	tests := []parseCase{
 		{" Alice@X.com ", "alice@x.com", ""},
 		{"first.last+tag@example.co.uk", "first.last+tag@example.co.uk", ""},
 		{long, long, ""},
@@ -54,19 +68,11 @@ func TestParseEmail(t *testing.T) {
 		{"a\ufe0f@x.com", "", "email \"a\ufe0f@x.com\" contains an invisible or control character (U+FE0F)"},        // variation selector
 		{"a\U000e0041@x.com", "", `email "a\U000e0041@x.com" contains an invisible or control character (U+E0041)`}, // tag
 	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := stock.ParseEmail(tt.in)
-			checkParse(t, got, err, tt.want, tt.wantErr)
-		})
-	}
+	runParse(t, stock.ParseEmail, tests)
 }
 
 func TestParseTicker(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in, want, wantErr string
-	}{
+	tests := []parseCase{
 		{"aapl", "AAPL", ""},
 		{" BRK-B ", "BRK-B", ""},
 		{"^GSPC", "^GSPC", ""},
@@ -81,31 +87,18 @@ func TestParseTicker(t *testing.T) {
 		{"A'; DROP TABLE users;--", "", `ticker "A'; DROP TABLE USERS;--" is not a valid symbol`},
 		{strings.Repeat("A", 33), "", `ticker "` + strings.Repeat("A", 33) + `" is not a valid symbol`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := stock.ParseTicker(tt.in)
-			checkParse(t, got, err, tt.want, tt.wantErr)
-		})
-	}
+	runParse(t, stock.ParseTicker, tests)
 }
 
 func TestValidateRequestID(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in, want, wantErr string
-	}{
+	tests := []parseCase{
 		{"", "", ""},
 		{"6F1C2D3E-4A5B-4C6D-8E7F-9A0B1C2D3E4F", "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f", ""},
 		{"abc", "", `request_id "abc" is not a UUID`},
 		{"6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4g", "", `request_id "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4g" is not a UUID`},
 		{"6f1c2d3e04a5b04c6d08e7f09a0b1c2d3e4f", "", `request_id "6f1c2d3e04a5b04c6d08e7f09a0b1c2d3e4f" is not a UUID`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := stock.ValidateRequestID(tt.in)
-			checkParse(t, got, err, tt.want, tt.wantErr)
-		})
-	}
+	runParse(t, stock.ValidateRequestID, tests)
 }
 
 func TestOlderThan(t *testing.T) {
