@@ -360,49 +360,44 @@ func (s *service) DeletePrices(ctx context.Context, req *pb.DeletePricesRequest)
 // GetUser returns a user. INVALID_ARGUMENT for a bad e-mail, NOT_FOUND for
 // an unknown one.
 func (s *service) GetUser(ctx context.Context, req *pb.GetUserRequest) (*pb.User, error) {
-	email, err := stock.ParseEmail(req.GetEmail())
-	if err != nil {
-		return nil, err
-	}
-	u, err := s.store.GetUser(ctx, email)
-	if err != nil {
-		return nil, err
-	}
-	return userPB(u), nil
+	return readByEmail(ctx, req.GetEmail(), s.store.GetUser, userPB)
 }
 
 // GetLatestPrice returns the newest price of the user's ticker.
 // NOT_FOUND for an unknown user, FAILED_PRECONDITION before any price
 // (with its own message when Yahoo does not know the ticker).
 func (s *service) GetLatestPrice(ctx context.Context, req *pb.GetLatestPriceRequest) (*pb.Price, error) {
-	email, err := stock.ParseEmail(req.GetEmail())
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.store.LatestPrice(ctx, email)
-	if err != nil {
-		return nil, err
-	}
-	return pricePB(p), nil
+	return readByEmail(ctx, req.GetEmail(), s.store.LatestPrice, pricePB)
 }
 
 // GetAveragePrice returns the mean of the newest count prices of the
 // user's ticker. INVALID_ARGUMENT for a bad e-mail or count, NOT_FOUND for
 // an unknown user, FAILED_PRECONDITION before any price.
 func (s *service) GetAveragePrice(ctx context.Context, req *pb.GetAveragePriceRequest) (*pb.AveragePrice, error) {
-	email, err := stock.ParseEmail(req.GetEmail())
-	if err != nil {
-		return nil, err
+	average := func(ctx context.Context, email string) (stock.Average, error) {
+		n, err := stock.ValidateCount(int64(req.GetCount()))
+		if err != nil {
+			return stock.Average{}, err
+		}
+		return s.store.AveragePrice(ctx, email, n)
 	}
-	n, err := stock.ValidateCount(int64(req.GetCount()))
+	return readByEmail(ctx, req.GetEmail(), average, averagePB)
+}
+
+// readByEmail is a read keyed by the user's e-mail: it parses the e-mail
+// (INVALID_ARGUMENT, checked before anything read checks), reads, and
+// converts the answer for the wire.
+func readByEmail[T any, R proto.Message](ctx context.Context, rawEmail string, read func(context.Context, string) (T, error), wire func(T) R) (R, error) {
+	var none R
+	email, err := stock.ParseEmail(rawEmail)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	a, err := s.store.AveragePrice(ctx, email, n)
+	v, err := read(ctx, email)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	return averagePB(a), nil
+	return wire(v), nil
 }
 
 // ListUsers pages through users in e-mail order, each with the latest price
