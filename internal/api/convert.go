@@ -43,3 +43,21 @@ func averagePB(a stock.Average) *pb.AveragePrice {
 		OldestMarketTime: ts(a.Oldest), NewestMarketTime: ts(a.Newest),
 	}
 }
+
+func pointPB(p stock.PricePoint) *pb.PricePoint {
+	return &pb.PricePoint{MarketTime: ts(p.MarketTime), Price: p.Price}
+}
+
+func historyPB(h stock.History) *pb.PriceHistory {
+	out := &pb.PriceHistory{
+		Ticker: h.Ticker, Currency: h.Currency, Since: ts(h.Since), Until: ts(h.Until),
+		Points: make([]*pb.PricePoint, len(h.Points)), Count: int32(h.Count), ChangePercent: h.ChangePercent(),
+	}
+	for i, p := range h.Points {
+		out.Points[i] = pointPB(p)
+	}
+	if h.Count > 0 {
+		out.First, out.Last, out.Min, out.Max = pointPB(h.First), pointPB(h.Last), pointPB(h.Min), pointPB(h.Max)
+	}
+	return out
+}

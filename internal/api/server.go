@@ -26,6 +26,7 @@ type Store interface {
 	GetUser(ctx context.Context, email string) (stock.User, error)
 	LatestPrice(ctx context.Context, email string) (stock.Price, error)
 	AveragePrice(ctx context.Context, email string, n int) (stock.Average, error)
+	PriceHistory(ctx context.Context, email string, since, until time.Time, maxPoints int) (stock.History, error)
 	ListUsers(ctx context.Context, after string, limit int) ([]stock.UserWithPrice, error)
 	ListPrices(ctx context.Context, ticker string, after *stock.PriceCursor, limit int) ([]stock.Price, error)
 }

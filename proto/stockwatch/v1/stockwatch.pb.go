@@ -337,6 +337,196 @@ func (x *AveragePrice) GetNewestMarketTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// PricePoint is one price of a history.
+type PricePoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MarketTime    *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=market_time,json=marketTime,proto3" json:"market_time,omitempty"`
+	Price         float64                `protobuf:"fixed64,2,opt,name=price,proto3" json:"price,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PricePoint) Reset() {
+	*x = PricePoint{}
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PricePoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PricePoint) ProtoMessage() {}
+
+func (x *PricePoint) ProtoReflect() protoreflect.Message {
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PricePoint.ProtoReflect.Descriptor instead.
+func (*PricePoint) Descriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PricePoint) GetMarketTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MarketTime
+	}
+	return nil
+}
+
+func (x *PricePoint) GetPrice() float64 {
+	if x != nil {
+		return x.Price
+	}
+	return 0
+}
+
+type PriceHistory struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Ticker string                 `protobuf:"bytes,1,opt,name=ticker,proto3" json:"ticker,omitempty"`
+	// Empty when the range holds no price.
+	Currency string `protobuf:"bytes,2,opt,name=currency,proto3" json:"currency,omitempty"`
+	// The range answered, [since, until): the request's, with its defaults
+	// applied.
+	Since *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	Until *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=until,proto3" json:"until,omitempty"`
+	// In market time order. Every price of the range when there are at most
+	// max_points; else the range is cut into max(1, max_points / 4) buckets
+	// of equal time, and each bucket with prices keeps its first, last,
+	// lowest and highest price (fewer when they coincide), so that a chart
+	// keeps its peaks. (With max_points below 4: the last, lowest, highest
+	// and first price of the range, in that order of preference.)
+	Points []*PricePoint `protobuf:"bytes,5,rep,name=points,proto3" json:"points,omitempty"`
+	// Number of prices the points stand for.
+	Count int32 `protobuf:"varint,6,opt,name=count,proto3" json:"count,omitempty"`
+	// Over all `count` prices; each is also one of the points. Absent when
+	// the range holds no price.
+	First *PricePoint `protobuf:"bytes,7,opt,name=first,proto3" json:"first,omitempty"`
+	Last  *PricePoint `protobuf:"bytes,8,opt,name=last,proto3" json:"last,omitempty"`
+	Min   *PricePoint `protobuf:"bytes,9,opt,name=min,proto3" json:"min,omitempty"`
+	Max   *PricePoint `protobuf:"bytes,10,opt,name=max,proto3" json:"max,omitempty"`
+	// (last - first) / first * 100; 0 without prices.
+	ChangePercent float64 `protobuf:"fixed64,11,opt,name=change_percent,json=changePercent,proto3" json:"change_percent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PriceHistory) Reset() {
+	*x = PriceHistory{}
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PriceHistory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PriceHistory) ProtoMessage() {}
+
+func (x *PriceHistory) ProtoReflect() protoreflect.Message {
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PriceHistory.ProtoReflect.Descriptor instead.
+func (*PriceHistory) Descriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *PriceHistory) GetTicker() string {
+	if x != nil {
+		return x.Ticker
+	}
+	return ""
+}
+
+func (x *PriceHistory) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *PriceHistory) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *PriceHistory) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *PriceHistory) GetPoints() []*PricePoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+func (x *PriceHistory) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *PriceHistory) GetFirst() *PricePoint {
+	if x != nil {
+		return x.First
+	}
+	return nil
+}
+
+func (x *PriceHistory) GetLast() *PricePoint {
+	if x != nil {
+		return x.Last
+	}
+	return nil
+}
+
+func (x *PriceHistory) GetMin() *PricePoint {
+	if x != nil {
+		return x.Min
+	}
+	return nil
+}
+
+func (x *PriceHistory) GetMax() *PricePoint {
+	if x != nil {
+		return x.Max
+	}
+	return nil
+}
+
+func (x *PriceHistory) GetChangePercent() float64 {
+	if x != nil {
+		return x.ChangePercent
+	}
+	return 0
+}
+
 type RegisterUserRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -348,7 +538,7 @@ type RegisterUserRequest struct {
 
 func (x *RegisterUserRequest) Reset() {
 	*x = RegisterUserRequest{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[3]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -360,7 +550,7 @@ func (x *RegisterUserRequest) String() string {
 func (*RegisterUserRequest) ProtoMessage() {}
 
 func (x *RegisterUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[3]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -373,7 +563,7 @@ func (x *RegisterUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterUserRequest.ProtoReflect.Descriptor instead.
 func (*RegisterUserRequest) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{3}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RegisterUserRequest) GetRequestId() string {
@@ -408,7 +598,7 @@ type UpdateUserRequest struct {
 
 func (x *UpdateUserRequest) Reset() {
 	*x = UpdateUserRequest{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[4]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -420,7 +610,7 @@ func (x *UpdateUserRequest) String() string {
 func (*UpdateUserRequest) ProtoMessage() {}
 
 func (x *UpdateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[4]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -433,7 +623,7 @@ func (x *UpdateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateUserRequest.ProtoReflect.Descriptor instead.
 func (*UpdateUserRequest) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{4}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateUserRequest) GetRequestId() string {
@@ -467,7 +657,7 @@ type DeleteUserRequest struct {
 
 func (x *DeleteUserRequest) Reset() {
 	*x = DeleteUserRequest{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[5]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -479,7 +669,7 @@ func (x *DeleteUserRequest) String() string {
 func (*DeleteUserRequest) ProtoMessage() {}
 
 func (x *DeleteUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[5]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -492,7 +682,7 @@ func (x *DeleteUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUserRequest) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{5}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeleteUserRequest) GetRequestId() string {
@@ -517,7 +707,7 @@ type DeleteUserResponse struct {
 
 func (x *DeleteUserResponse) Reset() {
 	*x = DeleteUserResponse{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[6]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +719,7 @@ func (x *DeleteUserResponse) String() string {
 func (*DeleteUserResponse) ProtoMessage() {}
 
 func (x *DeleteUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[6]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +732,7 @@ func (x *DeleteUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserResponse.ProtoReflect.Descriptor instead.
 func (*DeleteUserResponse) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{6}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{8}
 }
 
 type GetUserRequest struct {
@@ -554,7 +744,7 @@ type GetUserRequest struct {
 
 func (x *GetUserRequest) Reset() {
 	*x = GetUserRequest{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[7]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +756,7 @@ func (x *GetUserRequest) String() string {
 func (*GetUserRequest) ProtoMessage() {}
 
 func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[7]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +769,7 @@ func (x *GetUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUserRequest.ProtoReflect.Descriptor instead.
 func (*GetUserRequest) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{7}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetUserRequest) GetEmail() string {
@@ -598,7 +788,7 @@ type GetLatestPriceRequest struct {
 
 func (x *GetLatestPriceRequest) Reset() {
 	*x = GetLatestPriceRequest{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[8]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +800,7 @@ func (x *GetLatestPriceRequest) String() string {
 func (*GetLatestPriceRequest) ProtoMessage() {}
 
 func (x *GetLatestPriceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[8]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +813,7 @@ func (x *GetLatestPriceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLatestPriceRequest.ProtoReflect.Descriptor instead.
 func (*GetLatestPriceRequest) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{8}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetLatestPriceRequest) GetEmail() string {
@@ -643,7 +833,7 @@ type GetAveragePriceRequest struct {
 
 func (x *GetAveragePriceRequest) Reset() {
 	*x = GetAveragePriceRequest{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[9]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +845,7 @@ func (x *GetAveragePriceRequest) String() string {
 func (*GetAveragePriceRequest) ProtoMessage() {}
 
 func (x *GetAveragePriceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[9]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +858,7 @@ func (x *GetAveragePriceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAveragePriceRequest.ProtoReflect.Descriptor instead.
 func (*GetAveragePriceRequest) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{9}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetAveragePriceRequest) GetEmail() string {
@@ -685,6 +875,78 @@ func (x *GetAveragePriceRequest) GetCount() int32 {
 	return 0
 }
 
+type GetPriceHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Email string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	// Start of the range, inclusive. Default: 24 hours before until.
+	Since *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=since,proto3" json:"since,omitempty"`
+	// End of the range, exclusive. Default: now. The range must not be
+	// empty and must span at most 366 days.
+	Until *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=until,proto3" json:"until,omitempty"`
+	// 1 to 2000; 0 means 500.
+	MaxPoints     int32 `protobuf:"varint,4,opt,name=max_points,json=maxPoints,proto3" json:"max_points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPriceHistoryRequest) Reset() {
+	*x = GetPriceHistoryRequest{}
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPriceHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPriceHistoryRequest) ProtoMessage() {}
+
+func (x *GetPriceHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPriceHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetPriceHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetPriceHistoryRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *GetPriceHistoryRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *GetPriceHistoryRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *GetPriceHistoryRequest) GetMaxPoints() int32 {
+	if x != nil {
+		return x.MaxPoints
+	}
+	return 0
+}
+
 type ListUsersRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -695,7 +957,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[10]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +969,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[10]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +982,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{10}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListUsersRequest) GetPageSize() int32 {
@@ -748,7 +1010,7 @@ type UserWithPrice struct {
 
 func (x *UserWithPrice) Reset() {
 	*x = UserWithPrice{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[11]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -760,7 +1022,7 @@ func (x *UserWithPrice) String() string {
 func (*UserWithPrice) ProtoMessage() {}
 
 func (x *UserWithPrice) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[11]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -773,7 +1035,7 @@ func (x *UserWithPrice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserWithPrice.ProtoReflect.Descriptor instead.
 func (*UserWithPrice) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{11}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UserWithPrice) GetUser() *User {
@@ -800,7 +1062,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[12]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +1074,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[12]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +1087,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{12}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListUsersResponse) GetUsers() []*UserWithPrice {
@@ -854,7 +1116,7 @@ type ListPricesRequest struct {
 
 func (x *ListPricesRequest) Reset() {
 	*x = ListPricesRequest{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[13]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +1128,7 @@ func (x *ListPricesRequest) String() string {
 func (*ListPricesRequest) ProtoMessage() {}
 
 func (x *ListPricesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[13]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +1141,7 @@ func (x *ListPricesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPricesRequest.ProtoReflect.Descriptor instead.
 func (*ListPricesRequest) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{13}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListPricesRequest) GetTicker() string {
@@ -913,7 +1175,7 @@ type ListPricesResponse struct {
 
 func (x *ListPricesResponse) Reset() {
 	*x = ListPricesResponse{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[14]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +1187,7 @@ func (x *ListPricesResponse) String() string {
 func (*ListPricesResponse) ProtoMessage() {}
 
 func (x *ListPricesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[14]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1200,7 @@ func (x *ListPricesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPricesResponse.ProtoReflect.Descriptor instead.
 func (*ListPricesResponse) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{14}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListPricesResponse) GetPrices() []*Price {
@@ -966,7 +1228,7 @@ type DeletePricesRequest struct {
 
 func (x *DeletePricesRequest) Reset() {
 	*x = DeletePricesRequest{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[15]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1240,7 @@ func (x *DeletePricesRequest) String() string {
 func (*DeletePricesRequest) ProtoMessage() {}
 
 func (x *DeletePricesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[15]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1253,7 @@ func (x *DeletePricesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePricesRequest.ProtoReflect.Descriptor instead.
 func (*DeletePricesRequest) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{15}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeletePricesRequest) GetRequestId() string {
@@ -1017,7 +1279,7 @@ type DeletePricesResponse struct {
 
 func (x *DeletePricesResponse) Reset() {
 	*x = DeletePricesResponse{}
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[16]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1291,7 @@ func (x *DeletePricesResponse) String() string {
 func (*DeletePricesResponse) ProtoMessage() {}
 
 func (x *DeletePricesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[16]
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1304,7 @@ func (x *DeletePricesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePricesResponse.ProtoReflect.Descriptor instead.
 func (*DeletePricesResponse) Descriptor() ([]byte, []int) {
-	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{16}
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeletePricesResponse) GetDeletedCount() int64 {
@@ -1079,7 +1341,25 @@ const file_stockwatch_v1_stockwatch_proto_rawDesc = "" +
 	"\x05count\x18\x04 \x01(\x05R\x05count\x12\x1c\n" +
 	"\trequested\x18\x05 \x01(\x05R\trequested\x12H\n" +
 	"\x12oldest_market_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x10oldestMarketTime\x12H\n" +
-	"\x12newest_market_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x10newestMarketTime\"b\n" +
+	"\x12newest_market_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x10newestMarketTime\"_\n" +
+	"\n" +
+	"PricePoint\x12;\n" +
+	"\vmarket_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"marketTime\x12\x14\n" +
+	"\x05price\x18\x02 \x01(\x01R\x05price\"\xd0\x03\n" +
+	"\fPriceHistory\x12\x16\n" +
+	"\x06ticker\x18\x01 \x01(\tR\x06ticker\x12\x1a\n" +
+	"\bcurrency\x18\x02 \x01(\tR\bcurrency\x120\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x121\n" +
+	"\x06points\x18\x05 \x03(\v2\x19.stockwatch.v1.PricePointR\x06points\x12\x14\n" +
+	"\x05count\x18\x06 \x01(\x05R\x05count\x12/\n" +
+	"\x05first\x18\a \x01(\v2\x19.stockwatch.v1.PricePointR\x05first\x12-\n" +
+	"\x04last\x18\b \x01(\v2\x19.stockwatch.v1.PricePointR\x04last\x12+\n" +
+	"\x03min\x18\t \x01(\v2\x19.stockwatch.v1.PricePointR\x03min\x12+\n" +
+	"\x03max\x18\n" +
+	" \x01(\v2\x19.stockwatch.v1.PricePointR\x03max\x12%\n" +
+	"\x0echange_percent\x18\v \x01(\x01R\rchangePercent\"b\n" +
 	"\x13RegisterUserRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -1101,7 +1381,13 @@ const file_stockwatch_v1_stockwatch_proto_rawDesc = "" +
 	"\x05email\x18\x01 \x01(\tR\x05email\"D\n" +
 	"\x16GetAveragePriceRequest\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"N\n" +
+	"\x05count\x18\x02 \x01(\x05R\x05count\"\xb1\x01\n" +
+	"\x16GetPriceHistoryRequest\x12\x14\n" +
+	"\x05email\x18\x01 \x01(\tR\x05email\x120\n" +
+	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12\x1d\n" +
+	"\n" +
+	"max_points\x18\x04 \x01(\x05R\tmaxPoints\"N\n" +
 	"\x10ListUsersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1131,7 +1417,7 @@ const file_stockwatch_v1_stockwatch_proto_rawDesc = "" +
 	"\x19TICKER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16TICKER_STATUS_VERIFIED\x10\x01\x12\x1c\n" +
 	"\x18TICKER_STATUS_UNVERIFIED\x10\x02\x12\x19\n" +
-	"\x15TICKER_STATUS_UNKNOWN\x10\x032\xcf\x05\n" +
+	"\x15TICKER_STATUS_UNKNOWN\x10\x032\xa6\x06\n" +
 	"\fStockService\x12G\n" +
 	"\fRegisterUser\x12\".stockwatch.v1.RegisterUserRequest\x1a\x13.stockwatch.v1.User\x12C\n" +
 	"\n" +
@@ -1140,7 +1426,8 @@ const file_stockwatch_v1_stockwatch_proto_rawDesc = "" +
 	"DeleteUser\x12 .stockwatch.v1.DeleteUserRequest\x1a!.stockwatch.v1.DeleteUserResponse\x12=\n" +
 	"\aGetUser\x12\x1d.stockwatch.v1.GetUserRequest\x1a\x13.stockwatch.v1.User\x12L\n" +
 	"\x0eGetLatestPrice\x12$.stockwatch.v1.GetLatestPriceRequest\x1a\x14.stockwatch.v1.Price\x12U\n" +
-	"\x0fGetAveragePrice\x12%.stockwatch.v1.GetAveragePriceRequest\x1a\x1b.stockwatch.v1.AveragePrice\x12N\n" +
+	"\x0fGetAveragePrice\x12%.stockwatch.v1.GetAveragePriceRequest\x1a\x1b.stockwatch.v1.AveragePrice\x12U\n" +
+	"\x0fGetPriceHistory\x12%.stockwatch.v1.GetPriceHistoryRequest\x1a\x1b.stockwatch.v1.PriceHistory\x12N\n" +
 	"\tListUsers\x12\x1f.stockwatch.v1.ListUsersRequest\x1a .stockwatch.v1.ListUsersResponse\x12Q\n" +
 	"\n" +
 	"ListPrices\x12 .stockwatch.v1.ListPricesRequest\x1a!.stockwatch.v1.ListPricesResponse\x12W\n" +
@@ -1159,65 +1446,80 @@ func file_stockwatch_v1_stockwatch_proto_rawDescGZIP() []byte {
 }
 
 var file_stockwatch_v1_stockwatch_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stockwatch_v1_stockwatch_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_stockwatch_v1_stockwatch_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_stockwatch_v1_stockwatch_proto_goTypes = []any{
 	(TickerStatus)(0),              // 0: stockwatch.v1.TickerStatus
 	(*User)(nil),                   // 1: stockwatch.v1.User
 	(*Price)(nil),                  // 2: stockwatch.v1.Price
 	(*AveragePrice)(nil),           // 3: stockwatch.v1.AveragePrice
-	(*RegisterUserRequest)(nil),    // 4: stockwatch.v1.RegisterUserRequest
-	(*UpdateUserRequest)(nil),      // 5: stockwatch.v1.UpdateUserRequest
-	(*DeleteUserRequest)(nil),      // 6: stockwatch.v1.DeleteUserRequest
-	(*DeleteUserResponse)(nil),     // 7: stockwatch.v1.DeleteUserResponse
-	(*GetUserRequest)(nil),         // 8: stockwatch.v1.GetUserRequest
-	(*GetLatestPriceRequest)(nil),  // 9: stockwatch.v1.GetLatestPriceRequest
-	(*GetAveragePriceRequest)(nil), // 10: stockwatch.v1.GetAveragePriceRequest
-	(*ListUsersRequest)(nil),       // 11: stockwatch.v1.ListUsersRequest
-	(*UserWithPrice)(nil),          // 12: stockwatch.v1.UserWithPrice
-	(*ListUsersResponse)(nil),      // 13: stockwatch.v1.ListUsersResponse
-	(*ListPricesRequest)(nil),      // 14: stockwatch.v1.ListPricesRequest
-	(*ListPricesResponse)(nil),     // 15: stockwatch.v1.ListPricesResponse
-	(*DeletePricesRequest)(nil),    // 16: stockwatch.v1.DeletePricesRequest
-	(*DeletePricesResponse)(nil),   // 17: stockwatch.v1.DeletePricesResponse
-	(*timestamppb.Timestamp)(nil),  // 18: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 19: google.protobuf.Duration
+	(*PricePoint)(nil),             // 4: stockwatch.v1.PricePoint
+	(*PriceHistory)(nil),           // 5: stockwatch.v1.PriceHistory
+	(*RegisterUserRequest)(nil),    // 6: stockwatch.v1.RegisterUserRequest
+	(*UpdateUserRequest)(nil),      // 7: stockwatch.v1.UpdateUserRequest
+	(*DeleteUserRequest)(nil),      // 8: stockwatch.v1.DeleteUserRequest
+	(*DeleteUserResponse)(nil),     // 9: stockwatch.v1.DeleteUserResponse
+	(*GetUserRequest)(nil),         // 10: stockwatch.v1.GetUserRequest
+	(*GetLatestPriceRequest)(nil),  // 11: stockwatch.v1.GetLatestPriceRequest
+	(*GetAveragePriceRequest)(nil), // 12: stockwatch.v1.GetAveragePriceRequest
+	(*GetPriceHistoryRequest)(nil), // 13: stockwatch.v1.GetPriceHistoryRequest
+	(*ListUsersRequest)(nil),       // 14: stockwatch.v1.ListUsersRequest
+	(*UserWithPrice)(nil),          // 15: stockwatch.v1.UserWithPrice
+	(*ListUsersResponse)(nil),      // 16: stockwatch.v1.ListUsersResponse
+	(*ListPricesRequest)(nil),      // 17: stockwatch.v1.ListPricesRequest
+	(*ListPricesResponse)(nil),     // 18: stockwatch.v1.ListPricesResponse
+	(*DeletePricesRequest)(nil),    // 19: stockwatch.v1.DeletePricesRequest
+	(*DeletePricesResponse)(nil),   // 20: stockwatch.v1.DeletePricesResponse
+	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 22: google.protobuf.Duration
 }
 var file_stockwatch_v1_stockwatch_proto_depIdxs = []int32{
-	18, // 0: stockwatch.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	18, // 1: stockwatch.v1.User.update_time:type_name -> google.protobuf.Timestamp
+	21, // 0: stockwatch.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	21, // 1: stockwatch.v1.User.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: stockwatch.v1.User.ticker_status:type_name -> stockwatch.v1.TickerStatus
-	18, // 3: stockwatch.v1.Price.market_time:type_name -> google.protobuf.Timestamp
-	18, // 4: stockwatch.v1.Price.collect_time:type_name -> google.protobuf.Timestamp
-	18, // 5: stockwatch.v1.AveragePrice.oldest_market_time:type_name -> google.protobuf.Timestamp
-	18, // 6: stockwatch.v1.AveragePrice.newest_market_time:type_name -> google.protobuf.Timestamp
-	1,  // 7: stockwatch.v1.UserWithPrice.user:type_name -> stockwatch.v1.User
-	2,  // 8: stockwatch.v1.UserWithPrice.latest_price:type_name -> stockwatch.v1.Price
-	12, // 9: stockwatch.v1.ListUsersResponse.users:type_name -> stockwatch.v1.UserWithPrice
-	2,  // 10: stockwatch.v1.ListPricesResponse.prices:type_name -> stockwatch.v1.Price
-	19, // 11: stockwatch.v1.DeletePricesRequest.older_than:type_name -> google.protobuf.Duration
-	4,  // 12: stockwatch.v1.StockService.RegisterUser:input_type -> stockwatch.v1.RegisterUserRequest
-	5,  // 13: stockwatch.v1.StockService.UpdateUser:input_type -> stockwatch.v1.UpdateUserRequest
-	6,  // 14: stockwatch.v1.StockService.DeleteUser:input_type -> stockwatch.v1.DeleteUserRequest
-	8,  // 15: stockwatch.v1.StockService.GetUser:input_type -> stockwatch.v1.GetUserRequest
-	9,  // 16: stockwatch.v1.StockService.GetLatestPrice:input_type -> stockwatch.v1.GetLatestPriceRequest
-	10, // 17: stockwatch.v1.StockService.GetAveragePrice:input_type -> stockwatch.v1.GetAveragePriceRequest
-	11, // 18: stockwatch.v1.StockService.ListUsers:input_type -> stockwatch.v1.ListUsersRequest
-	14, // 19: stockwatch.v1.StockService.ListPrices:input_type -> stockwatch.v1.ListPricesRequest
-	16, // 20: stockwatch.v1.StockService.DeletePrices:input_type -> stockwatch.v1.DeletePricesRequest
-	1,  // 21: stockwatch.v1.StockService.RegisterUser:output_type -> stockwatch.v1.User
-	1,  // 22: stockwatch.v1.StockService.UpdateUser:output_type -> stockwatch.v1.User
-	7,  // 23: stockwatch.v1.StockService.DeleteUser:output_type -> stockwatch.v1.DeleteUserResponse
-	1,  // 24: stockwatch.v1.StockService.GetUser:output_type -> stockwatch.v1.User
-	2,  // 25: stockwatch.v1.StockService.GetLatestPrice:output_type -> stockwatch.v1.Price
-	3,  // 26: stockwatch.v1.StockService.GetAveragePrice:output_type -> stockwatch.v1.AveragePrice
-	13, // 27: stockwatch.v1.StockService.ListUsers:output_type -> stockwatch.v1.ListUsersResponse
-	15, // 28: stockwatch.v1.StockService.ListPrices:output_type -> stockwatch.v1.ListPricesResponse
-	17, // 29: stockwatch.v1.StockService.DeletePrices:output_type -> stockwatch.v1.DeletePricesResponse
-	21, // [21:30] is the sub-list for method output_type
-	12, // [12:21] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	21, // 3: stockwatch.v1.Price.market_time:type_name -> google.protobuf.Timestamp
+	21, // 4: stockwatch.v1.Price.collect_time:type_name -> google.protobuf.Timestamp
+	21, // 5: stockwatch.v1.AveragePrice.oldest_market_time:type_name -> google.protobuf.Timestamp
+	21, // 6: stockwatch.v1.AveragePrice.newest_market_time:type_name -> google.protobuf.Timestamp
+	21, // 7: stockwatch.v1.PricePoint.market_time:type_name -> google.protobuf.Timestamp
+	21, // 8: stockwatch.v1.PriceHistory.since:type_name -> google.protobuf.Timestamp
+	21, // 9: stockwatch.v1.PriceHistory.until:type_name -> google.protobuf.Timestamp
+	4,  // 10: stockwatch.v1.PriceHistory.points:type_name -> stockwatch.v1.PricePoint
+	4,  // 11: stockwatch.v1.PriceHistory.first:type_name -> stockwatch.v1.PricePoint
+	4,  // 12: stockwatch.v1.PriceHistory.last:type_name -> stockwatch.v1.PricePoint
+	4,  // 13: stockwatch.v1.PriceHistory.min:type_name -> stockwatch.v1.PricePoint
+	4,  // 14: stockwatch.v1.PriceHistory.max:type_name -> stockwatch.v1.PricePoint
+	21, // 15: stockwatch.v1.GetPriceHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	21, // 16: stockwatch.v1.GetPriceHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	1,  // 17: stockwatch.v1.UserWithPrice.user:type_name -> stockwatch.v1.User
+	2,  // 18: stockwatch.v1.UserWithPrice.latest_price:type_name -> stockwatch.v1.Price
+	15, // 19: stockwatch.v1.ListUsersResponse.users:type_name -> stockwatch.v1.UserWithPrice
+	2,  // 20: stockwatch.v1.ListPricesResponse.prices:type_name -> stockwatch.v1.Price
+	22, // 21: stockwatch.v1.DeletePricesRequest.older_than:type_name -> google.protobuf.Duration
+	6,  // 22: stockwatch.v1.StockService.RegisterUser:input_type -> stockwatch.v1.RegisterUserRequest
+	7,  // 23: stockwatch.v1.StockService.UpdateUser:input_type -> stockwatch.v1.UpdateUserRequest
+	8,  // 24: stockwatch.v1.StockService.DeleteUser:input_type -> stockwatch.v1.DeleteUserRequest
+	10, // 25: stockwatch.v1.StockService.GetUser:input_type -> stockwatch.v1.GetUserRequest
+	11, // 26: stockwatch.v1.StockService.GetLatestPrice:input_type -> stockwatch.v1.GetLatestPriceRequest
+	12, // 27: stockwatch.v1.StockService.GetAveragePrice:input_type -> stockwatch.v1.GetAveragePriceRequest
+	13, // 28: stockwatch.v1.StockService.GetPriceHistory:input_type -> stockwatch.v1.GetPriceHistoryRequest
+	14, // 29: stockwatch.v1.StockService.ListUsers:input_type -> stockwatch.v1.ListUsersRequest
+	17, // 30: stockwatch.v1.StockService.ListPrices:input_type -> stockwatch.v1.ListPricesRequest
+	19, // 31: stockwatch.v1.StockService.DeletePrices:input_type -> stockwatch.v1.DeletePricesRequest
+	1,  // 32: stockwatch.v1.StockService.RegisterUser:output_type -> stockwatch.v1.User
+	1,  // 33: stockwatch.v1.StockService.UpdateUser:output_type -> stockwatch.v1.User
+	9,  // 34: stockwatch.v1.StockService.DeleteUser:output_type -> stockwatch.v1.DeleteUserResponse
+	1,  // 35: stockwatch.v1.StockService.GetUser:output_type -> stockwatch.v1.User
+	2,  // 36: stockwatch.v1.StockService.GetLatestPrice:output_type -> stockwatch.v1.Price
+	3,  // 37: stockwatch.v1.StockService.GetAveragePrice:output_type -> stockwatch.v1.AveragePrice
+	5,  // 38: stockwatch.v1.StockService.GetPriceHistory:output_type -> stockwatch.v1.PriceHistory
+	16, // 39: stockwatch.v1.StockService.ListUsers:output_type -> stockwatch.v1.ListUsersResponse
+	18, // 40: stockwatch.v1.StockService.ListPrices:output_type -> stockwatch.v1.ListPricesResponse
+	20, // 41: stockwatch.v1.StockService.DeletePrices:output_type -> stockwatch.v1.DeletePricesResponse
+	32, // [32:42] is the sub-list for method output_type
+	22, // [22:32] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_stockwatch_v1_stockwatch_proto_init() }
@@ -1231,7 +1533,7 @@ func file_stockwatch_v1_stockwatch_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stockwatch_v1_stockwatch_proto_rawDesc), len(file_stockwatch_v1_stockwatch_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

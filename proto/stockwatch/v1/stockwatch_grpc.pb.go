@@ -30,6 +30,7 @@ const (
 	StockService_GetUser_FullMethodName         = "/stockwatch.v1.StockService/GetUser"
 	StockService_GetLatestPrice_FullMethodName  = "/stockwatch.v1.StockService/GetLatestPrice"
 	StockService_GetAveragePrice_FullMethodName = "/stockwatch.v1.StockService/GetAveragePrice"
+	StockService_GetPriceHistory_FullMethodName = "/stockwatch.v1.StockService/GetPriceHistory"
 	StockService_ListUsers_FullMethodName       = "/stockwatch.v1.StockService/ListUsers"
 	StockService_ListPrices_FullMethodName      = "/stockwatch.v1.StockService/ListPrices"
 	StockService_DeletePrices_FullMethodName    = "/stockwatch.v1.StockService/DeletePrices"
@@ -55,6 +56,15 @@ type StockServiceClient interface {
 	// never mixed: only the newest run of prices in the newest price's
 	// currency is averaged, so the answer's count may be less than asked.
 	GetAveragePrice(ctx context.Context, in *GetAveragePriceRequest, opts ...grpc.CallOption) (*AveragePrice, error)
+	// GetPriceHistory returns the prices of the user's ticker with a market
+	// time in [since, until), in time order, downsampled to at most
+	// max_points points, with their first, last, lowest and highest price
+	// and the change in percent. Currencies are never mixed: as for
+	// GetAveragePrice, only the newest run of prices in the newest price's
+	// currency (within the range) counts. A range without prices answers
+	// no points. INVALID_ARGUMENT for a bad e-mail, range or max_points,
+	// NOT_FOUND for an unknown user, FAILED_PRECONDITION before any price.
+	GetPriceHistory(ctx context.Context, in *GetPriceHistoryRequest, opts ...grpc.CallOption) (*PriceHistory, error)
 	// ListUsers pages through all users with their latest price. Admin.
 	ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error)
 	// ListPrices pages through stored prices, newest first. Admin.
@@ -131,6 +141,16 @@ func (c *stockServiceClient) GetAveragePrice(ctx context.Context, in *GetAverage
 	return out, nil
 }
 
+func (c *stockServiceClient) GetPriceHistory(ctx context.Context, in *GetPriceHistoryRequest, opts ...grpc.CallOption) (*PriceHistory, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PriceHistory)
+	err := c.cc.Invoke(ctx, StockService_GetPriceHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *stockServiceClient) ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (*ListUsersResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListUsersResponse)
@@ -181,6 +201,15 @@ type StockServiceServer interface {
 	// never mixed: only the newest run of prices in the newest price's
 	// currency is averaged, so the answer's count may be less than asked.
 	GetAveragePrice(context.Context, *GetAveragePriceRequest) (*AveragePrice, error)
+	// GetPriceHistory returns the prices of the user's ticker with a market
+	// time in [since, until), in time order, downsampled to at most
+	// max_points points, with their first, last, lowest and highest price
+	// and the change in percent. Currencies are never mixed: as for
+	// GetAveragePrice, only the newest run of prices in the newest price's
+	// currency (within the range) counts. A range without prices answers
+	// no points. INVALID_ARGUMENT for a bad e-mail, range or max_points,
+	// NOT_FOUND for an unknown user, FAILED_PRECONDITION before any price.
+	GetPriceHistory(context.Context, *GetPriceHistoryRequest) (*PriceHistory, error)
 	// ListUsers pages through all users with their latest price. Admin.
 	ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error)
 	// ListPrices pages through stored prices, newest first. Admin.
@@ -214,6 +243,9 @@ func (UnimplementedStockServiceServer) GetLatestPrice(context.Context, *GetLates
 }
 func (UnimplementedStockServiceServer) GetAveragePrice(context.Context, *GetAveragePriceRequest) (*AveragePrice, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAveragePrice not implemented")
+}
+func (UnimplementedStockServiceServer) GetPriceHistory(context.Context, *GetPriceHistoryRequest) (*PriceHistory, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPriceHistory not implemented")
 }
 func (UnimplementedStockServiceServer) ListUsers(context.Context, *ListUsersRequest) (*ListUsersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListUsers not implemented")
@@ -353,6 +385,24 @@ func _StockService_GetAveragePrice_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StockService_GetPriceHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPriceHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StockServiceServer).GetPriceHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StockService_GetPriceHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StockServiceServer).GetPriceHistory(ctx, req.(*GetPriceHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _StockService_ListUsers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListUsersRequest)
 	if err := dec(in); err != nil {
@@ -437,6 +487,10 @@ var StockService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetAveragePrice",
 			Handler:    _StockService_GetAveragePrice_Handler,
+		},
+		{
+			MethodName: "GetPriceHistory",
+			Handler:    _StockService_GetPriceHistory_Handler,
 		},
 		{
 			MethodName: "ListUsers",
