@@ -26,6 +26,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/breaker"
 	"github.com/stockwatch/stockwatch/internal/collector"
 	"github.com/stockwatch/stockwatch/internal/metrics"
+	"github.com/stockwatch/stockwatch/internal/rest"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
@@ -46,6 +47,7 @@ type daemon struct {
 	quotes *breaker.Breaker     // the collector's quote source; nil unless the collector runs
 	verify *breaker.Breaker     // the API's ticker checks'; nil without them
 	coll   *collector.Collector // nil unless the collector runs
+	rest   *rest.Gateway        // the REST/JSON API; nil unless the API runs with -http-addr
 }
 
 // newDaemon opens the database and sets up what cfg runs, with tc (from
@@ -139,7 +141,13 @@ func (d *daemon) setupAPI() error {
 		acfg.Quoter, acfg.OnCheck = d.verify, d.met.TickerCheck
 		acfg.VerifyRate, acfg.VerifyBurst = d.cfg.VerifyRate, d.cfg.VerifyBurst
 	}
-	api.New(d.db, acfg).Register(d.grpc)
+	srv := api.New(d.db, acfg)
+	srv.Register(d.grpc)
+	if d.cfg.HTTPAddr != "" {
+		if err := d.setupREST(srv); err != nil {
+			return err
+		}
+	}
 	d.health = health.NewServer()
 	healthpb.RegisterHealthServer(d.grpc, d.health)
 	reflection.Register(d.grpc)
@@ -341,6 +349,10 @@ func (d *daemon) httpHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
+	if d.rest != nil {
+		mux.Handle("/v1/", d.rest)
+		mux.Handle("/openapi.json", d.rest)
+	}
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -407,6 +419,9 @@ func (d *daemon) close() {
 	}
 	if d.hlis != nil {
 		d.hlis.Close()
+	}
+	if d.rest != nil {
+		d.rest.Close() // after the HTTP handlers (shutdown), before the database
 	}
 	if d.db != nil {
 		if err := d.db.Close(); err != nil {
