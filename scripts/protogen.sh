@@ -25,5 +25,6 @@ PATH="$bin:$PATH" protoc -I proto -I /usr/include \
   --grpc-gateway_out=proto/gateway --grpc-gateway_opt=paths=source_relative \
   --grpc-gateway_opt=standalone=true,grpc_api_configuration="$rules" \
   --openapiv2_out=proto/gateway --openapiv2_opt=grpc_api_configuration="$rules" \
+  --openapiv2_opt=openapi_configuration=proto/stockwatch/v1/stockwatch_openapi.yaml \
   --openapiv2_opt=json_names_for_fields=false,disable_service_tags=true,preserve_rpc_order=true \
   "proto/$src"

@@ -90,6 +90,10 @@ func TestEveryStatementIsRebound(t *testing.T) {
 		{"GetUser", func() error { _, err := db.GetUser(ctx, "a@x.com"); return err }},
 		{"LatestPrice", func() error { _, err := db.LatestPrice(ctx, "a@x.com"); return err }},
 		{"AveragePrice", func() error { _, err := db.AveragePrice(ctx, "a@x.com", 10); return err }},
+		{"PriceHistory", func() error {
+			_, err := db.PriceHistory(ctx, "a@x.com", now.Add(-time.Hour), now.Add(time.Hour), 10)
+			return err
+		}},
 		{"ListUsers", func() error { _, err := db.ListUsers(ctx, "", 10); return err }},
 		{"ListPrices", func() error {
 			_, err := db.ListPrices(ctx, "AAPL", &stock.PriceCursor{MarketTime: now.Add(time.Hour), ID: 1 << 40}, 10)
