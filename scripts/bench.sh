@@ -105,6 +105,14 @@ END {
 		row(p, "LatestPrice", "Ceiling/Read", 0.9, 1.5)
 		row(p, "AveragePrice", "Ceiling/Read", 0.7, "")
 		row(p, "CreateUserOnce", "Ceiling/Write", 0.8, "")
+		row(p, "GetLatestPrice", "Ceiling/PointRead", 0.9, 1.5)
+		row(p, "GetAveragePrice", "Ceiling/PointRead", 0.85, 1.5)
+		row(p, "GetAveragePrice10000", "Ceiling/PointRead", 0.5, 1.5)
+		row(p, "RegisterUser", "Ceiling/Insert", 0.8, "")
+		row(p, "LatestPrice", "Ceiling/PointRead", 0.9, 1.5)
+		row(p, "AveragePrice", "Ceiling/PointRead", 0.85, 1.5)
+		row(p, "AveragePrice10000", "Ceiling/PointRead", 0.5, 1.5)
+		row(p, "CreateUserOnce", "Ceiling/Insert", 0.8, "")
 	}
 	# Scaling: p50 at the largest size over p50 at the smallest.
 	for (n in seen) if (n ~ /^BenchmarkScaling\/.*\/rows=[0-9]+\/Get/) {

@@ -77,7 +77,7 @@ func (c *runConfig) register(fs *flag.FlagSet) listFlags {
 	fs.IntVar(&c.Prices, "prices", 1_000_000, "preloaded prices, spread evenly over the tickers")
 	fs.IntVar(&c.SmallTickers, "small-tickers", 100, "scaling check: tickers of the small database (with -small-prices, 100 prices a ticker, so that GetAveragePrice(100) reads 100 rows at both sizes)")
 	fs.IntVar(&c.SmallPrices, "small-prices", 10_000, "scaling check: prices of the small database")
-	l.workloads = fs.String("workloads", "", "workloads to run, comma-separated (default all): Noop, Read, Write, Noop (daemon), GetLatestPrice, GetAveragePrice, GetUser, RegisterUser, UpdateUser")
+	l.workloads = fs.String("workloads", "", "workloads to run, comma-separated (default all): "+strings.Join(workloadNames, ", "))
 	l.conc = fs.String("concurrency", "1,16,64", "closed-loop client goroutines, comma-separated")
 	l.scalingConc = fs.String("scaling-concurrency", "1,16", "concurrency of the scaling check")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "measured time of each run")

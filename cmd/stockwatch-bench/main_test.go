@@ -263,7 +263,18 @@ func TestSmoke(t *testing.T) {
 	p := &process{name: "in-process", conn: conn}
 	e := &env{rows: 500, users: users, tickers: tickers, daemon: p, ceiling: p, stock: pb.NewStockServiceClient(conn)}
 	h := &harness{}
-	for _, w := range []workload{wNoop, wRead, wWrite, wDaemonNoop, wLatest, wAverage, wGetUser, h.register(), wUpdate} {
+	ws := h.workloads()
+	var names []string
+	for _, w := range ws {
+		names = append(names, w.name)
+		if w.ceiling != slices.Contains(ceilingNames, w.name) {
+			t.Errorf("workload %s: ceiling = %v, but ceilingNames says otherwise", w.name, w.ceiling)
+		}
+	}
+	if diff := cmp.Diff(workloadNames, names); diff != "" {
+		t.Errorf("workloads mismatch workloadNames (-want +got):\n%s", diff)
+	}
+	for _, w := range ws {
 		t.Run(strings.ReplaceAll(w.name, " ", ""), func(t *testing.T) {
 			s := closedLoop(ctx, 2, 20*time.Millisecond, 200*time.Millisecond, watch{server: os.Getpid()}, w.op(e))
 			if s.Errors > 0 {
@@ -299,6 +310,7 @@ func TestReport(t *testing.T) {
 			sample: sample{N: n, Elapsed: time.Second, P50: p50, P99: 2 * p50, MaxRSSKiB: 30 << 10}})
 	}
 	add("main", "Read", 1000000, 1000, time.Millisecond)
+	add("main", "PointRead", 1000000, 1100, time.Millisecond)
 	add("main", "GetLatestPrice", 1000000, 950, time.Millisecond)
 	add("main", "GetAveragePrice", 1000000, 500, time.Millisecond)
 	add("scaling", "GetLatestPrice", 10000, 1000, time.Millisecond)
@@ -311,6 +323,9 @@ func TestReport(t *testing.T) {
 	for _, want := range []string{
 		"| GetLatestPrice req/s ÷ Read req/s | 0.95 | ≥ 0.9 | met |",
 		"| GetAveragePrice (100) req/s ÷ Read req/s | 0.50 | ≥ 0.7 | **missed by 29%** |",
+		"| GetLatestPrice req/s ÷ PointRead req/s | 0.86 | ≥ 0.9 at c=1, 16, 64 | c=16 **missed by 4.0%** |",
+		"| GetLatestPrice p99 ÷ PointRead p99 | 1.00 | ≤ 1.5 at c=1, 16, 64 | met |",
+		"| RegisterUser req/s ÷ Insert req/s | – | ≥ 0.8 at c=1, 16 | not measured |",
 		"| GetLatestPrice | 16 | 1.00 ms | 1.10 ms | 1.10 | ≤ 1.2 | met |",
 		"| 100 | 2.600 s | 2.500 s | 1.040 | ≤ 1.1 | met |",
 	} {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func goldenBackend(cfg runConfig, name, version string, rss int64) *backendRepor
 		for ci, conc := range cfg.Concurrency {
 			for wi, wl := range workloadNames {
 				server := "stockwatchd-large"
-				if wi < 3 {
+				if slices.Contains(ceilingNames, wl) {
 					server = "ceiling-large"
 				}
 				k := 1 + 0.1*float64(wi) + 0.3*float64(ci) + 0.05*float64(round)

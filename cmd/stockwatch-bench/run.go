@@ -172,7 +172,7 @@ func (h *harness) preloaded(ctx context.Context, br *backendReport, tag string, 
 // round. It returns ctx's error if ctx ended.
 func (h *harness) runMain(ctx context.Context, br *backendReport, e *env) error {
 	start := time.Now()
-	all := []workload{wNoop, wRead, wWrite, wDaemonNoop, wLatest, wAverage, wGetUser, h.register(), wUpdate}
+	all := h.workloads()
 	for round := range h.cfg.Rounds {
 		for _, c := range h.cfg.Concurrency {
 			for _, w := range all {
@@ -185,6 +185,11 @@ func (h *harness) runMain(ctx context.Context, br *backendReport, e *env) error 
 	}
 	br.mainTook = time.Since(start)
 	return nil
+}
+
+// workloads returns every workload, in the order of workloadNames.
+func (h *harness) workloads() []workload {
+	return []workload{wNoop, wRead, wPointRead, wWrite, wInsert, wDaemonNoop, wLatest, wAverage, wAverage10000, wGetUser, h.register(), wUpdate}
 }
 
 // runScaling measures the price queries on the small and the large

@@ -72,9 +72,19 @@ var (
 			return e.ceiling.conn.Invoke(ctx, benchtest.MethodRead, wrapperspb.String(benchtest.Ticker(rng.IntN(e.tickers))), new(wrapperspb.DoubleValue))
 		}
 	}}
+	wPointRead = workload{"PointRead", true, func(e *env) op {
+		return func(ctx context.Context, rng *rand.Rand) error {
+			return e.ceiling.conn.Invoke(ctx, benchtest.MethodPointRead, wrapperspb.String(benchtest.Email(rng.IntN(e.users))), new(wrapperspb.StringValue))
+		}
+	}}
 	wWrite = workload{"Write", true, func(e *env) op {
 		return func(ctx context.Context, _ *rand.Rand) error {
 			return e.ceiling.conn.Invoke(ctx, benchtest.MethodWrite, &emptypb.Empty{}, new(emptypb.Empty))
+		}
+	}}
+	wInsert = workload{"Insert", true, func(e *env) op {
+		return func(ctx context.Context, _ *rand.Rand) error {
+			return e.ceiling.conn.Invoke(ctx, benchtest.MethodInsert, &emptypb.Empty{}, new(emptypb.Empty))
 		}
 	}}
 	wDaemonNoop = workload{"Noop (daemon)", false, func(e *env) op { return healthCheck(e.daemon.conn) }}
@@ -84,13 +94,9 @@ var (
 			return err
 		}
 	}}
-	wAverage = workload{"GetAveragePrice", false, func(e *env) op {
-		return func(ctx context.Context, rng *rand.Rand) error {
-			_, err := e.stock.GetAveragePrice(ctx, &pb.GetAveragePriceRequest{Email: benchtest.Email(rng.IntN(e.users)), Count: 100})
-			return err
-		}
-	}}
-	wGetUser = workload{"GetUser", false, func(e *env) op {
+	wAverage      = workload{"GetAveragePrice", false, average(100)}
+	wAverage10000 = workload{"GetAveragePrice10000", false, average(10_000)}
+	wGetUser      = workload{"GetUser", false, func(e *env) op {
 		return func(ctx context.Context, rng *rand.Rand) error {
 			_, err := e.stock.GetUser(ctx, &pb.GetUserRequest{Email: benchtest.Email(rng.IntN(e.users))})
 			return err
@@ -119,6 +125,16 @@ func (h *harness) register() workload {
 	}}
 }
 
+// average is GetAveragePrice of count prices of a random user's ticker.
+func average(count int32) func(*env) op {
+	return func(e *env) op {
+		return func(ctx context.Context, rng *rand.Rand) error {
+			_, err := e.stock.GetAveragePrice(ctx, &pb.GetAveragePriceRequest{Email: benchtest.Email(rng.IntN(e.users)), Count: count})
+			return err
+		}
+	}
+}
+
 func healthCheck(conn *grpc.ClientConn) op {
 	hc := healthpb.NewHealthClient(conn)
 	return func(ctx context.Context, _ *rand.Rand) error {
@@ -128,7 +144,11 @@ func healthCheck(conn *grpc.ClientConn) op {
 }
 
 // workloadNames lists every workload, in the order they run.
-var workloadNames = []string{"Noop", "Read", "Write", "Noop (daemon)", "GetLatestPrice", "GetAveragePrice", "GetUser", "RegisterUser", "UpdateUser"}
+var workloadNames = []string{"Noop", "Read", "PointRead", "Write", "Insert", "Noop (daemon)",
+	"GetLatestPrice", "GetAveragePrice", "GetAveragePrice10000", "GetUser", "RegisterUser", "UpdateUser"}
+
+// ceilingNames are the workloads the ceiling server serves.
+var ceilingNames = []string{"Noop", "Read", "PointRead", "Write", "Insert"}
 
 // measure runs one workload against e and records it, unless -workloads
 // leaves it out.

@@ -71,9 +71,12 @@ func BenchmarkScaling(b *testing.B) {
 func (e *benchEnv) runAll(b *testing.B) {
 	b.Run("Ceiling/Noop", e.benchNoop)
 	b.Run("Ceiling/Read", e.benchReadCeiling)
+	b.Run("Ceiling/PointRead", e.benchPointReadCeiling)
 	b.Run("Ceiling/Write", e.benchWriteCeiling)
+	b.Run("Ceiling/Insert", e.benchInsertCeiling)
 	b.Run("GetLatestPrice", e.benchLatest)
 	b.Run("GetAveragePrice", e.benchAverage)
+	b.Run("GetAveragePrice10000", e.benchAverage10000)
 	b.Run("GetUser", e.benchGetUser)
 	b.Run("RegisterUser", e.benchRegister)
 	b.Run("UpdateUser", e.benchUpdate)
@@ -144,6 +147,19 @@ func (e *benchEnv) benchReadCeiling(b *testing.B) {
 	})
 }
 
+func (e *benchEnv) benchPointReadCeiling(b *testing.B) {
+	benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+		out := new(wrapperspb.StringValue)
+		return e.conn.Invoke(ctx, benchtest.MethodPointRead, wrapperspb.String(benchtest.Email(rng.IntN(e.users))), out)
+	})
+}
+
+func (e *benchEnv) benchInsertCeiling(b *testing.B) {
+	benchrun.Run(b, func(ctx context.Context, _ *rand.Rand) error {
+		return e.conn.Invoke(ctx, benchtest.MethodInsert, &emptypb.Empty{}, new(emptypb.Empty))
+	})
+}
+
 func (e *benchEnv) benchWriteCeiling(b *testing.B) {
 	benchrun.Run(b, func(ctx context.Context, _ *rand.Rand) error {
 		return e.conn.Invoke(ctx, benchtest.MethodWrite, &emptypb.Empty{}, new(emptypb.Empty))
@@ -157,9 +173,13 @@ func (e *benchEnv) benchLatest(b *testing.B) {
 	})
 }
 
-func (e *benchEnv) benchAverage(b *testing.B) {
+func (e *benchEnv) benchAverage(b *testing.B) { e.benchAverageOf(b, 100) }
+
+func (e *benchEnv) benchAverage10000(b *testing.B) { e.benchAverageOf(b, 10_000) }
+
+func (e *benchEnv) benchAverageOf(b *testing.B, count int32) {
 	benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-		_, err := e.client.GetAveragePrice(ctx, &pb.GetAveragePriceRequest{Email: benchtest.Email(rng.IntN(e.users)), Count: 100})
+		_, err := e.client.GetAveragePrice(ctx, &pb.GetAveragePriceRequest{Email: benchtest.Email(rng.IntN(e.users)), Count: count})
 		return err
 	})
 }

@@ -16,19 +16,26 @@ import (
 
 // Full method names of the ceiling service: a hand-written ServiceDesc
 // with well-known message types (no .proto). Read takes a ticker
-// (StringValue) and returns its newest price (DoubleValue); Write takes
-// and returns Empty.
+// (StringValue) and returns its newest price (DoubleValue); PointRead
+// takes an e-mail (StringValue) and returns the user's ticker
+// (StringValue); Write and Insert take and return Empty.
 const (
-	CeilingService = "stockwatch.bench.v1.Ceiling"
-	MethodRead     = "/" + CeilingService + "/Read"
-	MethodWrite    = "/" + CeilingService + "/Write"
+	CeilingService  = "stockwatch.bench.v1.Ceiling"
+	MethodRead      = "/" + CeilingService + "/Read"
+	MethodPointRead = "/" + CeilingService + "/PointRead"
+	MethodWrite     = "/" + CeilingService + "/Write"
+	MethodInsert    = "/" + CeilingService + "/Insert"
 )
 
-// Ceilings are the least database work a price read and a write can do:
-// the store's ceiling queries (store.DB.ReadCeiling and WriteCeiling).
+// Ceilings are the least database work a price read, a read by primary
+// key, an at-most-once write and one durable write can do: the store's
+// ceiling queries (store.DB.ReadCeiling, PointReadCeiling, WriteCeiling
+// and InsertCeiling).
 type Ceilings interface {
 	ReadCeiling(ctx context.Context, ticker string) (float64, error)
+	PointReadCeiling(ctx context.Context, email string) (string, error)
 	WriteCeiling(ctx context.Context, key string, n int64) error
+	InsertCeiling(ctx context.Context, key string, n int64) error
 }
 
 var _ Ceilings = (*store.DB)(nil)
@@ -54,6 +61,22 @@ func (c *ceiling) read(ctx context.Context, in *wrapperspb.StringValue) (*wrappe
 	return wrapperspb.Double(price), nil
 }
 
+func (c *ceiling) pointRead(ctx context.Context, in *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
+	ticker, err := c.db.PointReadCeiling(ctx, in.GetValue())
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "point read: %v", err)
+	}
+	return wrapperspb.String(ticker), nil
+}
+
+func (c *ceiling) insert(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empty, error) {
+	n := c.seq.Add(1)
+	if err := c.db.InsertCeiling(ctx, c.prefix+"i"+strconv.FormatInt(n, 10), n); err != nil {
+		return nil, status.Errorf(codes.Internal, "insert: %v", err)
+	}
+	return &emptypb.Empty{}, nil
+}
+
 func (c *ceiling) write(ctx context.Context, _ *emptypb.Empty) (*emptypb.Empty, error) {
 	n := c.seq.Add(1)
 	if err := c.db.WriteCeiling(ctx, c.prefix+strconv.FormatInt(n, 10), n); err != nil {
@@ -67,7 +90,9 @@ var ceilingDesc = grpc.ServiceDesc{
 	HandlerType: (*any)(nil),
 	Methods: []grpc.MethodDesc{
 		{MethodName: "Read", Handler: unary(MethodRead, (*ceiling).read)},
+		{MethodName: "PointRead", Handler: unary(MethodPointRead, (*ceiling).pointRead)},
 		{MethodName: "Write", Handler: unary(MethodWrite, (*ceiling).write)},
+		{MethodName: "Insert", Handler: unary(MethodInsert, (*ceiling).insert)},
 	},
 	Streams: []grpc.StreamDesc{},
 }

@@ -41,11 +41,23 @@ func BenchmarkStore(b *testing.B) {
 					return err
 				})
 			})
+			b.Run("Ceiling/PointRead", func(b *testing.B) {
+				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+					_, err := db.PointReadCeiling(ctx, benchtest.Email(rng.IntN(benchtest.Users)))
+					return err
+				})
+			})
 			var seq atomic.Int64
 			b.Run("Ceiling/Write", func(b *testing.B) {
 				benchrun.Run(b, func(ctx context.Context, _ *rand.Rand) error {
 					n := seq.Add(1)
 					return db.WriteCeiling(ctx, strconv.FormatInt(n, 10), n)
+				})
+			})
+			b.Run("Ceiling/Insert", func(b *testing.B) {
+				benchrun.Run(b, func(ctx context.Context, _ *rand.Rand) error {
+					n := seq.Add(1)
+					return db.InsertCeiling(ctx, "i"+strconv.FormatInt(n, 10), n)
 				})
 			})
 			b.Run("LatestPrice", func(b *testing.B) {
@@ -54,12 +66,18 @@ func BenchmarkStore(b *testing.B) {
 					return err
 				})
 			})
-			b.Run("AveragePrice", func(b *testing.B) {
-				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-					_, err := db.AveragePrice(ctx, benchtest.Email(rng.IntN(benchtest.Users)), 100)
-					return err
+			for _, n := range []int{100, 10_000} {
+				name := "AveragePrice"
+				if n != 100 {
+					name += strconv.Itoa(n)
+				}
+				b.Run(name, func(b *testing.B) {
+					benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+						_, err := db.AveragePrice(ctx, benchtest.Email(rng.IntN(benchtest.Users)), n)
+						return err
+					})
 				})
-			})
+			}
 			b.Run("GetUser", func(b *testing.B) {
 				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
 					_, err := db.GetUser(ctx, benchtest.Email(rng.IntN(benchtest.Users)))

@@ -13,8 +13,9 @@ import (
 )
 
 // TestCeilings: the ceiling table can be created twice, ReadCeiling reads
-// a ticker's newest price, and WriteCeiling writes both of its rows or,
-// on a taken key, neither.
+// a ticker's newest price, PointReadCeiling a user's ticker, WriteCeiling
+// writes both of its rows or, on a taken key, neither, and InsertCeiling
+// writes its row once.
 func TestCeilings(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -34,6 +35,14 @@ func TestCeilings(t *testing.T) {
 			t.Errorf("ReadCeiling(AAPL) = %v, %v; want 40, nil", got, err)
 		}
 
+		if _, err := db.PointReadCeiling(ctx, "a@x.com"); !errors.Is(err, sql.ErrNoRows) {
+			t.Errorf("PointReadCeiling of an unknown user: %v, want sql.ErrNoRows", err)
+		}
+		storetest.MustExec(t, db, `INSERT INTO users (email, ticker, create_time, update_time) VALUES ('a@x.com', 'MSFT', 1, 1)`)
+		if got, err := db.PointReadCeiling(ctx, "a@x.com"); err != nil || got != "MSFT" {
+			t.Errorf("PointReadCeiling(a@x.com) = %q, %v; want MSFT, nil", got, err)
+		}
+
 		if err := db.WriteCeiling(ctx, "k1", 7); err != nil {
 			t.Fatalf("WriteCeiling: %v", err)
 		}
@@ -45,6 +54,15 @@ func TestCeilings(t *testing.T) {
 		}
 		if n := storetest.Count(t, db, "bench_scratch", ""); n != 2 {
 			t.Errorf("after a failed WriteCeiling: %d rows, want 2", n)
+		}
+		if err := db.InsertCeiling(ctx, "k2", 9); err != nil {
+			t.Fatalf("InsertCeiling: %v", err)
+		}
+		if err := db.InsertCeiling(ctx, "k2", 10); err == nil {
+			t.Error("InsertCeiling of a taken key: no error")
+		}
+		if n := storetest.Count(t, db, "bench_scratch", "k = ? AND v = ?", "k2", 9); n != 1 {
+			t.Errorf("after InsertCeiling: %d rows, want 1", n)
 		}
 	})
 }

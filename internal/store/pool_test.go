@@ -112,6 +112,8 @@ func TestEveryStatementIsRebound(t *testing.T) {
 		{"CreateCeilingTable", func() error { return db.CreateCeilingTable(ctx) }},
 		{"WriteCeiling", func() error { return db.WriteCeiling(ctx, "k", 1) }},
 		{"ReadCeiling", func() error { _, err := db.ReadCeiling(ctx, "AAPL"); return err }},
+		{"PointReadCeiling", func() error { _, err := db.PointReadCeiling(ctx, "a@x.com"); return err }},
+		{"InsertCeiling", func() error { return db.InsertCeiling(ctx, "k1", 1) }},
 	}
 	noQuery := []string{"Close", "PoolStats", "Pools", "SetBeforeCommit"}
 
