@@ -43,6 +43,9 @@ type dialect struct {
 	// ignoreConflict ends an INSERT so that a row whose unique key (the
 	// columns given) exists is skipped and not counted as affected.
 	ignoreConflict func(key ...string) string
+	// upsert ends an INSERT so that a row whose primary key (key) exists
+	// gets the inserted values of cols instead.
+	upsert func(key string, cols ...string) string
 	// priceIndex follows stock_prices' alias in the latest-price and
 	// average queries: it names the covering index, so that the planner
 	// uses it without estimating the others for every query (on MariaDB
@@ -65,6 +68,13 @@ func sqliteDialect() dialect {
 		lockRows: "",
 		ignoreConflict: func(key ...string) string {
 			return "ON CONFLICT (" + strings.Join(key, ", ") + ") DO NOTHING"
+		},
+		upsert: func(key string, cols ...string) string {
+			set := make([]string, len(cols))
+			for i, c := range cols {
+				set[i] = c + " = excluded." + c
+			}
+			return "ON CONFLICT (" + key + ") DO UPDATE SET " + strings.Join(set, ", ")
 		},
 		priceIndex: "INDEXED BY stock_prices_ticker_cover",
 		isDuplicate: func(err error) bool {
@@ -221,6 +231,15 @@ func openMySQL(rest string) (*DB, error) {
 		// turns no other error into a warning.
 		ignoreConflict: func(key ...string) string {
 			return "ON DUPLICATE KEY UPDATE " + key[0] + " = " + key[0]
+		},
+		// VALUES(col) is the one spelling MariaDB and MySQL 8 share (MySQL
+		// deprecates it for an alias MariaDB lacks).
+		upsert: func(_ string, cols ...string) string {
+			set := make([]string, len(cols))
+			for i, c := range cols {
+				set[i] = c + " = VALUES(" + c + ")"
+			}
+			return "ON DUPLICATE KEY UPDATE " + strings.Join(set, ", ")
 		},
 		priceIndex:  "FORCE INDEX (stock_prices_ticker_cover)",
 		isDuplicate: func(err error) bool { return mysqlNumber(err) == erDupEntry },

@@ -67,13 +67,13 @@ func (db *DB) noPrice(ctx context.Context, email string) error {
 // A ticker that became unknown after prices were stored still answers its
 // last price.
 //
-// One indexed query serves it: the user by primary key, then the newest
-// row of (ticker, market_time).
+// Two primary-key lookups serve it: the user, then the ticker's row of
+// ticker_prices, which every write of prices keeps exact in its own
+// transaction (tickerprices.go).
 func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error) {
 	p, err := scanPrice(db.r.QueryRowContext(ctx, `SELECT `+priceColumns+`
-		FROM users u JOIN stock_prices p `+db.d.priceIndex+` ON p.ticker = u.ticker
-		WHERE u.email = ?
-		ORDER BY p.market_time DESC LIMIT 1`, email))
+		FROM users u JOIN ticker_prices p ON p.ticker = u.ticker
+		WHERE u.email = ?`, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.Price{}, db.noPrice(ctx, email)
 	}
@@ -87,44 +87,33 @@ func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error
 // ticker Yahoo moved from GBp to GBP). It returns KindNotFound for an
 // unknown user and KindFailedPrecondition when no price is stored (as
 // LatestPrice).
+//
+// Three primary-key lookups serve it, whatever n: the user, the ticker's
+// row of ticker_prices (the newest price's number, the sum of the prices
+// up to it, where its currency's run starts) and the row of price_sums of
+// the oldest price averaged (the sum of the prices before it).
 func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Average, error) {
-	// The rows come back and are summed here: MariaDB would otherwise
-	// materialise them in a temporary table to aggregate, which costs its
-	// (shared) CPU more than sending 100 short rows.
-	rows, err := db.r.QueryContext(ctx, `SELECT p.price, p.market_time, p.ticker, p.currency
-		FROM users u JOIN stock_prices p `+db.d.priceIndex+` ON p.ticker = u.ticker
-		WHERE u.email = ?
-		ORDER BY p.market_time DESC LIMIT ?`, email, n)
+	var (
+		a                     stock.Average
+		last, first, mt, oldt int64
+		total, before         sum
+	)
+	err := db.r.QueryRowContext(ctx, `SELECT tp.ticker, tp.currency, tp.market_time, tp.last_seq, tp.sum_hi, tp.sum_lo,
+			s.seq, s.market_time, s.before_hi, s.before_lo
+		FROM users u JOIN ticker_prices tp ON tp.ticker = u.ticker
+		JOIN price_sums s ON s.ticker = tp.ticker
+			AND s.seq = CASE WHEN tp.last_seq - ? + 1 > tp.run_start THEN tp.last_seq - ? + 1 ELSE tp.run_start END
+		WHERE u.email = ?`, n, n, email).
+		Scan(&a.Ticker, &a.Currency, &mt, &last, &total.hi, &total.lo, &first, &oldt, &before.hi, &before.lo)
+	if errors.Is(err, sql.ErrNoRows) {
+		return stock.Average{}, db.noPrice(ctx, email)
+	}
 	if err != nil {
 		return stock.Average{}, db.wrap(err, "average price")
 	}
-	defer rows.Close()
-	var (
-		a           stock.Average
-		sum, price  float64
-		mt, oldest  int64
-		ticker, cur sql.RawBytes
-	)
-	for rows.Next() {
-		if err := rows.Scan(&price, &mt, &ticker, &cur); err != nil {
-			return stock.Average{}, db.wrap(err, "average price")
-		}
-		if a.Count == 0 {
-			a.Ticker, a.Currency, a.Newest = string(ticker), string(cur), fromMicros(mt)
-		} else if string(cur) != a.Currency {
-			break // never mix currencies; the deferred Close drops the rest
-		}
-		sum += price
-		oldest = mt
-		a.Count++
-	}
-	if err := rows.Err(); err != nil {
-		return stock.Average{}, db.wrap(err, "average price")
-	}
-	if a.Count == 0 {
-		return stock.Average{}, db.noPrice(ctx, email)
-	}
-	a.Average, a.Requested, a.Oldest = sum/float64(a.Count), n, fromMicros(oldest)
+	a.Count, a.Requested = int(last-first+1), n
+	a.Average = total.minus(before) / float64(a.Count)
+	a.Newest, a.Oldest = fromMicros(mt), fromMicros(oldt)
 	return a, nil
 }
 
@@ -134,8 +123,7 @@ func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Aver
 func (db *DB) ListUsers(ctx context.Context, after string, limit int) ([]stock.UserWithPrice, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT u.email, u.ticker, u.create_time, u.update_time, t.status,
 			p.id, p.ticker, p.price, p.currency, p.market_time, p.collect_time
-		FROM users u LEFT JOIN stock_prices p ON p.id = (
-			SELECT q.id FROM stock_prices q WHERE q.ticker = u.ticker ORDER BY q.market_time DESC LIMIT 1)
+		FROM users u LEFT JOIN ticker_prices p ON p.ticker = u.ticker
 		LEFT JOIN tickers t ON t.ticker = u.ticker
 		WHERE u.email > ?
 		ORDER BY u.email LIMIT ?`, after, limit)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/stockwatch/stockwatch/internal/once"
@@ -204,39 +203,9 @@ func (t *writeTx) DeleteUser(ctx context.Context, email string) error {
 const insertChunk = 500
 
 func (t *writeTx) InsertPrices(ctx context.Context, ps []stock.Price) (int64, error) {
-	var total int64
-	for len(ps) > 0 {
-		chunk := ps[:min(len(ps), insertChunk)]
-		ps = ps[len(chunk):]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO stock_prices (ticker, price, currency, market_time, collect_time) VALUES `)
-		args := make([]any, 0, 5*len(chunk))
-		for i, p := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?)")
-			args = append(args, p.Ticker, p.Price, p.Currency, micros(p.MarketTime), micros(p.CollectTime))
-		}
-		b.WriteString(" " + t.db.d.ignoreConflict("ticker", "market_time"))
-		res, err := t.tx.ExecContext(ctx, b.String(), args...)
-		if err != nil {
-			return 0, t.db.wrap(err, "insert prices")
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return 0, t.db.wrap(err, "insert prices")
-		}
-		total += n
-	}
-	return total, nil
+	return t.insertPrices(ctx, ps) // with the tickers' states: tickerprices.go
 }
 
 func (t *writeTx) DeletePrices(ctx context.Context, before time.Time) (int64, error) {
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM stock_prices WHERE collect_time < ?`, micros(before))
-	if err != nil {
-		return 0, t.db.wrap(err, "delete prices")
-	}
-	n, err := res.RowsAffected()
-	return n, t.db.wrap(err, "delete prices")
+	return t.deletePrices(ctx, before) // with the tickers' states: tickerprices.go
 }

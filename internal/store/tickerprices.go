@@ -1,0 +1,544 @@
+package store
+
+// The price reads' answers, kept per ticker (ticker_prices and
+// price_sums; migrations/*/00005_ticker_prices.sql says what they hold):
+// LatestPrice and AveragePrice read them with primary-key lookups only.
+// They are written in the same transaction as every change of
+// stock_prices (InsertPrices, DeletePrices), so a read sees exactly the
+// prices committed before it, as if it read stock_prices itself.
+//
+// Each ticker's prices, ordered by market time, are numbered 1, 2, … (seq)
+// in price_sums with the sum of the prices before each. A price newer than
+// the ticker's newest (what the collector stores) extends the numbering; a
+// deletion of the oldest prices (retention) drops the first numbers and
+// keeps the rest; anything else (a price older than the newest, a deletion
+// in the middle) renumbers the ticker from stock_prices.
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+)
+
+// sum is a double-double running sum: hi + lo carries about twice
+// float64's precision, so that the difference of two prefix sums of a
+// long history is as accurate as adding up the prices between them.
+type sum struct{ hi, lo float64 }
+
+// add returns s + p.
+func (s sum) add(p float64) sum {
+	t := s.hi + p
+	b := t - s.hi
+	e := (s.hi - (t - b)) + (p - b) // t + e == s.hi + p exactly (TwoSum)
+	lo := s.lo + e
+	hi := t + lo
+	return sum{hi, lo - (hi - t)}
+}
+
+// minus returns s − o rounded to a float64.
+func (s sum) minus(o sum) float64 { return (s.hi - o.hi) + (s.lo - o.lo) }
+
+// tickerState is a ticker's row of ticker_prices. lastSeq 0 is a ticker
+// without prices.
+type tickerState struct {
+	latest   stock.Price
+	lastSeq  int64
+	sum      sum // of prices 1…lastSeq
+	runStart int64
+}
+
+// push numbers p after the ticker's newest price and returns the
+// price_sums row of p.
+func (st *tickerState) push(p stock.Price) []any {
+	st.lastSeq++
+	row := []any{p.Ticker, st.lastSeq, micros(p.MarketTime), st.sum.hi, st.sum.lo}
+	st.sum = st.sum.add(p.Price)
+	if st.lastSeq == 1 || p.Currency != st.latest.Currency {
+		st.runStart = st.lastSeq
+	}
+	st.latest = p
+	return row
+}
+
+const tickerPriceColumns = `ticker, id, price, currency, market_time, collect_time, last_seq, sum_hi, sum_lo, run_start`
+
+// lockTickers returns the states of tickers (sorted, at most insertChunk),
+// locked until the transaction ends, so that writers of one ticker's
+// prices take turns. A ticker without a row gets a placeholder row to
+// lock (lastSeq 0), which the transaction fills or deletes.
+func (t *writeTx) lockTickers(ctx context.Context, tickers []string) (map[string]*tickerState, error) {
+	states, err := t.selectStates(ctx, tickers)
+	if err != nil || len(states) == len(tickers) {
+		return states, err
+	}
+	var missing []string
+	args := []any{}
+	for _, tk := range tickers {
+		if states[tk] == nil {
+			missing = append(missing, tk)
+			args = append(args, tk)
+		}
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO ticker_prices (`+tickerPriceColumns+`) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?, 0, 0, '', 0, 0, 0, 0, 0, 0), ", len(missing)), ", ")+" "+t.db.d.ignoreConflict("ticker"), args...)
+	if err != nil {
+		return nil, t.db.wrap(err, "lock tickers")
+	}
+	// A concurrent writer may have committed a row first: read what is
+	// there now.
+	more, err := t.selectStates(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(states, more)
+	return states, nil
+}
+
+func (t *writeTx) selectStates(ctx context.Context, tickers []string) (map[string]*tickerState, error) {
+	args := make([]any, len(tickers))
+	for i, tk := range tickers {
+		args[i] = tk
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+tickerPriceColumns+` FROM ticker_prices WHERE ticker IN (`+
+		placeholders(len(tickers))+`) ORDER BY ticker`+t.db.d.lockRows, args...)
+	if err != nil {
+		return nil, t.db.wrap(err, "lock tickers")
+	}
+	defer rows.Close()
+	states := map[string]*tickerState{}
+	for rows.Next() {
+		var (
+			st     tickerState
+			mt, ct int64
+		)
+		p := &st.latest
+		if err := rows.Scan(&p.Ticker, &p.ID, &p.Price, &p.Currency, &mt, &ct, &st.lastSeq, &st.sum.hi, &st.sum.lo, &st.runStart); err != nil {
+			return nil, t.db.wrap(err, "lock tickers")
+		}
+		p.MarketTime, p.CollectTime = fromMicros(mt), fromMicros(ct)
+		states[p.Ticker] = &st
+	}
+	return states, t.db.wrap(rows.Err(), "lock tickers")
+}
+
+// insertPrices stores prices, skipping those whose (ticker, market time)
+// is stored (or comes twice: the first wins), and keeps the tickers'
+// states exact.
+func (t *writeTx) insertPrices(ctx context.Context, ps []stock.Price) (int64, error) {
+	type key struct {
+		ticker string
+		mt     int64
+	}
+	seen := make(map[key]bool, len(ps))
+	byTicker := map[string][]stock.Price{}
+	for _, p := range ps {
+		k := key{p.Ticker, micros(p.MarketTime)}
+		if !seen[k] {
+			seen[k] = true
+			byTicker[p.Ticker] = append(byTicker[p.Ticker], p)
+		}
+	}
+	var total int64
+	for chunk := range slices.Chunk(slices.Sorted(maps.Keys(byTicker)), insertChunk) {
+		n, err := t.insertTickers(ctx, chunk, byTicker)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// insertTickers stores the prices of tickers (sorted, at most
+// insertChunk) and updates their states.
+func (t *writeTx) insertTickers(ctx context.Context, tickers []string, byTicker map[string][]stock.Price) (int64, error) {
+	states, err := t.lockTickers(ctx, tickers)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		appends, older []stock.Price
+		olderTickers   []string
+		extend         []string
+	)
+	appendOf := map[string][]stock.Price{}
+	for _, tk := range tickers {
+		st, ps := states[tk], byTicker[tk]
+		slices.SortFunc(ps, byMarketTime)
+		latest, hadOlder := micros(st.latest.MarketTime), false
+		for _, p := range ps {
+			switch mt := micros(p.MarketTime); {
+			case st.lastSeq == 0 || mt > latest:
+				appendOf[tk] = append(appendOf[tk], p)
+			case mt < latest:
+				older = append(older, p)
+				hadOlder = true
+			} // mt == latest: the newest price, stored
+		}
+		if hadOlder {
+			olderTickers = append(olderTickers, tk)
+		}
+		if len(appendOf[tk]) > 0 {
+			appends = append(appends, appendOf[tk]...)
+			extend = append(extend, tk)
+		}
+	}
+	n, err := t.insertPriceRows(ctx, appends)
+	if err != nil {
+		return 0, err
+	}
+	redo := map[string]bool{}
+	if n != int64(len(appends)) {
+		// A newer price than the state's was already stored: the state
+		// was behind (prices written without it). Renumber from the table.
+		for _, tk := range extend {
+			redo[tk] = true
+		}
+		extend = nil
+	}
+	m, err := t.insertPriceRows(ctx, older)
+	if err != nil {
+		return 0, err
+	}
+	if m > 0 {
+		for _, tk := range olderTickers {
+			redo[tk] = true
+		}
+		extend = slices.DeleteFunc(extend, func(tk string) bool { return redo[tk] })
+	}
+	if err := t.extend(ctx, extend, appendOf, states); err != nil {
+		return 0, err
+	}
+	for _, tk := range slices.Sorted(maps.Keys(redo)) {
+		if err := t.renumber(ctx, tk); err != nil {
+			return 0, err
+		}
+	}
+	return n + m, nil
+}
+
+// insertPriceRows inserts ps, skipping those whose (ticker, market time)
+// is stored, and returns how many it added.
+func (t *writeTx) insertPriceRows(ctx context.Context, ps []stock.Price) (int64, error) {
+	var total int64
+	for chunk := range slices.Chunk(ps, insertChunk) {
+		args := make([]any, 0, 5*len(chunk))
+		for _, p := range chunk {
+			args = append(args, p.Ticker, p.Price, p.Currency, micros(p.MarketTime), micros(p.CollectTime))
+		}
+		res, err := t.tx.ExecContext(ctx, `INSERT INTO stock_prices (ticker, price, currency, market_time, collect_time) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(chunk)), ", ")+" "+t.db.d.ignoreConflict("ticker", "market_time"), args...)
+		if err != nil {
+			return 0, t.db.wrap(err, "insert prices")
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, t.db.wrap(err, "insert prices")
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// extend numbers the prices appendOf[tk], all newer than tk's newest and
+// just inserted, after the ticker's, for each of tickers.
+func (t *writeTx) extend(ctx context.Context, tickers []string, appendOf map[string][]stock.Price, states map[string]*tickerState) error {
+	if len(tickers) == 0 {
+		return nil
+	}
+	var rows [][]any
+	for _, tk := range tickers {
+		for _, p := range appendOf[tk] {
+			rows = append(rows, states[tk].push(p))
+		}
+	}
+	if err := t.insertSums(ctx, rows); err != nil {
+		return err
+	}
+	// The ids of the new newest prices.
+	var (
+		where []string
+		args  []any
+	)
+	for _, tk := range tickers {
+		where = append(where, "(ticker = ? AND market_time = ?)")
+		args = append(args, tk, micros(states[tk].latest.MarketTime))
+	}
+	res, err := t.tx.QueryContext(ctx, `SELECT ticker, id FROM stock_prices WHERE `+strings.Join(where, " OR "), args...)
+	if err != nil {
+		return t.db.wrap(err, "price ids")
+	}
+	defer res.Close()
+	for res.Next() {
+		var (
+			tk string
+			id int64
+		)
+		if err := res.Scan(&tk, &id); err != nil {
+			return t.db.wrap(err, "price ids")
+		}
+		states[tk].latest.ID = id
+	}
+	if err := res.Err(); err != nil {
+		return t.db.wrap(err, "price ids")
+	}
+	res.Close()
+	out := make([]*tickerState, len(tickers))
+	for i, tk := range tickers {
+		out[i] = states[tk]
+	}
+	return t.writeStates(ctx, out)
+}
+
+// insertSums inserts price_sums rows (ticker, seq, market_time,
+// before_hi, before_lo).
+func (t *writeTx) insertSums(ctx context.Context, rows [][]any) error {
+	for chunk := range slices.Chunk(rows, insertChunk) {
+		args := make([]any, 0, 5*len(chunk))
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO price_sums (ticker, seq, market_time, before_hi, before_lo) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(chunk)), ", "), args...); err != nil {
+			return t.db.wrap(err, "insert price sums")
+		}
+	}
+	return nil
+}
+
+// writeStates stores the states (at most insertChunk) in ticker_prices.
+func (t *writeTx) writeStates(ctx context.Context, states []*tickerState) error {
+	args := make([]any, 0, 10*len(states))
+	for _, st := range states {
+		p := st.latest
+		args = append(args, p.Ticker, p.ID, p.Price, p.Currency, micros(p.MarketTime), micros(p.CollectTime), st.lastSeq, st.sum.hi, st.sum.lo, st.runStart)
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO ticker_prices (`+tickerPriceColumns+`) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(states)), ", ")+" "+
+		t.db.d.upsert("ticker", strings.Split(tickerPriceColumns, ", ")[1:]...), args...)
+	return t.db.wrap(err, "write ticker prices")
+}
+
+// renumberPage bounds the prices renumber holds at once.
+const renumberPage = 5000
+
+// renumber rebuilds tk's state and price_sums rows from its prices, a
+// page at a time, or deletes them when it has none.
+func (t *writeTx) renumber(ctx context.Context, tk string) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM price_sums WHERE ticker = ?`, tk); err != nil {
+		return t.db.wrap(err, "renumber prices")
+	}
+	var st tickerState
+	after := int64(-1 << 63)
+	for {
+		page, err := t.pricesAfter(ctx, tk, after)
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			break
+		}
+		rows := make([][]any, len(page))
+		for i, p := range page {
+			rows[i] = st.push(p)
+		}
+		if err := t.insertSums(ctx, rows); err != nil {
+			return err
+		}
+		after = micros(page[len(page)-1].MarketTime)
+		if len(page) < renumberPage {
+			break
+		}
+	}
+	if st.lastSeq == 0 {
+		_, err := t.tx.ExecContext(ctx, `DELETE FROM ticker_prices WHERE ticker = ?`, tk)
+		return t.db.wrap(err, "renumber prices")
+	}
+	return t.writeStates(ctx, []*tickerState{&st})
+}
+
+// pricesAfter returns up to renumberPage prices of tk with a market time
+// after the given one, oldest first.
+func (t *writeTx) pricesAfter(ctx context.Context, tk string, after int64) ([]stock.Price, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+priceColumns+` FROM stock_prices p `+t.db.d.priceIndex+`
+		WHERE p.ticker = ? AND p.market_time > ? ORDER BY p.market_time LIMIT ?`, tk, after, renumberPage)
+	if err != nil {
+		return nil, t.db.wrap(err, "renumber prices")
+	}
+	defer rows.Close()
+	var out []stock.Price
+	for rows.Next() {
+		p, err := scanPrice(rows)
+		if err != nil {
+			return nil, t.db.wrap(err, "renumber prices")
+		}
+		out = append(out, p)
+	}
+	return out, t.db.wrap(rows.Err(), "renumber prices")
+}
+
+// deletePrices deletes the prices collected before t and keeps the
+// tickers' states exact: a ticker that lost its oldest prices (as under
+// retention) drops their numbers, one that lost all loses its state, and
+// one that lost others is renumbered.
+func (t *writeTx) deletePrices(ctx context.Context, before time.Time) (int64, error) {
+	b := micros(before)
+	rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT ticker FROM stock_prices WHERE collect_time < ? ORDER BY ticker`, b)
+	if err != nil {
+		return 0, t.db.wrap(err, "delete prices")
+	}
+	tickers, err := scanStrings(rows)
+	if err != nil {
+		return 0, t.db.wrap(err, "delete prices")
+	}
+	var total int64
+	for chunk := range slices.Chunk(tickers, insertChunk) {
+		n, err := t.deleteTickers(ctx, chunk, b)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// deleteTickers deletes the prices of tickers (sorted, at most
+// insertChunk) collected before b and updates their states.
+func (t *writeTx) deleteTickers(ctx context.Context, tickers []string, b int64) (int64, error) {
+	states, err := t.lockTickers(ctx, tickers)
+	if err != nil {
+		return 0, err
+	}
+	in := placeholders(len(tickers))
+	args := make([]any, 0, len(tickers)+1)
+	args = append(args, b)
+	for _, tk := range tickers {
+		args = append(args, tk)
+	}
+	// What goes, per ticker, now that no one else writes these tickers.
+	type gone struct{ newest, count int64 }
+	goneOf := map[string]gone{}
+	err = t.eachRow(ctx, func(rows *sql.Rows) error {
+		var (
+			tk string
+			g  gone
+		)
+		if err := rows.Scan(&tk, &g.newest, &g.count); err != nil {
+			return err
+		}
+		goneOf[tk] = g
+		return nil
+	}, `SELECT ticker, MAX(market_time), COUNT(*) FROM stock_prices WHERE collect_time < ? AND ticker IN (`+in+`) GROUP BY ticker`, args...)
+	if err != nil {
+		return 0, t.db.wrap(err, "delete prices")
+	}
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM stock_prices WHERE collect_time < ? AND ticker IN (`+in+`)`, args...)
+	if err != nil {
+		return 0, t.db.wrap(err, "delete prices")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, t.db.wrap(err, "delete prices")
+	}
+	// What stays: the oldest remaining market time, and the first number.
+	oldestLeft, firstSeq := map[string]int64{}, map[string]int64{}
+	for _, q := range []struct {
+		m     map[string]int64
+		query string
+	}{
+		{oldestLeft, `SELECT ticker, MIN(market_time) FROM stock_prices WHERE ticker IN (` + in + `) GROUP BY ticker`},
+		{firstSeq, `SELECT ticker, MIN(seq) FROM price_sums WHERE ticker IN (` + in + `) GROUP BY ticker`},
+	} {
+		err := t.eachRow(ctx, func(rows *sql.Rows) error {
+			var (
+				tk string
+				v  int64
+			)
+			err := rows.Scan(&tk, &v)
+			q.m[tk] = v
+			return err
+		}, q.query, args[1:]...)
+		if err != nil {
+			return 0, t.db.wrap(err, "delete prices")
+		}
+	}
+	var (
+		emptied, redo []string
+		cut           []any // (ticker, first seq kept) pairs
+		moved         []*tickerState
+	)
+	for _, tk := range tickers {
+		g, st := goneOf[tk], states[tk]
+		oldest, left := oldestLeft[tk]
+		first, numbered := firstSeq[tk]
+		switch {
+		case g.count == 0:
+		case !left:
+			emptied = append(emptied, tk)
+		case st.lastSeq > 0 && numbered && oldest > g.newest && first+g.count <= st.lastSeq:
+			// The oldest prices went: their numbers go, the others' stand.
+			keep := first + g.count
+			cut = append(cut, tk, keep)
+			if st.runStart < keep {
+				st.runStart = keep
+				moved = append(moved, st)
+			}
+		default:
+			redo = append(redo, tk)
+		}
+	}
+	if len(emptied) > 0 {
+		eargs := make([]any, len(emptied))
+		for i, tk := range emptied {
+			eargs[i] = tk
+		}
+		for _, table := range []string{"price_sums", "ticker_prices"} {
+			if _, err := t.tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE ticker IN (`+placeholders(len(emptied))+`)`, eargs...); err != nil {
+				return 0, t.db.wrap(err, "delete prices")
+			}
+		}
+	}
+	if len(cut) > 0 {
+		q := `DELETE FROM price_sums WHERE ` + strings.TrimSuffix(strings.Repeat("(ticker = ? AND seq < ?) OR ", len(cut)/2), " OR ")
+		if _, err := t.tx.ExecContext(ctx, q, cut...); err != nil {
+			return 0, t.db.wrap(err, "delete prices")
+		}
+	}
+	if len(moved) > 0 {
+		if err := t.writeStates(ctx, moved); err != nil {
+			return 0, err
+		}
+	}
+	for _, tk := range redo {
+		if err := t.renumber(ctx, tk); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// eachRow runs query in the transaction and calls f on every row.
+func (t *writeTx) eachRow(ctx context.Context, f func(*sql.Rows) error, query string, args ...any) error {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := f(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// byMarketTime orders prices oldest first.
+func byMarketTime(a, b stock.Price) int {
+	return cmp.Compare(micros(a.MarketTime), micros(b.MarketTime))
+}
