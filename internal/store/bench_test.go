@@ -110,3 +110,34 @@ func BenchmarkStore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSaveQuotes measures the collector's insert: one SaveQuotes of
+// a new price for each of 1,000 and 10,000 tickers (each op one cycle's
+// transaction, a minute after the last), per backend.
+func BenchmarkSaveQuotes(b *testing.B) {
+	for _, be := range storetest.Backends() {
+		for _, n := range []int{1000, 10_000} {
+			b.Run(fmt.Sprintf("%s/tickers=%d", be, n), func(b *testing.B) {
+				db := storetest.Open(b, be)
+				ctx := context.Background()
+				ps := make([]stock.Price, n)
+				cycle := 0
+				save := func() {
+					cycle++
+					at := benchtest.T0.Add(time.Duration(cycle) * time.Minute)
+					for i := range ps {
+						ps[i] = stock.Price{Ticker: benchtest.Ticker(i), Price: 100 + float64(cycle%100), Currency: "USD", MarketTime: at, CollectTime: at}
+					}
+					if got, err := db.SaveQuotes(ctx, ps, nil); err != nil || got != int64(n) {
+						b.Fatalf("SaveQuotes = %d, %v; want %d", got, err, n)
+					}
+				}
+				save() // the tickers' first prices
+				b.ResetTimer()
+				for b.Loop() {
+					save()
+				}
+			})
+		}
+	}
+}
