@@ -18,6 +18,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -97,6 +98,11 @@ func (t *writeTx) lockTickers(ctx context.Context, tickers []string) (map[string
 		return nil, err
 	}
 	maps.Copy(states, more)
+	for _, tk := range missing {
+		if states[tk] == nil { // cannot happen: the row is ours or locked
+			return nil, t.db.wrap(errors.New("ticker "+tk+": state row vanished"), "lock tickers")
+		}
+	}
 	return states, nil
 }
 
