@@ -33,7 +33,8 @@ func Email(i int) string { return fmt.Sprintf("user%06d@bench.example", i) }
 
 // Preload inserts users users (user i tracks Ticker(i mod tickers)) and
 // prices prices, spread evenly over the tickers, one minute apart per
-// ticker. It returns the first error.
+// ticker. The tickers are verified, as a running system's are: the
+// collector fetches them all every cycle. It returns the first error.
 func Preload(ctx context.Context, db *store.DB, users, tickers, prices int) error {
 	err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
 		for i := range users {
@@ -42,7 +43,11 @@ func Preload(ctx context.Context, db *store.DB, users, tickers, prices int) erro
 				return err
 			}
 		}
-		return nil
+		states := make([]stock.TickerState, min(users, tickers))
+		for t := range states {
+			states[t] = stock.TickerState{Ticker: Ticker(t), Status: stock.TickerVerified, Checked: T0}
+		}
+		return tx.SetTickers(ctx, states)
 	})
 	if err != nil {
 		return fmt.Errorf("preload users: %w", err)
