@@ -428,9 +428,38 @@ func (t *writeTx) deleteTickers(ctx context.Context, tickers []string, b int64) 
 		args = append(args, tk)
 	}
 	// What goes, per ticker, now that no one else writes these tickers.
-	type gone struct{ newest, count int64 }
+	goneOf, err := t.goneBefore(ctx, in, args)
+	if err != nil {
+		return 0, err
+	}
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM stock_prices WHERE collect_time < ? AND ticker IN (`+in+`)`, args...)
+	if err != nil {
+		return 0, t.db.wrap(err, "delete prices")
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, t.db.wrap(err, "delete prices")
+	}
+	oldestLeft, firstSeq, err := t.leftAfter(ctx, in, args[1:])
+	if err != nil {
+		return 0, err
+	}
+	var fix sumsFix
+	for _, tk := range tickers {
+		fix.plan(tk, goneOf[tk], states[tk], oldestLeft, firstSeq)
+	}
+	return n, t.applySumsFix(ctx, fix)
+}
+
+// gone is what a purge removes of one ticker: its newest market time and
+// how many prices.
+type gone struct{ newest, count int64 }
+
+// goneBefore reads, per ticker of in (args: the cut-off, then the
+// tickers), what a purge of prices collected before the cut-off removes.
+func (t *writeTx) goneBefore(ctx context.Context, in string, args []any) (map[string]gone, error) {
 	goneOf := map[string]gone{}
-	err = t.eachRow(ctx, func(rows *sql.Rows) error {
+	err := t.eachRow(ctx, func(rows *sql.Rows) error {
 		var (
 			tk string
 			g  gone
@@ -441,19 +470,13 @@ func (t *writeTx) deleteTickers(ctx context.Context, tickers []string, b int64) 
 		goneOf[tk] = g
 		return nil
 	}, `SELECT ticker, MAX(market_time), COUNT(*) FROM stock_prices WHERE collect_time < ? AND ticker IN (`+in+`) GROUP BY ticker`, args...)
-	if err != nil {
-		return 0, t.db.wrap(err, "delete prices")
-	}
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM stock_prices WHERE collect_time < ? AND ticker IN (`+in+`)`, args...)
-	if err != nil {
-		return 0, t.db.wrap(err, "delete prices")
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, t.db.wrap(err, "delete prices")
-	}
-	// What stays: the oldest remaining market time, and the first number.
-	oldestLeft, firstSeq := map[string]int64{}, map[string]int64{}
+	return goneOf, t.db.wrap(err, "delete prices")
+}
+
+// leftAfter reads, per ticker of in (args: the tickers), what stays: the
+// oldest remaining market time, and the first number in price_sums.
+func (t *writeTx) leftAfter(ctx context.Context, in string, args []any) (oldestLeft, firstSeq map[string]int64, err error) {
+	oldestLeft, firstSeq = map[string]int64{}, map[string]int64{}
 	for _, q := range []struct {
 		m     map[string]int64
 		query string
@@ -469,64 +492,74 @@ func (t *writeTx) deleteTickers(ctx context.Context, tickers []string, b int64) 
 			err := rows.Scan(&tk, &v)
 			q.m[tk] = v
 			return err
-		}, q.query, args[1:]...)
+		}, q.query, args...)
 		if err != nil {
-			return 0, t.db.wrap(err, "delete prices")
+			return nil, nil, t.db.wrap(err, "delete prices")
 		}
 	}
-	var (
-		emptied, redo []string
-		cut           []any // (ticker, first seq kept) pairs
-		moved         []*tickerState
-	)
-	for _, tk := range tickers {
-		g, st := goneOf[tk], states[tk]
-		oldest, left := oldestLeft[tk]
-		first, numbered := firstSeq[tk]
-		switch {
-		case g.count == 0:
-		case !left:
-			emptied = append(emptied, tk)
-		case st.lastSeq > 0 && numbered && oldest > g.newest && first+g.count <= st.lastSeq:
-			// The oldest prices went: their numbers go, the others' stand.
-			keep := first + g.count
-			cut = append(cut, tk, keep)
-			if st.runStart < keep {
-				st.runStart = keep
-				moved = append(moved, st)
-			}
-		default:
-			redo = append(redo, tk)
+	return oldestLeft, firstSeq, nil
+}
+
+// sumsFix is what a purge must change in the per-ticker rows.
+type sumsFix struct {
+	emptied, redo []string
+	cut           []any // (ticker, first seq kept) pairs
+	moved         []*tickerState
+}
+
+// plan decides what ticker tk's rows need after a purge removed g of its
+// prices: nothing, dropping them (no price left), cutting the numbers of
+// the oldest prices (only those went), or renumbering.
+func (f *sumsFix) plan(tk string, g gone, st *tickerState, oldestLeft, firstSeq map[string]int64) {
+	oldest, left := oldestLeft[tk]
+	first, numbered := firstSeq[tk]
+	switch {
+	case g.count == 0:
+	case !left:
+		f.emptied = append(f.emptied, tk)
+	case st.lastSeq > 0 && numbered && oldest > g.newest && first+g.count <= st.lastSeq:
+		// The oldest prices went: their numbers go, the others' stand.
+		keep := first + g.count
+		f.cut = append(f.cut, tk, keep)
+		if st.runStart < keep {
+			st.runStart = keep
+			f.moved = append(f.moved, st)
 		}
+	default:
+		f.redo = append(f.redo, tk)
 	}
-	if len(emptied) > 0 {
-		eargs := make([]any, len(emptied))
-		for i, tk := range emptied {
+}
+
+// applySumsFix writes what plan decided.
+func (t *writeTx) applySumsFix(ctx context.Context, f sumsFix) error {
+	if len(f.emptied) > 0 {
+		eargs := make([]any, len(f.emptied))
+		for i, tk := range f.emptied {
 			eargs[i] = tk
 		}
 		for _, table := range []string{"price_sums", "ticker_prices"} {
-			if _, err := t.tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE ticker IN (`+placeholders(len(emptied))+`)`, eargs...); err != nil {
-				return 0, t.db.wrap(err, "delete prices")
+			if _, err := t.tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE ticker IN (`+placeholders(len(f.emptied))+`)`, eargs...); err != nil {
+				return t.db.wrap(err, "delete prices")
 			}
 		}
 	}
-	if len(cut) > 0 {
-		q := `DELETE FROM price_sums WHERE ` + strings.TrimSuffix(strings.Repeat("(ticker = ? AND seq < ?) OR ", len(cut)/2), " OR ")
-		if _, err := t.tx.ExecContext(ctx, q, cut...); err != nil {
-			return 0, t.db.wrap(err, "delete prices")
+	if len(f.cut) > 0 {
+		q := `DELETE FROM price_sums WHERE ` + strings.TrimSuffix(strings.Repeat("(ticker = ? AND seq < ?) OR ", len(f.cut)/2), " OR ")
+		if _, err := t.tx.ExecContext(ctx, q, f.cut...); err != nil {
+			return t.db.wrap(err, "delete prices")
 		}
 	}
-	if len(moved) > 0 {
-		if err := t.writeStates(ctx, moved); err != nil {
-			return 0, err
+	if len(f.moved) > 0 {
+		if err := t.writeStates(ctx, f.moved); err != nil {
+			return err
 		}
 	}
-	for _, tk := range redo {
+	for _, tk := range f.redo {
 		if err := t.renumber(ctx, tk); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return n, nil
+	return nil
 }
 
 // eachRow runs query in the transaction and calls f on every row.
