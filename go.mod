@@ -3,6 +3,7 @@ module github.com/stockwatch/stockwatch
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/creack/pty v1.1.24
 	github.com/go-sql-driver/mysql v1.10.1

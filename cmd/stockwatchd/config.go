@@ -49,9 +49,10 @@ func (c config) runsCollector() bool { return c.Role == "all" || c.Role == "coll
 
 // parseConfig reads the configuration from args and the environment
 // (through lookupEnv, which reports whether a variable is set), with the
-// rules of package cliconfig. For -h it prints the usage to stdout and
-// returns flag.ErrHelp; any other error is a *cliconfig.UsageError that
-// names the offending flag or variable.
+// rules of package cliconfig. For -h it prints the usage to stdout, and
+// for -version the version, and returns flag.ErrHelp (exit status 0);
+// any other error is a *cliconfig.UsageError that names the offending
+// flag or variable.
 func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io.Writer) (config, error) {
 	var c config
 	fs := cliconfig.NewFlagSet("stockwatchd")
@@ -60,13 +61,13 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", "localhost:50051", "gRPC listen address")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "localhost:9464", "HTTP address of /metrics, /healthz and /readyz; empty disables")
 	fs.IntVar(&c.MaxConnections, "max-connections", 100, "gRPC connections served at once; more wait until one closes")
-	fs.DurationVar(&c.Interval, "interval", 60*time.Second, "collection period")
+	cliconfig.DurationVar(fs, &c.Interval, "interval", 60*time.Second, "collection period")
 	fs.StringVar(&c.YahooURL, "yahoo-url", yahoo.DefaultBaseURL, "base URL of the quote source")
 	fs.UintVar(&c.BreakerFailures, "breaker-failures", 5, "consecutive upstream failures that open the circuit breaker")
-	fs.DurationVar(&c.BreakerTimeout, "breaker-timeout", 30*time.Second, "circuit breaker recovery timeout (OPEN to HALF-OPEN)")
+	cliconfig.DurationVar(fs, &c.BreakerTimeout, "breaker-timeout", 30*time.Second, "circuit breaker recovery timeout (OPEN to HALF-OPEN)")
 	fs.IntVar(&c.Concurrency, "concurrency", 4, "collector: upstream requests in flight at once")
-	fs.DurationVar(&c.DedupTTL, "dedup-ttl", 24*time.Hour, "how long a request id is remembered")
-	fs.DurationVar(&c.Retention, "retention", 0, "collector deletes prices older than this each cycle; 0 keeps all")
+	cliconfig.DurationVar(fs, &c.DedupTTL, "dedup-ttl", 24*time.Hour, "how long a request id is remembered")
+	cliconfig.DurationVar(fs, &c.Retention, "retention", 0, "collector deletes prices older than this each cycle; 0 keeps all")
 	fs.BoolVar(&c.VerifyTickers, "verify-tickers", true, "check a new ticker with the quote source at register and update")
 	fs.Float64Var(&c.VerifyRate, "verify-rate", 0.2, "API: ticker checks sent to the quote source per second, at most; beyond it a new ticker is accepted unverified")
 	fs.IntVar(&c.VerifyBurst, "verify-burst", 5, "API: ticker checks that may go out at once within -verify-rate")
@@ -77,12 +78,18 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", "", "CA file (PEM) that client certificates must chain to (mTLS)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish at shutdown")
+	cliconfig.DurationVar(fs, &c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish at shutdown")
+
+	version := cliconfig.AddVersion(fs)
 
 	// The command line first, so that -h works whatever the environment
 	// holds and a flag given there makes its variable irrelevant.
 	if err := cliconfig.Parse(fs, args, stdout, func(w io.Writer) { printUsage(w, fs) }); err != nil {
 		return c, err
+	}
+	if *version {
+		fmt.Fprintf(stdout, "stockwatchd %s\n", cliconfig.BinaryVersion())
+		return c, flag.ErrHelp
 	}
 	if err := cliconfig.NoArgs(fs); err != nil {
 		return c, err

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/netutil"
@@ -66,6 +67,11 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 			d.close()
 		}
 	}()
+	// Listen first: an address in use fails before the database is
+	// opened, so a mistaken start leaves no SQLite file behind.
+	if err := d.listen(); err != nil {
+		return nil, err
+	}
 	if d.db, err = store.Open(ctx, cfg.DB, log); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", store.Redact(cfg.DB), err)
 	}
@@ -85,18 +91,46 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 		})
 	}
 	if cfg.runsAPI() {
-		if err := d.setupAPI(); err != nil {
-			return nil, err
-		}
+		d.setupAPI()
 	}
-	if cfg.HTTPAddr != "" {
-		lis, err := net.Listen("tcp", cfg.HTTPAddr)
+	return d, nil
+}
+
+// listen opens the listeners that cfg asks for: the API's (limited to
+// -max-connections) and the HTTP server's. It returns an error naming the
+// flag whose address cannot be listened on; close closes what it opened.
+func (d *daemon) listen() error {
+	if d.cfg.runsAPI() {
+		lis, err := listenTCP("-grpc-addr", d.cfg.GRPCAddr)
 		if err != nil {
-			return nil, fmt.Errorf("-http-addr: %w", err)
+			return err
+		}
+		// With api.MaxConcurrentStreams per connection, this bounds the
+		// streams, and so the memory, that clients can make the API hold.
+		// A connection beyond the limit waits in the kernel's accept queue.
+		d.glis = netutil.LimitListener(lis, d.cfg.MaxConnections)
+	}
+	if d.cfg.HTTPAddr != "" {
+		lis, err := listenTCP("-http-addr", d.cfg.HTTPAddr)
+		if err != nil {
+			return err
 		}
 		d.hlis = netutil.LimitListener(lis, httpMaxConnections)
 	}
-	return d, nil
+	return nil
+}
+
+// listenTCP listens on addr, the value of the flag named flagName. An
+// address in use is said in words, with what to do.
+func listenTCP(flagName, addr string) (net.Listener, error) {
+	lis, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("%s: %s is already in use (another stockwatchd?): stop what listens there or choose another address", flagName, addr)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", flagName, err)
+	}
+	return lis, nil
 }
 
 // setupQuotes sets up the quote source of the collector and that of the
@@ -130,7 +164,7 @@ func (d *daemon) setupQuotes() {
 	}
 }
 
-func (d *daemon) setupAPI() error {
+func (d *daemon) setupAPI() {
 	opts := api.ServerOptions(d.log, d.cfg.AdminToken, d.met.GRPC.UnaryServerInterceptor())
 	if d.tls != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(d.tls)))
@@ -155,18 +189,9 @@ func (d *daemon) setupAPI() error {
 	d.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	d.health.SetServingStatus(pb.StockService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 
-	lis, err := net.Listen("tcp", d.cfg.GRPCAddr)
-	if err != nil {
-		return fmt.Errorf("-grpc-addr: %w", err)
-	}
-	// With api.MaxConcurrentStreams per connection, this bounds the
-	// streams, and so the memory, that clients can make the API hold.
-	// A connection beyond the limit waits in the kernel's accept queue.
-	d.glis = netutil.LimitListener(lis, d.cfg.MaxConnections)
 	if d.cfg.AdminToken == "" && !isLoopback(d.glis.Addr()) {
 		d.log.Warn("the API listens on a non-loopback address without -admin-token: anyone who reaches it can list and delete data", "addr", d.glis.Addr().String())
 	}
-	return nil
 }
 
 // serverTLS loads the API's certificate, key and client CA. It returns an

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,20 +73,27 @@ func TestConfigErrors(t *testing.T) {
 		{"ZeroVerifyBurst", []string{"-verify-burst", "0"}, nil, `stockwatchd: -verify-burst: must be between 1 and 1000, got 0`},
 		{"ZeroVerifyPerCycle", []string{"-verify-per-cycle", "0"}, nil, `stockwatchd: -verify-per-cycle: must be between 1 and 10000, got 0`},
 		{"KeyWithoutCert", []string{"-tls-key", "k.pem"}, nil, `stockwatchd: -tls-cert and -tls-key: give both or neither`},
-		{"BadEnv", nil, map[string]string{"STOCKWATCH_INTERVAL": "soon"}, `stockwatchd: invalid STOCKWATCH_INTERVAL="soon": parse error`},
+		{"BadEnv", nil, map[string]string{"STOCKWATCH_INTERVAL": "soon"}, `stockwatchd: invalid STOCKWATCH_INTERVAL="soon": not a duration like 90s, 5m or 1h30m`},
 		{"FlagWinsOverEnv", []string{"-role", "nope"}, map[string]string{"STOCKWATCH_ROLE": "api"}, `stockwatchd: -role: unknown role "nope" (want all, api or collector)`},
 		{"EnvTwin", nil, map[string]string{"STOCKWATCH_ROLE": "nope"}, `stockwatchd: -role: unknown role "nope" (want all, api or collector)`},
 
 		// A command-line mistake: one line, not the usage.
-		{"BadFlagValue", []string{"-interval=abc"}, nil, `stockwatchd: invalid value "abc" for flag -interval: parse error`},
+		{"BadFlagValue", []string{"-interval=abc"}, nil, `stockwatchd: invalid value "abc" for flag -interval: not a duration like 90s, 5m or 1h30m`},
 		{"UnknownFlag", []string{"-bogus"}, nil, `stockwatchd: flag provided but not defined: -bogus`},
 		{"MissingFlagValue", []string{"-role"}, nil, `stockwatchd: flag needs an argument: -role`},
 		{"StrayArgument", []string{"api"}, nil, `stockwatchd: unexpected argument "api" (flags start with -)`},
 
+		// Every duration says what a number without its unit lacks.
+		{"IntervalWithoutUnit", []string{"-interval", "5"}, nil, `stockwatchd: invalid value "5" for flag -interval: missing unit: try 5s`},
+		{"BreakerTimeoutWithoutUnit", []string{"-breaker-timeout=30"}, nil, `stockwatchd: invalid value "30" for flag -breaker-timeout: missing unit: try 30s`},
+		{"DedupTTLWithoutUnit", []string{"-dedup-ttl", "1.5"}, nil, `stockwatchd: invalid value "1.5" for flag -dedup-ttl: missing unit: try 1.5s`},
+		{"RetentionWithoutUnitEnv", nil, map[string]string{"STOCKWATCH_RETENTION": "720"}, `stockwatchd: invalid STOCKWATCH_RETENTION="720": missing unit: try 720s`},
+		{"ShutdownTimeoutWithoutUnitEnv", nil, map[string]string{"STOCKWATCH_SHUTDOWN_TIMEOUT": "10"}, `stockwatchd: invalid STOCKWATCH_SHUTDOWN_TIMEOUT="10": missing unit: try 10s`},
+
 		// A variable that is set but empty sets its flag to empty.
 		{"EmptyEnvRole", nil, map[string]string{"STOCKWATCH_ROLE": ""}, `stockwatchd: -role: unknown role "" (want all, api or collector)`},
 		{"EmptyEnvDB", nil, map[string]string{"STOCKWATCH_DB": ""}, `stockwatchd: -db: unsupported database URL "": want sqlite://PATH or mysql://USER[:PASS]@HOST[:PORT]/DB`},
-		{"EmptyEnvDuration", nil, map[string]string{"STOCKWATCH_INTERVAL": ""}, `stockwatchd: invalid STOCKWATCH_INTERVAL="": parse error`},
+		{"EmptyEnvDuration", nil, map[string]string{"STOCKWATCH_INTERVAL": ""}, `stockwatchd: invalid STOCKWATCH_INTERVAL="": not a duration like 90s, 5m or 1h30m`},
 		{"EmptyEnvBool", nil, map[string]string{"STOCKWATCH_VERIFY_TICKERS": ""}, `stockwatchd: invalid STOCKWATCH_VERIFY_TICKERS="": parse error`},
 		{"EmptyEnvUint", nil, map[string]string{"STOCKWATCH_BREAKER_FAILURES": ""}, `stockwatchd: invalid STOCKWATCH_BREAKER_FAILURES="": parse error`},
 
@@ -116,6 +124,33 @@ func TestConfigErrors(t *testing.T) {
 			}
 			if stdout.Len() > 0 {
 				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
+
+// TestAddressInUse checks that a listen address in use stops the daemon
+// before the database is opened: no SQLite file is left behind.
+func TestAddressInUse(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { taken.Close() })
+	addr := taken.Addr().String()
+	for _, flagName := range []string{"-grpc-addr", "-http-addr"} {
+		t.Run(flagName, func(t *testing.T) {
+			t.Parallel()
+			db := filepath.Join(t.TempDir(), "stockwatch.db")
+			args := []string{"-db", "sqlite://" + db, "-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", flagName, addr}
+			err := run(t.Context(), args, noEnv, io.Discard, io.Discard)
+			want := flagName + ": " + addr + " is already in use (another stockwatchd?): stop what listens there or choose another address"
+			if err == nil || err.Error() != want {
+				t.Fatalf("run() = %v, want %q", err, want)
+			}
+			if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the database file exists after the failure (stat: %v)", err)
 			}
 		})
 	}
@@ -201,7 +236,9 @@ func TestExitStatus(t *testing.T) {
 		status         int
 		stdout, stderr string // stdout: a prefix
 	}{
-		{"BadFlagValue", []string{"-interval=abc"}, 2, "", `stockwatchd: invalid value "abc" for flag -interval: parse error` + hint + "\n"},
+		{"BadFlagValue", []string{"-interval=abc"}, 2, "", `stockwatchd: invalid value "abc" for flag -interval: not a duration like 90s, 5m or 1h30m` + hint + "\n"},
+		{"IntervalWithoutUnit", []string{"-interval", "5"}, 2, "", `stockwatchd: invalid value "5" for flag -interval: missing unit: try 5s` + hint + "\n"},
+		{"Version", []string{"-version"}, 0, "stockwatchd (devel)", ""},
 		{"UnknownFlag", []string{"-bogus"}, 2, "", `stockwatchd: flag provided but not defined: -bogus` + hint + "\n"},
 		{"BadAddress", []string{"-grpc-addr", "nope"}, 2, "", "stockwatchd: -grpc-addr: address nope: missing port in address" + hint + "\n"},
 		{"Help", []string{"-h"}, 0, "Usage: stockwatchd [flags]\n", ""},

@@ -5,12 +5,15 @@
 //   - A flag's twin is STOCKWATCH_ and the flag's name upper-cased, "-"
 //     turned to "_" (-grpc-addr → STOCKWATCH_GRPC_ADDR); a short flag may
 //     take the twin of its long name (-o → STOCKWATCH_OUTPUT).
-//   - Flags win over twins, twins over defaults.
+//   - A configuration file (see ReadFile) may hold a value for a flag,
+//     under the flag's key: its twin's name without STOCKWATCH_, lower
+//     case (-server-name → server_name, -o → output).
+//   - Flags win over twins, twins over the file, the file over defaults.
 //   - A twin that is set counts even when empty: it sets its flag to the
 //     empty string, so an empty address disables what it serves; a flag
 //     that cannot be empty (a number, a duration, a boolean) rejects it
 //     with an error naming the variable.
-//   - -h prints the usage on stdout and exits 0; the environment is not
+//   - -h prints the usage (and -version the version; neither has a twin) on stdout and exits 0; the environment is not
 //     read first, so -h works whatever it holds.
 //   - A usage error is one line on stderr, "BINARY: WHAT IS WRONG (see
 //     COMMAND -h)", and exit status 2.
@@ -21,6 +24,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -129,11 +134,17 @@ type Twins struct {
 	// Aliases maps a short flag to the long name its twin is formed
 	// from: {"o": "output"} makes STOCKWATCH_OUTPUT the twin of -o.
 	Aliases map[string]string
+	// NoFile names the flags that a configuration file may not set: a
+	// secret, or the file's own location.
+	NoFile []string
 }
 
 // Name returns the environment twin of the flag called flagName:
-// "grpc-addr" → "STOCKWATCH_GRPC_ADDR".
+// "grpc-addr" → "STOCKWATCH_GRPC_ADDR"; "" for VersionFlag, which has none.
 func (t Twins) Name(flagName string) string {
+	if flagName == VersionFlag {
+		return ""
+	}
 	if long, ok := t.Aliases[flagName]; ok {
 		flagName = long
 	}
@@ -154,29 +165,91 @@ func (m MapEnv) Lookup(key string) (string, bool) {
 // Apply sets each flag of fs from its twin, read with lookup (which, like
 // os.LookupEnv, reports whether a variable is set), unless the command
 // line gave the flag: Parse has run on fs and on given, a subcommand's
-// set that shares flags with fs. A twin that is set but empty sets its
-// flag to "". A value the flag rejects is a *UsageError of fs's command,
-// "invalid VAR=VALUE: REASON"; Apply stops at the first.
+// set that shares flags with fs. It is Resolve without a file.
 func (t Twins) Apply(fs *flag.FlagSet, lookup func(string) (string, bool), given ...*flag.FlagSet) error {
 	onCmdline := map[string]bool{}
 	for _, g := range append([]*flag.FlagSet{fs}, given...) {
 		g.Visit(func(f *flag.Flag) { onCmdline[f.Name] = true })
 	}
+	_, err := t.Resolve(fs, func(name string) bool { return onCmdline[name] }, lookup, nil)
+	return err
+}
+
+// Sources of a flag's value, as Resolve reports them.
+const (
+	SourceFlag    = "flag"
+	SourceEnv     = "env"
+	SourceFile    = "file"
+	SourceDefault = "default"
+)
+
+// Resolve sets each flag of fs that the command line did not give
+// (given reports those by name) from the first of its layers that has
+// it: its twin, read with lookup (which, like os.LookupEnv, reports
+// whether a variable is set), then file's key for it (file may be nil).
+// A twin or key that is set but empty sets its flag to "". It returns
+// where each flag's value came from (SourceFlag, SourceEnv, SourceFile or
+// SourceDefault), or a *UsageError of fs's command for the first value a
+// flag rejects ("invalid VAR=VALUE: REASON", "invalid key = VALUE in
+// FILE: REASON") or for a key of file that names no flag of fs or one
+// that Twins.NoFile excludes.
+func (t Twins) Resolve(fs *flag.FlagSet, given func(name string) bool, lookup func(string) (string, bool), file *File) (map[string]string, error) {
+	if err := t.checkKeys(fs, file); err != nil {
+		return nil, err
+	}
+	sources := map[string]string{}
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil || onCmdline[f.Name] {
+		if err != nil {
 			return
 		}
+		if given(f.Name) {
+			sources[f.Name] = SourceFlag
+			return
+		}
+		sources[f.Name] = SourceDefault
 		name := t.Name(f.Name)
-		v, ok := lookup(name)
-		if !ok {
+		if name == "" {
 			return
 		}
-		if e := fs.Set(f.Name, v); e != nil {
-			err = Usagef(fs.Name(), "invalid %s=%q: %v", name, v, e)
+		if v, ok := lookup(name); ok {
+			sources[f.Name] = SourceEnv
+			if e := fs.Set(f.Name, v); e != nil {
+				err = Usagef(fs.Name(), "invalid %s=%q: %v", name, v, e)
+			}
+			return
+		}
+		if file == nil {
+			return
+		}
+		if v, ok := file.Values[t.Key(f.Name)]; ok {
+			sources[f.Name] = SourceFile
+			if e := fs.Set(f.Name, v); e != nil {
+				err = Usagef(fs.Name(), "invalid %s = %q in %s: %v", t.Key(f.Name), v, file.Path, e)
+			}
 		}
 	})
-	return err
+	return sources, err
+}
+
+// checkKeys returns a usage error for the first key of file, in sorted
+// order, that is not the key of a flag of fs or that NoFile excludes.
+func (t Twins) checkKeys(fs *flag.FlagSet, file *File) error {
+	if file == nil {
+		return nil
+	}
+	keys := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) {
+		if t.Name(f.Name) != "" && !slices.Contains(t.NoFile, f.Name) {
+			keys[t.Key(f.Name)] = true
+		}
+	})
+	for _, k := range slices.Sorted(maps.Keys(file.Values)) {
+		if !keys[k] {
+			return Usagef(fs.Name(), "%s: unknown key %q (want one of %s)", file.Path, k, strings.Join(slices.Sorted(maps.Keys(keys)), ", "))
+		}
+	}
+	return nil
 }
 
 // PrintFlags prints the flags of fs that keep selects (all when keep is
@@ -188,6 +261,9 @@ func PrintFlags(w io.Writer, fs *flag.FlagSet, keep func(*flag.Flag) bool, twin 
 			return
 		}
 		name, usage := flag.UnquoteUsage(f)
+		if _, ok := f.Value.(*durationValue); ok && name == "value" {
+			name = "duration"
+		}
 		line := "  -" + f.Name
 		if name != "" {
 			line += " " + name
@@ -196,7 +272,7 @@ func PrintFlags(w io.Writer, fs *flag.FlagSet, keep func(*flag.Flag) bool, twin 
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
 			fmt.Fprintf(w, " (default %s)", f.DefValue)
 		}
-		if twin != nil {
+		if twin != nil && twin(f.Name) != "" {
 			fmt.Fprintf(w, " [%s]", twin(f.Name))
 		}
 		fmt.Fprintln(w)

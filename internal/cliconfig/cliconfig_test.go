@@ -60,7 +60,7 @@ func testFlags(cmd string, v *values) *flag.FlagSet {
 	fs.StringVar(&v.Addr, "http-addr", v.Addr, "an address; empty disables")
 	fs.IntVar(&v.N, "n", v.N, "an int")
 	fs.UintVar(&v.U, "u", v.U, "a uint")
-	fs.DurationVar(&v.D, "d", v.D, "a duration")
+	cliconfig.DurationVar(fs, &v.D, "d", v.D, "a duration")
 	fs.BoolVar(&v.B, "b", v.B, "a bool")
 	return fs
 }
@@ -112,12 +112,12 @@ func TestApplyErrors(t *testing.T) {
 		want string
 	}{
 		{"BadInt", map[string]string{"STOCKWATCH_N": "many"}, `invalid STOCKWATCH_N="many": parse error`},
-		{"BadDuration", map[string]string{"STOCKWATCH_D": "soon"}, `invalid STOCKWATCH_D="soon": parse error`},
+		{"BadDuration", map[string]string{"STOCKWATCH_D": "soon"}, `invalid STOCKWATCH_D="soon": not a duration like 90s, 5m or 1h30m`},
 		{"UintOutOfRange", map[string]string{"STOCKWATCH_U": "18446744073709551616"}, `invalid STOCKWATCH_U="18446744073709551616": value out of range`},
 		// Only a string flag can be empty.
 		{"EmptyInt", map[string]string{"STOCKWATCH_N": ""}, `invalid STOCKWATCH_N="": parse error`},
 		{"EmptyUint", map[string]string{"STOCKWATCH_U": ""}, `invalid STOCKWATCH_U="": parse error`},
-		{"EmptyDuration", map[string]string{"STOCKWATCH_D": ""}, `invalid STOCKWATCH_D="": parse error`},
+		{"EmptyDuration", map[string]string{"STOCKWATCH_D": ""}, `invalid STOCKWATCH_D="": not a duration like 90s, 5m or 1h30m`},
 		{"EmptyBool", map[string]string{"STOCKWATCH_B": ""}, `invalid STOCKWATCH_B="": parse error`},
 		// The first in flag order is reported.
 		{"FirstOfTwo", map[string]string{"STOCKWATCH_N": "x", "STOCKWATCH_B": "y"}, `invalid STOCKWATCH_B="y": parse error`},
@@ -176,7 +176,7 @@ func TestParse(t *testing.T) {
 		{"HelpDoubleDash", "prog cmd", []string{"--help"}, ""},
 		{"UnknownFlag", "prog", []string{"-bogus"}, "flag provided but not defined: -bogus"},
 		{"MissingValue", "prog", []string{"-n"}, "flag needs an argument: -n"},
-		{"BadValue", "prog", []string{"-d=abc"}, `invalid value "abc" for flag -d: parse error`},
+		{"BadValue", "prog", []string{"-d=abc"}, `invalid value "abc" for flag -d: not a duration like 90s, 5m or 1h30m`},
 		{"SubcommandNamed", "prog cmd", []string{"-1h"}, "cmd: flag provided but not defined: -1h"},
 	}
 	for _, tt := range tests {
