@@ -27,6 +27,10 @@ type command struct {
 	// of arguments, before their values); its error is the message of a
 	// usage error.
 	check func() error
+	// confirm, if set, makes the command ask before it runs (skipped
+	// with -y): it returns what the command will do with p, "delete
+	// alice@example.com", for "Really delete alice@example.com? [y/N]".
+	confirm func(p params) string
 	// run performs the command with its parsed arguments. A failed RPC
 	// is returned as the client returned it.
 	run func(ctx context.Context, s *session, p params) error
@@ -121,39 +125,50 @@ func respond[R proto.Message](ctx context.Context, s *session, p params,
 }
 
 func (c *command) printUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: stockwatch [flags] %s\n\n", strings.TrimSpace(c.name+" "+c.synopsis()))
+	fmt.Fprintf(w, "Usage: stockwatch %s [flags]\n\n", strings.TrimSpace(c.name+" "+c.synopsis()))
 	fmt.Fprintf(w, "%s\n\nExample:\n  %s\n", c.help, c.example)
 	own := false
-	fs.VisitAll(func(f *flag.Flag) { own = own || !globalFlags[f.Name] })
+	fs.VisitAll(func(*flag.Flag) { own = true })
 	if own {
 		fmt.Fprintf(w, "\nFlags:\n")
-		cliconfig.PrintFlags(w, fs, func(f *flag.Flag) bool { return !globalFlags[f.Name] }, nil)
+		cliconfig.PrintFlags(w, fs, nil, nil)
 	}
-	fmt.Fprintf(w, "\nThe global flags (see 'stockwatch -h') may also follow the command name.\n")
+	fmt.Fprintf(w, "\nFlags may come before or after the arguments, with one dash or two; the global\nflags are listed by 'stockwatch help'.\n")
 }
 
 // printUsage prints the top-level usage.
 func printUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage:
   stockwatch [flags]                   interactive menu
-  stockwatch [flags] COMMAND [ARGS]    one operation, for scripts
+  stockwatch COMMAND [ARGS] [flags]    one operation, for scripts
 
 Commands:
 `)
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-24s %s\n", strings.TrimSpace(c.name+" "+c.synopsis()), c.summary)
 	}
-	fmt.Fprint(w, `
-Run 'stockwatch COMMAND -h' for a command's usage and an example.
+	fmt.Fprint(w, `  config show              print the effective configuration, secrets redacted
+  completion SHELL         print the completion script for bash, zsh, fish or powershell
+  help [COMMAND]           print this, or a command's usage and an example
+
+Flags may come before or after the arguments, with one dash or two (-o json,
+--limit=2). -version prints the client's version.
 
 `+cliconfig.TwinsHeading+`
 `)
 	cliconfig.PrintFlags(w, fs, nil, twins().Name)
 	fmt.Fprint(w, `
-Text output prints times in the local time zone (TZ). JSON output is the
-protojson of each response, one object per line.
+Configuration file: -config, else $XDG_CONFIG_HOME/stockwatch/config.toml, else
+~/.config/stockwatch/config.toml (optional): TOML keys named like the twins
+without STOCKWATCH_ (addr, output, token_file, server_name, ...); the token
+itself only through -token-file. Flags win over twins, twins over the file, the
+file over defaults.
 
-Exit status: 0 success, 1 the operation failed (the message names the gRPC
+Text output prints times in the local time zone (TZ) and prices with their
+currency's usual decimals. JSON output is the protojson of each response, one
+object per line; errors are JSON on stderr too.
+
+Exit status: 0 success, 1 the operation failed (the message ends with the gRPC
 code), 2 usage error.
 `)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"iter"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -57,8 +56,10 @@ func deleteCmd() *command {
 		name:    "delete",
 		args:    []arg{emailArg},
 		summary: "delete a user",
-		help:    "Deletes the user EMAIL. Prices stay: they belong to the ticker. Fails with NOT_FOUND if EMAIL is not registered.",
+		help: "Deletes the user EMAIL. Prices stay: they belong to the ticker. Asks first, unless -y; without a\n" +
+			"terminal, -y is required. Fails with NOT_FOUND if EMAIL is not registered.",
 		example: "stockwatch delete alice@example.com",
+		confirm: func(p params) string { return "delete " + p.email },
 		run: rpc(byEmail((*client.Client).DeleteUser), func(out *printer, p params, _ *pb.DeleteUserResponse) error {
 			return out.text("Deleted %s.", p.email)
 		}),
@@ -145,8 +146,10 @@ func purgeCmd() *command {
 		args:    []arg{olderThanArg},
 		summary: "delete prices collected more than OLDER_THAN ago (admin)",
 		help: "Deletes the prices collected more than OLDER_THAN ago. OLDER_THAN is a Go duration (36h, 90m)\n" +
-			"or a number of days (30d, or 1d12h). Needs -token when the server has an admin token.",
-		example: "stockwatch purge 30d",
+			"or a number of days (30d, or 1d12h). Asks first, unless -y; without a terminal, -y is required.\n" +
+			"Needs -token when the server has an admin token.",
+		example: "stockwatch purge 30d -y",
+		confirm: func(p params) string { return "delete the prices collected more than " + p.ageArg + " ago" },
 		run: rpc(func(ctx context.Context, c *client.Client, p params) (*pb.DeletePricesResponse, error) {
 			return c.DeletePrices(ctx, p.age)
 		}, func(out *printer, p params, r *pb.DeletePricesResponse) error {
@@ -203,7 +206,7 @@ func health(ctx context.Context, s *session, p params) error {
 		return err
 	}
 	if r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		return errors.New("server is " + r.GetStatus().String())
+		return &failure{Code: "NOT_SERVING", Message: "stockwatchd at " + s.cfg.addr + " is " + r.GetStatus().String()}
 	}
 	return nil
 }

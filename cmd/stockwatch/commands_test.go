@@ -38,6 +38,17 @@ func TestCommands(t *testing.T) {
 		{name: "bad_output", args: []string{"-o", "yaml", "users"}, code: 2},
 		{name: "bad_env", args: []string{"users"}, env: map[string]string{"STOCKWATCH_TIMEOUT": "soon"}, code: 2},
 		{name: "bad_tls_file", args: []string{"-ca", "testdata/nonexistent.pem", "health"}, code: 2},
+		{name: "did_you_mean", args: []string{"regster", "alice@example.com", "AAPL"}, code: 2},
+		{name: "did_you_mean_json", args: []string{"-o", "json", "lates"}, code: 2},
+		{name: "help_command", args: []string{"help", "register"}},
+		{name: "help_double_dash", args: []string{"prices", "--help"}},
+		{name: "bad_timeout_unit", args: []string{"users", "-timeout", "5"}, code: 2},
+		{name: "bad_timeout_unit_env", args: []string{"users"}, env: map[string]string{"STOCKWATCH_TIMEOUT": "5"}, code: 2},
+
+		// Flags after the arguments, with one dash or two.
+		{name: "latest_flag_after", args: []string{"latest", "alice@example.com", "-o", "json"}, calls: 1},
+		{name: "prices_flag_after", args: []string{"prices", "AAPL", "-limit", "2"}, calls: 1},
+		{name: "prices_double_dash", args: []string{"prices", "--limit=2", "AAPL", "--o=json"}, calls: 1},
 
 		// The environment twins, with the rules of package cliconfig: a
 		// variable set but empty sets its flag to empty; flags win, even
@@ -75,12 +86,15 @@ func TestCommands(t *testing.T) {
 		{name: "update_help", args: []string{"update", "-h"}},
 
 		// delete
-		{name: "delete", args: []string{"delete", "bob@example.com"}, calls: 1,
+		{name: "delete", args: []string{"delete", "bob@example.com", "-y"}, calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
 				testkit.WantCount(tb, "users", storetest.Count(tb, srv.DB, "users", ""), 2)
 			}},
-		{name: "delete_json", args: []string{"-o", "json", "delete", "bob@example.com"}, calls: 1},
-		{name: "delete_not_found", args: []string{"delete", "nobody@example.com"}, code: 1, calls: 1},
+		{name: "delete_json", args: []string{"-o", "json", "delete", "-y", "bob@example.com"}, calls: 1},
+		{name: "delete_not_found", args: []string{"delete", "--yes", "nobody@example.com"}, code: 1, calls: 1},
+		{name: "delete_not_found_json", args: []string{"delete", "--yes", "nobody@example.com", "-o", "json"}, code: 1, calls: 1},
+		{name: "delete_without_terminal", args: []string{"delete", "bob@example.com"}, code: 2},
+		{name: "delete_without_terminal_json", args: []string{"delete", "bob@example.com", "-o", "json"}, code: 2},
 		{name: "delete_help", args: []string{"delete", "-h"}},
 
 		// user
@@ -90,6 +104,7 @@ func TestCommands(t *testing.T) {
 		{name: "user_unknown_ticker", args: []string{"user", "carol@example.com"}, calls: 1, arrange: msftUnknown},
 		{name: "user_unknown_ticker_json", args: []string{"-o", "json", "user", "carol@example.com"}, calls: 1, arrange: msftUnknown},
 		{name: "user_not_found", args: []string{"user", "nobody@example.com"}, code: 1, calls: 1},
+		{name: "user_not_found_json", args: []string{"user", "nobody@example.com", "-o", "json"}, code: 1, calls: 1},
 		{name: "user_bad_email", args: []string{"user", "alice"}, code: 2},
 		{name: "user_help", args: []string{"user", "-h"}},
 
@@ -119,6 +134,8 @@ func TestCommands(t *testing.T) {
 		{name: "users_unauthenticated", args: []string{"users"}, token: "s3cret", code: 1, calls: 1},
 		{name: "users_token", args: []string{"-token", "s3cret", "users", "-limit", "1"}, token: "s3cret", calls: 1},
 		{name: "users_token_env", args: []string{"users", "-limit", "1"}, token: "s3cret", env: map[string]string{"STOCKWATCH_TOKEN": "s3cret"}, calls: 1},
+		{name: "users_wrong_token", args: []string{"users", "-token", "guess"}, token: "s3cret", code: 1, calls: 1},
+		{name: "users_unauthenticated_json", args: []string{"users", "-o", "json"}, token: "s3cret", code: 1, calls: 1},
 		{name: "users_help", args: []string{"users", "-h"}},
 
 		// prices
@@ -132,17 +149,19 @@ func TestCommands(t *testing.T) {
 		{name: "prices_help", args: []string{"prices", "-h"}},
 
 		// purge
-		{name: "purge", args: []string{"purge", "30d"}, calls: 1,
+		{name: "purge", args: []string{"purge", "30d", "-y"}, calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
 				testkit.WantCount(tb, "prices left", storetest.Count(tb, srv.DB, "stock_prices", ""), 4)
 			}},
-		{name: "purge_json", args: []string{"-o", "json", "purge", "36h"}, calls: 1},
-		{name: "purge_none_json", args: []string{"-o", "json", "purge", "3650d"}, calls: 1},
+		{name: "purge_json", args: []string{"-o", "json", "purge", "36h", "-yes"}, calls: 1},
+		{name: "purge_none_json", args: []string{"-o", "json", "purge", "3650d", "-y"}, calls: 1},
+		{name: "purge_without_terminal", args: []string{"purge", "30d"}, code: 2},
 		{name: "purge_bad_period", args: []string{"purge", "a while"}, code: 2},
 		{name: "purge_negative", args: []string{"purge", "--", "-1h"}, code: 2},
 		{name: "purge_zero", args: []string{"purge", "0d"}, code: 2},
 		{name: "purge_looks_like_flag", args: []string{"purge", "-1h"}, code: 2},
-		{name: "purge_unauthenticated", args: []string{"purge", "30d"}, token: "s3cret", code: 1, calls: 1},
+		{name: "purge_unauthenticated", args: []string{"purge", "30d", "-y"}, token: "s3cret", code: 1, calls: 1},
+		{name: "purge_wrong_token", args: []string{"purge", "30d", "-y", "-token", "guess"}, token: "s3cret", code: 1, calls: 1},
 		{name: "purge_help", args: []string{"purge", "-h"}},
 
 		// health

@@ -2,20 +2,25 @@ package main
 
 import (
 	"flag"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/stockwatch/stockwatch/internal/cliconfig"
 	"github.com/stockwatch/stockwatch/internal/client"
 )
 
-// config is the client's configuration: defaults, overridden by
-// STOCKWATCH_* environment variables, overridden by flags.
+// config is the client's configuration: defaults, overridden by the
+// configuration file, overridden by STOCKWATCH_* environment variables,
+// overridden by flags.
 type config struct {
+	config     string // the configuration file; "" for none
 	addr       string
 	timeout    time.Duration
 	retries    int
 	output     string
 	token      string
+	tokenFile  string
 	tls        bool
 	ca         string
 	cert       string
@@ -32,27 +37,25 @@ func defaultConfig() config {
 	}
 }
 
-// twins names the environment twins of the global flags: -server-name →
-// STOCKWATCH_SERVER_NAME, and -o → STOCKWATCH_OUTPUT.
+// twins names the environment twins of the global flags and their keys
+// in the configuration file: -server-name → STOCKWATCH_SERVER_NAME and
+// server_name, -o → STOCKWATCH_OUTPUT and output. The file cannot hold
+// the token (a file of settings gets copied and shown; -token-file names
+// a file that holds only the secret) nor its own location.
 func twins() cliconfig.Twins {
-	return cliconfig.Twins{Aliases: map[string]string{"o": "output"}}
-}
-
-// globalFlags names the flags register defines, for usage texts and for
-// telling them from a command's own flags.
-var globalFlags = map[string]bool{
-	"addr": true, "timeout": true, "retries": true, "o": true, "token": true,
-	"tls": true, "ca": true, "cert": true, "key": true, "server-name": true,
+	return cliconfig.Twins{Aliases: map[string]string{"o": "output"}, NoFile: []string{"token", "config"}}
 }
 
 // register defines the global flags on fs, with c's current values as
 // defaults so that a second flag set (a command's) starts from the first.
 func (c *config) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", c.config, "configuration `file` (TOML); missing is fine unless named here or in the twin; empty: none")
 	fs.StringVar(&c.addr, "addr", c.addr, "`host:port` of the server")
-	fs.DurationVar(&c.timeout, "timeout", c.timeout, "timeout of each attempt of a call")
+	cliconfig.DurationVar(fs, &c.timeout, "timeout", c.timeout, "timeout of each attempt of a call")
 	fs.IntVar(&c.retries, "retries", c.retries, "retries of a call that failed with UNAVAILABLE, DEADLINE_EXCEEDED or ABORTED")
 	fs.StringVar(&c.output, "o", c.output, "output `format`: text or json (one object per line)")
 	fs.StringVar(&c.token, "token", c.token, "admin `token`, sent as 'authorization: Bearer <token>'")
+	fs.StringVar(&c.tokenFile, "token-file", c.tokenFile, "`file` holding the admin token, read when -token is empty")
 	fs.BoolVar(&c.tls, "tls", c.tls, "use TLS (implied by -ca, -cert, -key and -server-name)")
 	fs.StringVar(&c.ca, "ca", c.ca, "CA `file` (PEM) the server's certificate must chain to; default: system roots")
 	fs.StringVar(&c.cert, "cert", c.cert, "client certificate `file` (PEM), for mTLS")
@@ -73,6 +76,22 @@ func (c config) validate() error {
 		return usagef("", "-o: unknown format %q (want text or json)", c.output)
 	case (c.cert == "") != (c.key == ""):
 		return usagef("", "-cert and -key: give both or neither")
+	}
+	return nil
+}
+
+// readToken reads the token from -token-file when -token is empty. It
+// returns a usage error when the file cannot be read or holds nothing.
+func (c *config) readToken() error {
+	if c.token != "" || c.tokenFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(c.tokenFile)
+	if err != nil {
+		return usagef("", "-token-file: %v", err)
+	}
+	if c.token = strings.TrimSpace(string(b)); c.token == "" {
+		return usagef("", "-token-file: %s is empty", c.tokenFile)
 	}
 	return nil
 }

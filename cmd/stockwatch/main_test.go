@@ -61,13 +61,23 @@ type result struct {
 }
 
 // runCLI runs the client in-process against addr with env (on top of
-// TZ=UTC and STOCKWATCH_ADDR=addr) and stdin.
+// TZ=UTC and STOCKWATCH_ADDR=addr) and stdin, which is not a terminal, at
+// clienttest.Now.
 func runCLI(tb testing.TB, ctx context.Context, addr string, env map[string]string, stdin string, args ...string) result {
+	tb.Helper()
+	return runProc(tb, ctx, addr, env, stdin, false, args...)
+}
+
+// runProc is runCLI, with stdin a terminal if terminal.
+func runProc(tb testing.TB, ctx context.Context, addr string, env map[string]string, stdin string, terminal bool, args ...string) result {
 	tb.Helper()
 	e := cliconfig.MapEnv{"TZ": "UTC", "STOCKWATCH_ADDR": addr}
 	maps.Copy(e, env)
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, strings.NewReader(stdin), &stdout, &stderr, e.Lookup)
+	code := run(ctx, args, proc{
+		stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr, lookupEnv: e.Lookup,
+		now: func() time.Time { return clienttest.Now }, terminal: terminal,
+	})
 	out := strings.ReplaceAll(stdout.String(), addr, "ADDR")
 	errOut := strings.ReplaceAll(stderr.String(), addr, "ADDR")
 	return result{code: code, stdout: out, stderr: errOut}

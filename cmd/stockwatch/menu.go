@@ -30,6 +30,7 @@ type menu struct {
 	in    *lines
 	w     io.Writer
 	items []menuItem
+	email string // the e-mail last given, offered as the default
 }
 
 type menuItem struct {
@@ -49,13 +50,16 @@ func runMenu(ctx context.Context, s *session, stdin io.Reader) int {
 		{"Show a user", m.command("user")},
 		{"Latest value", m.command("latest")},
 		{"Average of the last X values", m.command("average")},
-		{"Show all data (users, then prices)", m.showAll},
-		{"Delete data older than a period", m.command("purge")},
+		{"Show all data (users, then prices)" + admin(s.cfg), m.showAll},
+		{"Delete data older than a period" + admin(s.cfg), m.command("purge")},
 		{"Exit", func(context.Context) error { return errQuit }},
 	}
 	// The menu prints text whatever -o says: it is for people.
-	m.s.out = newPrinter(s.stdout, false, s.out.loc)
-	fmt.Fprintf(m.w, "Stockwatch client, server %s. Ctrl-D exits.\n", s.cfg.addr)
+	m.s.out = newPrinter(s.stdout, false, s.out.loc, s.out.now)
+	fmt.Fprintf(m.w, "Stockwatch client, server %s. q or Ctrl-D exits.\n", s.cfg.addr)
+	if s.cfg.token == "" {
+		fmt.Fprintln(m.w, "No admin token is set: the (admin) entries work only if the server has none (-token, STOCKWATCH_TOKEN or token_file sets one).")
+	}
 	for {
 		err := m.once(ctx)
 		switch {
@@ -79,10 +83,15 @@ func (m *menu) once(ctx context.Context) error {
 		fmt.Fprintf(m.w, "  %d) %s\n", i+1, it.title)
 	}
 	var item menuItem
-	err := m.ask(ctx, fmt.Sprintf("Choose 1-%d: ", len(m.items)), func(s string) error {
+	err := m.ask(ctx, fmt.Sprintf("Choose 1-%d or q: ", len(m.items)), func(s string) error {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "q", "quit", "exit":
+			item = m.items[len(m.items)-1]
+			return nil
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 || n > len(m.items) {
-			return fmt.Errorf("please choose a number from 1 to %d", len(m.items))
+			return fmt.Errorf("please choose a number from 1 to %d, or q to quit", len(m.items))
 		}
 		item = m.items[n-1]
 		return nil
@@ -100,7 +109,7 @@ func (m *menu) once(ctx context.Context) error {
 	case errors.As(err, &ue):
 		fmt.Fprintf(m.w, "Error: %s\n", ue)
 	default:
-		fmt.Fprintf(m.w, "Error: %s\n", describe(err))
+		fmt.Fprintf(m.w, "Error: %s\n", explain(err, m.s.cfg).Message)
 	}
 	return nil
 }
@@ -127,19 +136,73 @@ func (m *menu) ask(ctx context.Context, prompt string, check func(string) error)
 }
 
 // command is the entry that runs the command name: it asks for each of
-// the command's arguments until the server's rules accept the answer,
-// then runs it. The menu's printer prints text whatever -o says.
+// the command's arguments until the server's rules accept the answer (an
+// empty e-mail is the one given last), asks for confirmation if the
+// command does, then runs it. The menu's printer prints text whatever -o
+// says.
 func (m *menu) command(name string) func(ctx context.Context) error {
 	c := lookup(name)
 	return func(ctx context.Context) error {
 		var p params
 		for _, a := range c.args {
-			if err := m.ask(ctx, a.prompt, func(s string) error { return a.parse(&p, s) }); err != nil {
+			prompt := a.prompt
+			if a.name == emailArg.name && m.email != "" {
+				prompt = fmt.Sprintf("E-mail [%s]: ", m.email)
+			}
+			err := m.ask(ctx, prompt, func(s string) error {
+				if a.name == emailArg.name && strings.TrimSpace(s) == "" && m.email != "" {
+					s = m.email
+				}
+				return a.parse(&p, s)
+			})
+			if err != nil {
 				return err
 			}
 		}
-		return c.run(ctx, m.s, p)
+		if p.email != "" {
+			m.email = p.email
+		}
+		if c.confirm != nil {
+			ok, err := m.confirm(ctx, c.confirm(p))
+			if err != nil || !ok {
+				return err
+			}
+		}
+		if err := c.run(ctx, m.s, p); err != nil {
+			return &opError{err: err, p: p}
+		}
+		return nil
 	}
+}
+
+// confirm asks whether to do what, "No" by default; after a no it says
+// that nothing was done.
+func (m *menu) confirm(ctx context.Context, what string) (bool, error) {
+	var ok bool
+	err := m.ask(ctx, fmt.Sprintf("Really %s? [y/N] ", what), func(s string) error {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "y", "yes":
+			ok = true
+		case "", "n", "no":
+			ok = false
+		default:
+			return errors.New("please answer y or n")
+		}
+		return nil
+	})
+	if err == nil && !ok {
+		fmt.Fprintln(m.w, "Nothing deleted.")
+	}
+	return ok, err
+}
+
+// admin marks a menu entry that needs the admin token when the server
+// has one, unless a token is configured.
+func admin(cfg config) string {
+	if cfg.token != "" {
+		return ""
+	}
+	return " (admin)"
 }
 
 // showAll prints the users with their latest price, then the prices,

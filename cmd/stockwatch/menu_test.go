@@ -31,6 +31,11 @@ func TestMenu(t *testing.T) {
 	}{
 		{name: "eof", input: ""},
 		{name: "exit", input: "9\n"},
+		{name: "quit", input: "q\n"},
+		{name: "quit_word", input: " Quit \n"},
+		{name: "exit_word", input: "exit\n"},
+		// The e-mail given once is offered, and taken by an empty answer.
+		{name: "remembered_email", input: "4\nalice@example.com\n5\n\n6\n\n2\n4\nbob@example.com\n5\n\nq\n", calls: 5},
 		{name: "invalid_choice", input: "0\n10\nthree\n\n 9 \n"},
 		{name: "register", input: "1\nDave@Example.com\nbrk-b\n9\n", calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
@@ -48,7 +53,8 @@ func TestMenu(t *testing.T) {
 				testkit.WantCount(tb, "users tracking MSFT", storetest.Count(tb, srv.DB, "users", "ticker = ?", "MSFT"), 2)
 			}},
 		{name: "update_not_found", input: "2\nnobody@example.com\nMSFT\n", calls: 1},
-		{name: "delete", input: "3\nbob@example.com\n3\nbob@example.com\n9\n", calls: 2,
+		// The second delete takes the remembered e-mail: it is gone.
+		{name: "delete", input: "3\nbob@example.com\ny\n3\n\nyes\n9\n", calls: 2,
 			check: func(tb testing.TB, srv *clienttest.Server) {
 				testkit.WantCount(tb, "users", storetest.Count(tb, srv.DB, "users", ""), 2)
 			}},
@@ -61,7 +67,8 @@ func TestMenu(t *testing.T) {
 		{name: "show_all_paged", input: "7\nmaybe\n\n\n9\n", calls: 4, arrange: manyRows},
 		{name: "show_all_quit", input: "7\nq\nq\n9\n", calls: 2, arrange: manyRows},
 		{name: "show_all_unauthenticated", input: "7\n9\n", token: "s3cret", calls: 1},
-		{name: "purge", input: "8\nsoon\n-1h\n0\n30\n30d\n9\n", calls: 1,
+		{name: "delete_no", input: "3\nbob@example.com\nmaybe\n\n3\n\nn\nq\n"},
+		{name: "purge", input: "8\nsoon\n-1h\n0\n30\n30d\ny\n9\n", calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
 				testkit.WantCount(tb, "prices left", storetest.Count(tb, srv.DB, "stock_prices", ""), 4)
 			}},
@@ -115,7 +122,7 @@ func TestMenuInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, nil, pr, io.Discard, io.Discard, cliconfig.MapEnv{"STOCKWATCH_ADDR": srv.Addr}.Lookup)
+		done <- run(ctx, nil, proc{stdin: pr, stdout: io.Discard, stderr: io.Discard, lookupEnv: cliconfig.MapEnv{"STOCKWATCH_ADDR": srv.Addr}.Lookup, now: time.Now})
 	}()
 	if _, err := io.WriteString(pw, "4\n"); err != nil { // now it waits for the e-mail
 		t.Fatal(err)
@@ -136,11 +143,11 @@ func TestMenuUnreachableServer(t *testing.T) {
 	t.Parallel()
 	// Nothing listens on port 1 of the loopback: every call is refused,
 	// and the menu says so and goes on.
-	r := runCLI(t, t.Context(), "127.0.0.1:1", nil, "4\nalice@example.com\n9\n", "-retries", "0")
+	r := runCLI(t, t.Context(), "127.0.0.1:1", nil, "4\nalice@example.com\nq\n", "-retries", "0")
 	if r.code != 0 {
 		t.Errorf("exit status = %d, want 0", r.code)
 	}
-	if !strings.Contains(r.stdout, "Error: UNAVAILABLE: ") {
-		t.Errorf("stdout does not report UNAVAILABLE:\n%s", r.stdout)
+	if want := "Error: cannot reach stockwatchd at ADDR (connection refused) — is it running? set -addr or STOCKWATCH_ADDR\n"; !strings.Contains(r.stdout, want) {
+		t.Errorf("stdout does not say %q:\n%s", want, r.stdout)
 	}
 }

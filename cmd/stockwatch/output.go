@@ -5,16 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"google.golang.org/grpc/status"
+	"golang.org/x/text/currency"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/stockwatch/stockwatch/internal/cliconfig"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -22,11 +24,12 @@ import (
 type printer struct {
 	w    io.Writer
 	json bool
-	loc  *time.Location // of the times in text output
+	loc  *time.Location   // of the times in text output
+	now  func() time.Time // the clock of a price's age
 }
 
-func newPrinter(w io.Writer, json bool, loc *time.Location) *printer {
-	return &printer{w: w, json: json, loc: loc}
+func newPrinter(w io.Writer, json bool, loc *time.Location, now func() time.Time) *printer {
+	return &printer{w: w, json: json, loc: loc, now: now}
 }
 
 // message writes m as one line of protojson, with every field present
@@ -66,14 +69,36 @@ func (p *printer) time(ts *timestamppb.Timestamp) string {
 	return ts.AsTime().In(p.loc).Format("2006-01-02 15:04:05 MST")
 }
 
-// formatPrice prints a price with up to four decimals and at least two:
-// 187.42, 100.00, 1.0834.
-func formatPrice(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 4, 64)
-	for strings.HasSuffix(s, "0") && len(s)-strings.IndexByte(s, '.') > 3 {
-		s = s[:len(s)-1]
+// money formats an amount of currency cur, the one way the text output
+// prints prices and averages: the currency's usual decimals (ISO 4217:
+// 2 for USD and EUR, 0 for JPY, 3 for KWD; 2 for Yahoo's quotes in minor
+// units, GBp and ZAc, and for codes it does not know), at least 4 for an
+// amount below 10 (an exchange rate: 1.0834 USD), then the code:
+// "187.42 USD". JSON output keeps the full precision.
+func money(v float64, cur string) string {
+	d := 2
+	if u, err := currency.ParseISO(cur); err == nil && cur == strings.ToUpper(cur) {
+		d, _ = currency.Standard.Rounding(u)
 	}
-	return s
+	if math.Abs(v) < 10 && d < 4 {
+		d = 4
+	}
+	return strings.TrimSpace(strconv.FormatFloat(v, 'f', d, 64) + " " + cur)
+}
+
+// age says how long ago t was, roughly: "just now", "2 min ago", "3 h
+// ago", "40 days ago".
+func age(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
 }
 
 func plural(n int64, one, many string) string {
@@ -150,8 +175,11 @@ func statusWord(s pb.TickerStatus) string {
 	return "-"
 }
 
+// priceText writes a price with its age: "AAPL: 187.42 USD, 2 min ago
+// (2026-03-02 15:03:00 UTC)".
 func (p *printer) priceText(pr *pb.Price) error {
-	return p.text("%s: %s %s at %s", pr.GetTicker(), formatPrice(pr.GetPrice()), pr.GetCurrency(), p.time(pr.GetMarketTime()))
+	return p.text("%s: %s, %s (%s)", pr.GetTicker(), money(pr.GetPrice(), pr.GetCurrency()),
+		age(pr.GetMarketTime().AsTime(), p.now()), p.time(pr.GetMarketTime()))
 }
 
 func (p *printer) averageText(a *pb.AveragePrice) error {
@@ -163,22 +191,22 @@ func (p *printer) averageText(a *pb.AveragePrice) error {
 	if a.GetCount() < a.GetRequested() {
 		note = fmt.Sprintf("; %d requested, only %d stored", a.GetRequested(), a.GetCount())
 	}
-	return p.text("%s: average %s %s of the last %s (%s%s)", a.GetTicker(), formatPrice(a.GetAverage()), a.GetCurrency(),
+	return p.text("%s: average %s of the last %s (%s%s)", a.GetTicker(), money(a.GetAverage(), a.GetCurrency()),
 		plural(int64(a.GetCount()), "price", "prices"), span, note)
 }
 
 // usersTable writes users with their latest price as a table.
 func (p *printer) usersTable(users []*pb.UserWithPrice) error {
 	return p.table(func(w io.Writer) {
-		fmt.Fprintln(w, "EMAIL\tTICKER\tSTATUS\tLATEST\tCURRENCY\tMARKET TIME")
+		fmt.Fprintln(w, "EMAIL\tTICKER\tSTATUS\tLATEST\tMARKET TIME")
 		for _, u := range users {
 			lp := u.GetLatestPrice()
 			if lp == nil {
-				fmt.Fprintf(w, "%s\t%s\t%s\t-\t\t\n", u.GetUser().GetEmail(), u.GetUser().GetTicker(), statusWord(u.GetUser().GetTickerStatus()))
+				fmt.Fprintf(w, "%s\t%s\t%s\t-\t\n", u.GetUser().GetEmail(), u.GetUser().GetTicker(), statusWord(u.GetUser().GetTickerStatus()))
 				continue
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", u.GetUser().GetEmail(), u.GetUser().GetTicker(), statusWord(u.GetUser().GetTickerStatus()),
-				formatPrice(lp.GetPrice()), lp.GetCurrency(), p.time(lp.GetMarketTime()))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.GetUser().GetEmail(), u.GetUser().GetTicker(), statusWord(u.GetUser().GetTickerStatus()),
+				money(lp.GetPrice(), lp.GetCurrency()), p.time(lp.GetMarketTime()))
 		}
 	})
 }
@@ -186,32 +214,25 @@ func (p *printer) usersTable(users []*pb.UserWithPrice) error {
 // pricesTable writes prices as a table.
 func (p *printer) pricesTable(prices []*pb.Price) error {
 	return p.table(func(w io.Writer) {
-		fmt.Fprintln(w, "TICKER\tPRICE\tCURRENCY\tMARKET TIME")
+		fmt.Fprintln(w, "TICKER\tPRICE\tMARKET TIME")
 		for _, pr := range prices {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", pr.GetTicker(), formatPrice(pr.GetPrice()), pr.GetCurrency(), p.time(pr.GetMarketTime()))
+			fmt.Fprintf(w, "%s\t%s\t%s\n", pr.GetTicker(), money(pr.GetPrice(), pr.GetCurrency()), p.time(pr.GetMarketTime()))
 		}
 	})
 }
 
-// describe is the one-line form of a failed call: "NOT_FOUND: user
-// x@y.com not found" for a gRPC status, the error's text otherwise.
-func describe(err error) string {
-	st, ok := status.FromError(err)
-	if !ok {
-		return err.Error()
-	}
-	return codeName(st.Code().String()) + ": " + st.Message()
-}
-
-// codeName spells a gRPC code the way the gRPC spec and grpcurl do:
-// "NotFound" → "NOT_FOUND".
-func codeName(camel string) string {
-	var b strings.Builder
-	for i, r := range camel {
-		if i > 0 && 'A' <= r && r <= 'Z' && !('A' <= camel[i-1] && camel[i-1] <= 'Z') {
-			b.WriteByte('_')
+// printVersion prints the client's version (module version and VCS
+// revision): {"version":"…"} with -o json, "stockwatch VERSION" otherwise.
+func printVersion(out *printer) error {
+	v := cliconfig.BinaryVersion()
+	if out.json {
+		b, err := json.Marshal(struct {
+			Version string `json:"version"`
+		}{v})
+		if err != nil {
+			return err
 		}
-		b.WriteRune(r)
+		return out.jsonLine(b)
 	}
-	return strings.ToUpper(b.String())
+	return out.text("stockwatch %s", v)
 }

@@ -66,32 +66,60 @@ func (t *terminal) send(tb testing.TB, s string) {
 	}
 }
 
-// TestMenuInTerminal runs the real program (this test binary, re-executed
-// as the client's main) on a pseudo-terminal: it registers a user through
-// the menu, reads the latest price, and leaves with Ctrl-D.
-func TestMenuInTerminal(t *testing.T) {
-	t.Parallel()
-	srv := clienttest.Start(t, clienttest.Options{})
-	seed(t, srv)
-
-	cmd := exec.Command(os.Args[0], "-addr", srv.Addr)
+// startInTerminal runs the real program (this test binary, re-executed
+// as the client's main) with args on a pseudo-terminal, and returns the
+// terminal and a channel that receives the program's exit.
+func startInTerminal(t *testing.T, args ...string) (*terminal, <-chan error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), envMain+"=1", "TZ=UTC")
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
 	if err != nil {
 		t.Fatalf("start on a pseudo-terminal: %v", err)
 	}
-	defer f.Close()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+		f.Close()
+	})
 	term := &terminal{f: f}
 	go term.read()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-		}
-	}()
+	return term, exited
+}
 
-	term.expect(t, "Choose 1-9: ")
+// waitExit waits for the program's exit and checks its status.
+func waitExit(t *testing.T, exited <-chan error, want int) {
+	t.Helper()
+	select {
+	case err := <-exited:
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != want {
+			t.Fatalf("exit status = %d, want %d", code, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the program did not exit")
+	}
+}
+
+// TestMenuInTerminal runs the menu on a pseudo-terminal: it registers a
+// user, reads the latest price and deletes the user with the e-mail it
+// remembered, confirming, and leaves with q.
+func TestMenuInTerminal(t *testing.T) {
+	t.Parallel()
+	srv := clienttest.Start(t, clienttest.Options{})
+	seed(t, srv)
+	term, exited := startInTerminal(t, "-addr", srv.Addr)
+
+	term.expect(t, "Choose 1-9 or q: ")
 	term.send(t, "1\r")
 	term.expect(t, "E-mail: ")
 	term.send(t, "dave@example\r") // no dot in the domain: net/mail accepts it
@@ -102,29 +130,55 @@ func TestMenuInTerminal(t *testing.T) {
 	term.send(t, "aapl\r")
 	term.expect(t, "Registered dave@example, tracking AAPL.")
 
-	term.expect(t, "Choose 1-9: ")
+	term.expect(t, "Choose 1-9 or q: ")
 	term.send(t, "5\r")
-	term.expect(t, "E-mail: ")
-	term.send(t, "dave@example\r")
-	term.expect(t, "AAPL: 187.42 USD at 2026-03-02 15:03:00 UTC")
+	term.expect(t, "E-mail [dave@example]: ")
+	term.send(t, "\r")
+	// The age is the real clock's: the seed's prices are months old.
+	term.expect(t, "AAPL: 187.42 USD, ")
+	term.expect(t, " ago (2026-03-02 15:03:00 UTC)")
 
-	term.expect(t, "Choose 1-9: ")
-	term.send(t, "\x04") // Ctrl-D: end of input on an empty line
-	select {
-	case err := <-exited:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("exit status = %d, want 0", ee.ExitCode())
-		} else if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the menu did not exit after Ctrl-D")
+	term.expect(t, "Choose 1-9 or q: ")
+	term.send(t, "3\r")
+	term.expect(t, "E-mail [dave@example]: ")
+	term.send(t, "\r")
+	term.expect(t, "Really delete dave@example? [y/N] ")
+	term.send(t, "y\r")
+	term.expect(t, "Deleted dave@example.")
+
+	term.expect(t, "Choose 1-9 or q: ")
+	term.send(t, "q\r")
+	waitExit(t, exited, 0)
+	if n := storetest.Count(t, srv.DB, "users", "email = ?", "dave@example"); n != 0 {
+		t.Errorf("dave@example: %d rows, want 0 (registered, then deleted)", n)
 	}
-	if n := storetest.Count(t, srv.DB, "users", "email = ? AND ticker = ?", "dave@example", "AAPL"); n != 1 {
-		t.Errorf("dave@example tracking AAPL: %d rows, want 1", n)
+	if n := srv.StockCalls(); n != 3 {
+		t.Errorf("RPCs sent = %d, want 3 (register, latest, delete)", n)
 	}
-	if n := srv.StockCalls(); n != 2 {
-		t.Errorf("RPCs sent = %d, want 2 (register, latest)", n)
+}
+
+// TestConfirmInTerminal runs delete on a pseudo-terminal: it asks, and
+// deletes only after a yes.
+func TestConfirmInTerminal(t *testing.T) {
+	t.Parallel()
+	srv := clienttest.Start(t, clienttest.Options{})
+	seed(t, srv)
+
+	term, exited := startInTerminal(t, "-addr", srv.Addr, "delete", "bob@example.com")
+	term.expect(t, "Really delete bob@example.com? [y/N] ")
+	term.send(t, "\r")
+	term.expect(t, "stockwatch: cancelled: nothing was deleted (CANCELLED)")
+	waitExit(t, exited, 1)
+
+	term, exited = startInTerminal(t, "delete", "bob@example.com", "-addr", srv.Addr)
+	term.expect(t, "Really delete bob@example.com? [y/N] ")
+	term.send(t, "yes\r")
+	term.expect(t, "Deleted bob@example.com.")
+	waitExit(t, exited, 0)
+	if n := storetest.Count(t, srv.DB, "users", "email = ?", "bob@example.com"); n != 0 {
+		t.Errorf("bob@example.com: %d rows, want 0", n)
+	}
+	if n := srv.StockCalls(); n != 1 {
+		t.Errorf("RPCs sent = %d, want 1 (the confirmed delete)", n)
 	}
 }

@@ -91,7 +91,9 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 		})
 	}
 	if cfg.runsAPI() {
-		d.setupAPI()
+		if err := d.setupAPI(); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -164,7 +166,7 @@ func (d *daemon) setupQuotes() {
 	}
 }
 
-func (d *daemon) setupAPI() {
+func (d *daemon) setupAPI() error {
 	opts := api.ServerOptions(d.log, d.cfg.AdminToken, d.met.GRPC.UnaryServerInterceptor())
 	if d.tls != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(d.tls)))
@@ -192,6 +194,7 @@ func (d *daemon) setupAPI() {
 	if d.cfg.AdminToken == "" && !isLoopback(d.glis.Addr()) {
 		d.log.Warn("the API listens on a non-loopback address without -admin-token: anyone who reaches it can list and delete data", "addr", d.glis.Addr().String())
 	}
+	return nil
 }
 
 // serverTLS loads the API's certificate, key and client CA. It returns an
