@@ -29,6 +29,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/metrics"
 	"github.com/stockwatch/stockwatch/internal/rest"
 	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/web"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
@@ -49,6 +50,7 @@ type daemon struct {
 	verify *breaker.Breaker     // the API's ticker checks'; nil without them
 	coll   *collector.Collector // nil unless the collector runs
 	rest   *rest.Gateway        // the REST/JSON API; nil unless the API runs with -http-addr
+	web    *web.Server          // the dashboard; nil when rest is
 }
 
 // newDaemon opens the database and sets up what cfg runs, with tc (from
@@ -267,9 +269,16 @@ func (d *daemon) serve(ctx context.Context) error {
 	var hs *http.Server
 	if d.hlis != nil {
 		hs = newHTTPServer(d.httpHandler())
-		d.log.Info("serving HTTP", "addr", d.hlis.Addr().String())
+		d.log.Info("serving HTTP", "addr", d.hlis.Addr().String(), "tls", d.tls != nil)
 		g.Go(func() error {
-			if err := hs.Serve(d.hlis); !errors.Is(err, http.ErrServerClosed) {
+			serve := func() error { return hs.Serve(d.hlis) }
+			if d.tls != nil {
+				// The API's TLS settings, client CA included: the REST
+				// API and the pages reach the same operations.
+				hs.TLSConfig = d.tls.Clone()
+				serve = func() error { return hs.ServeTLS(d.hlis, "", "") }
+			}
+			if err := serve(); !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("http: %w", err)
 			}
 			return nil
@@ -345,9 +354,10 @@ func (d *daemon) purgeRequests(ctx context.Context) {
 	}
 }
 
-// Bounds of the HTTP server (-http-addr). Its clients are probes and
-// metrics scrapers: a few connections, small GET requests, answers within
-// seconds (/readyz gives the database 2s).
+// Bounds of the HTTP server (-http-addr). Its clients are probes, metrics
+// scrapers, REST clients and browsers on the pages: small requests (a
+// REST body or a form is at most 64 KiB), answers within seconds (/readyz
+// gives the database 2s).
 const (
 	httpMaxConnections    = 64 // beyond it, connections wait to be accepted
 	httpMaxHeaderBytes    = 16 << 10
@@ -380,6 +390,9 @@ func (d *daemon) httpHandler() http.Handler {
 	if d.rest != nil {
 		mux.Handle("/v1/", d.rest)
 		mux.Handle("/openapi.json", d.rest)
+	}
+	if d.web != nil {
+		mux.Handle("/", d.web) // every other path
 	}
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"strings"
@@ -61,6 +62,8 @@ func TestREST(t *testing.T) {
 		{"GET", "/openapi.json", "", nil, 200, `"/v1/users/{email}/price-history"`},
 		{"GET", "/healthz", "", nil, 200, "ok"},
 		{"GET", "/readyz", "", nil, 200, "ready"},
+		{"GET", "/", "", nil, 200, `<form method="post" action="/" id="register-form">`},
+		{"GET", "/u/alice@example.com", "", nil, 200, `<span class="ticker" id="ticker">AAPL</span>`},
 	} {
 		code, body := restCall(t, addr, tt.method, tt.path, tt.body, tt.header...)
 		if code != tt.code || !strings.Contains(body, tt.contains) {
@@ -81,15 +84,78 @@ func TestREST(t *testing.T) {
 	}
 }
 
-// TestRESTWithMutualTLS: the gateway's connection to the API stays in the
-// process, so it needs no client certificate when gRPC clients do.
-func TestRESTWithMutualTLS(t *testing.T) {
+// TestHTTPWithTLS: with -tls-cert and -tls-key, the HTTP port (REST,
+// pages, metrics, probes) is served over TLS with the API's settings: a
+// client certificate is required there too when -tls-client-ca is set,
+// and the admin cookie is Secure. The gateway's own connection to the API
+// stays in the process and needs no certificate.
+func TestHTTPWithTLS(t *testing.T) {
 	t.Parallel()
-	p := tlstest.New(t, "localhost")
-	_, logs := startInProcess(t, "-role", "api", "-db", storetest.URL(t, storetest.SQLite), "-verify-tickers=false",
-		"-tls-cert", p.ServerCertFile, "-tls-key", p.ServerKeyFile, "-tls-client-ca", p.CAFile)
-	code, body := restCall(t, httpAddr(t, logs), "POST", "/v1/users", `{"email":"a@x.com","ticker":"AAPL"}`)
-	if code != 200 || !strings.Contains(body, `"email":"a@x.com"`) {
-		t.Errorf("POST /v1/users = %d %s, want 200", code, body)
+	p := tlstest.New(t, "127.0.0.1")
+	client := func(certs ...tls.Certificate) *http.Client {
+		return &http.Client{
+			Timeout:       20 * time.Second,
+			Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.Pool, Certificates: certs}},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
+	send := func(t *testing.T, c *http.Client, method, url, body string, header ...string) (*http.Response, string, error) {
+		t.Helper()
+		req, err := http.NewRequest(method, url, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range header {
+			k, v, _ := strings.Cut(h, ": ")
+			req.Header.Set(k, v)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp, string(b), err
+	}
+
+	t.Run("MutualTLS", func(t *testing.T) {
+		t.Parallel()
+		_, logs := startInProcess(t, "-role", "api", "-db", storetest.URL(t, storetest.SQLite), "-verify-tickers=false",
+			"-tls-cert", p.ServerCertFile, "-tls-key", p.ServerKeyFile, "-tls-client-ca", p.CAFile)
+		addr := httpAddr(t, logs)
+		if code, body := restCall(t, addr, "GET", "/healthz", ""); code != http.StatusBadRequest {
+			t.Errorf("plain HTTP = %d %s, want 400 (Go's answer to HTTP on a TLS port)", code, body)
+		}
+		if _, _, err := send(t, client(), "GET", "https://"+addr+"/healthz", ""); err == nil {
+			t.Error("HTTPS without a client certificate succeeded, want the handshake refused")
+		}
+		c := client(p.ClientCert)
+		for _, tt := range []struct{ method, path, body, contains string }{
+			{"POST", "/v1/users", `{"email":"a@x.com","ticker":"AAPL"}`, `"email":"a@x.com"`},
+			{"GET", "/u/a@x.com", "", `<span class="ticker" id="ticker">AAPL</span>`},
+			{"GET", "/openapi.json", "", `"/v1/users/{email}/price-history"`},
+			{"GET", "/metrics", "", "grpc_server_handled_total"},
+			{"GET", "/healthz", "", "ok"},
+			{"GET", "/readyz", "", "ready"},
+		} {
+			resp, body, err := send(t, c, tt.method, "https://"+addr+tt.path, tt.body)
+			if err != nil || resp.StatusCode != 200 || !strings.Contains(body, tt.contains) {
+				t.Errorf("%s %s over mTLS = %v %v, want 200 with %s", tt.method, tt.path, resp, err, tt.contains)
+			}
+		}
+	})
+	t.Run("SecureCookie", func(t *testing.T) {
+		t.Parallel()
+		_, logs := startInProcess(t, "-role", "api", "-db", storetest.URL(t, storetest.SQLite), "-verify-tickers=false",
+			"-tls-cert", p.ServerCertFile, "-tls-key", p.ServerKeyFile, "-admin-token", "s3cret")
+		resp, body, err := send(t, client(), "POST", "https://"+httpAddr(t, logs)+"/admin/sign-in", "token=s3cret",
+			"Content-Type: application/x-www-form-urlencoded")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "stockwatch_admin=czNjcmV0; Path=/admin; HttpOnly; Secure; SameSite=Strict"
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Set-Cookie") != want {
+			t.Errorf("sign in over TLS = %d, Set-Cookie %q, want 303 and %q\n%s", resp.StatusCode, resp.Header.Get("Set-Cookie"), want, body)
+		}
+	})
 }

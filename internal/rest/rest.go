@@ -85,6 +85,11 @@ func New(srv *grpc.Server) (*Gateway, error) {
 	return g, nil
 }
 
+// Conn returns the gateway's connection to the gRPC server, for other
+// in-process clients (the web pages) that must meet the same
+// interceptors. It is valid until Close.
+func (g *Gateway) Conn() grpc.ClientConnInterface { return g.conn }
+
 // Close stops the gRPC server, waiting for its running calls, and closes
 // the connection to it.
 func (g *Gateway) Close() {

@@ -1,0 +1,233 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
+)
+
+// notices are the messages a redirect after a successful POST asks the
+// next page to show (?done=…): fixed texts, so that a link cannot make a
+// page say something else.
+var notices = map[string]string{
+	"registered": "Registered. Prices of the ticker are collected every minute.",
+	"updated":    "Ticker updated.",
+	"deleted":    "The user was deleted.",
+}
+
+// homePage is the data of / : look up a user, or register one.
+type homePage struct {
+	Notice, Error string
+	Lookup        string
+	Register      registerForm
+}
+
+type registerForm struct {
+	RequestID, Email, Ticker string
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := homePage{Notice: notices[q.Get("done")], Register: registerForm{RequestID: uuid.NewString()}}
+	email := strings.TrimSpace(q.Get("email"))
+	if email == "" {
+		s.render(w, http.StatusOK, "home", p)
+		return
+	}
+	u, err := s.api.GetUser(r.Context(), &pb.GetUserRequest{Email: email})
+	if err != nil {
+		code, msg := apiError(err)
+		p.Error, p.Lookup, p.Register.Email = msg, email, email
+		s.render(w, code, "home", p)
+		return
+	}
+	seeOther(w, r, userURL(u.GetEmail()))
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	f := registerForm{
+		RequestID: r.PostFormValue("request_id"),
+		Email:     r.PostFormValue("email"),
+		Ticker:    r.PostFormValue("ticker"),
+	}
+	u, err := s.api.RegisterUser(r.Context(), &pb.RegisterUserRequest{RequestId: f.RequestID, Email: f.Email, Ticker: f.Ticker})
+	if err != nil {
+		code, msg := apiError(err)
+		f.RequestID = nextRequestID(err, f.RequestID)
+		s.render(w, code, "home", homePage{Error: msg, Register: f})
+		return
+	}
+	seeOther(w, r, userURL(u.GetEmail())+"?done=registered")
+}
+
+// chartRange is one of the chart's range buttons.
+type chartRange struct {
+	Key, Label string
+	Span       time.Duration
+}
+
+// chartRanges are the chart's ranges; "all" is the longest the API
+// serves.
+var chartRanges = []chartRange{
+	{"1h", "1 h", time.Hour},
+	{"1d", "1 d", 24 * time.Hour},
+	{"1w", "1 w", 7 * 24 * time.Hour},
+	{"all", "all", stock.MaxHistoryRange},
+}
+
+const (
+	defaultRange = "1d"
+	defaultCount = 10
+	// chartPoints is about one point per two SVG units of width.
+	chartPoints = 300
+)
+
+// userPage is the data of /u/{email}.
+type userPage struct {
+	Notice, Error string
+	User          *pb.User
+	Status        tickerStatus
+
+	Latest      *pb.Price
+	LatestAge   string
+	LatestError string
+
+	Count        string // as asked (?n=)
+	Average      *pb.AveragePrice
+	AverageError string
+
+	Range        string
+	Ranges       []chartRange
+	History      *pb.PriceHistory
+	Chart        *chart
+	HistoryError string
+
+	Update registerForm // RequestID and Ticker
+}
+
+// Change is the history's change in percent, with its sign.
+func (p userPage) Change() string {
+	return fmt.Sprintf("%+.2f%%", p.History.GetChangePercent())
+}
+
+func (s *Server) user(w http.ResponseWriter, r *http.Request) {
+	s.showUser(w, r, http.StatusOK, userPage{Notice: notices[r.URL.Query().Get("done")]})
+}
+
+// showUser renders the page of the user named by the path, with p's
+// notice, error and update form, and answers code; an unknown user is
+// the error page.
+func (s *Server) showUser(w http.ResponseWriter, r *http.Request, code int, p userPage) {
+	ctx := r.Context()
+	email := r.PathValue("email")
+	u, err := s.api.GetUser(ctx, &pb.GetUserRequest{Email: email})
+	if err != nil {
+		code, msg := apiError(err)
+		s.render(w, code, "error", errorPage{Title: "No such user", Message: msg})
+		return
+	}
+	if r.Method == http.MethodGet && u.GetEmail() != email {
+		// The API's form of the address (trimmed, lower case) is the
+		// page's one address.
+		u := url.URL{Path: userURL(u.GetEmail()), RawQuery: r.URL.RawQuery}
+		http.Redirect(w, r, u.String(), http.StatusFound)
+		return
+	}
+	p.User, p.Status = u, tickerStatuses[u.GetTickerStatus()]
+	if p.Update.RequestID == "" {
+		p.Update = registerForm{RequestID: uuid.NewString(), Ticker: u.GetTicker()}
+	}
+	q := r.URL.Query()
+
+	if p.Latest, err = s.api.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: email}); err != nil {
+		_, p.LatestError = apiError(err)
+	} else {
+		p.LatestAge = age(s.cfg.Now().Sub(p.Latest.GetMarketTime().AsTime()))
+	}
+
+	p.Count = q.Get("n")
+	if p.Count == "" {
+		p.Count = strconv.Itoa(defaultCount)
+	}
+	if n, err := strconv.ParseInt(p.Count, 10, 32); err != nil {
+		p.AverageError = "the number of prices to average must be a whole number from 1 to 10000"
+	} else if p.Average, err = s.api.GetAveragePrice(ctx, &pb.GetAveragePriceRequest{Email: email, Count: int32(n)}); err != nil {
+		_, p.AverageError = apiError(err)
+	}
+
+	p.Range, p.Ranges = defaultRange, chartRanges
+	span := chartRanges[1].Span
+	for _, cr := range chartRanges {
+		if cr.Key == q.Get("range") {
+			p.Range, span = cr.Key, cr.Span
+		}
+	}
+	// Both ends from this clock: the API's "now" may be a moment later,
+	// and the longest range must not exceed its bound.
+	until := s.cfg.Now()
+	since := until.Add(-span)
+	p.History, err = s.api.GetPriceHistory(ctx, &pb.GetPriceHistoryRequest{
+		Email: email, Since: timestamppb.New(since), Until: timestamppb.New(until), MaxPoints: chartPoints,
+	})
+	if err != nil {
+		_, p.HistoryError = apiError(err)
+	} else {
+		p.Chart = newChart(p.History, since, until)
+	}
+	s.render(w, code, "user", p)
+}
+
+func (s *Server) updateTicker(w http.ResponseWriter, r *http.Request) {
+	email := r.PathValue("email")
+	f := registerForm{RequestID: r.PostFormValue("request_id"), Ticker: r.PostFormValue("ticker")}
+	u, err := s.api.UpdateUser(r.Context(), &pb.UpdateUserRequest{RequestId: f.RequestID, Email: email, Ticker: f.Ticker})
+	if err != nil {
+		code, msg := apiError(err)
+		f.RequestID = nextRequestID(err, f.RequestID)
+		s.showUser(w, r, code, userPage{Error: msg, Update: f})
+		return
+	}
+	seeOther(w, r, userURL(u.GetEmail())+"?done=updated")
+}
+
+// deletePage is the data of the confirmation of a deletion.
+type deletePage struct {
+	Error     string
+	User      *pb.User
+	RequestID string
+}
+
+func (s *Server) confirmDelete(w http.ResponseWriter, r *http.Request) {
+	s.showDelete(w, r, http.StatusOK, deletePage{RequestID: uuid.NewString()})
+}
+
+func (s *Server) showDelete(w http.ResponseWriter, r *http.Request, code int, p deletePage) {
+	u, err := s.api.GetUser(r.Context(), &pb.GetUserRequest{Email: r.PathValue("email")})
+	if err != nil {
+		code, msg := apiError(err)
+		s.render(w, code, "error", errorPage{Title: "No such user", Message: msg})
+		return
+	}
+	p.User = u
+	s.render(w, code, "delete", p)
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
+	id := r.PostFormValue("request_id")
+	_, err := s.api.DeleteUser(r.Context(), &pb.DeleteUserRequest{RequestId: id, Email: r.PathValue("email")})
+	if err != nil {
+		code, msg := apiError(err)
+		s.showDelete(w, r, code, deletePage{Error: msg, RequestID: nextRequestID(err, id)})
+		return
+	}
+	seeOther(w, r, "/?done=deleted")
+}
