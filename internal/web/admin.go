@@ -112,15 +112,21 @@ func (s *Server) showAdmin(w http.ResponseWriter, r *http.Request, code int, p a
 	s.render(w, code, "admin", p)
 }
 
-// askToken answers 401 with the sign-in form. A cookie the API refused
-// (the token changed) is removed, and the API's message shown.
+// askToken answers with the sign-in form: 200 for a GET without a
+// cookie (the page asks for the token, nothing failed), else 401. A
+// cookie the API refused (the token changed) is removed, and the API's
+// message shown.
 func (s *Server) askToken(w http.ResponseWriter, r *http.Request, hadCookie bool, err error) {
 	var p signInPage
-	if hadCookie {
+	code := http.StatusUnauthorized
+	switch {
+	case hadCookie:
 		_, p.Error = apiError(err)
 		s.setCookie(w, "", -1)
+	case r.Method == http.MethodGet:
+		code = http.StatusOK
 	}
-	s.render(w, http.StatusUnauthorized, "sign-in", p)
+	s.render(w, code, "sign-in", p)
 }
 
 // adminURL is /admin with q's parameters and key set to value.

@@ -86,8 +86,11 @@ func newChart(h *pb.PriceHistory, since, until time.Time) *chart {
 		}
 		return m
 	}
-	layout := "15:04"
-	if until.Sub(since) > 48*time.Hour {
+	layout := "Jan 2 15:04"
+	switch {
+	case until.Sub(since) <= 3*time.Hour:
+		layout = "15:04"
+	case until.Sub(since) > 48*time.Hour:
 		layout = "Jan 2"
 	}
 	c := &chart{

@@ -19,7 +19,7 @@ import (
 // next page to show (?done=…): fixed texts, so that a link cannot make a
 // page say something else.
 var notices = map[string]string{
-	"registered": "Registered. Prices of the ticker are collected every minute.",
+	"registered": "Registered.",
 	"updated":    "Ticker updated.",
 	"deleted":    "The user was deleted.",
 }
