@@ -5,18 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/text/currency"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/stockwatch/stockwatch/internal/cliconfig"
+	"github.com/stockwatch/stockwatch/internal/money"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -67,23 +66,6 @@ func (p *printer) time(ts *timestamppb.Timestamp) string {
 		return "-"
 	}
 	return ts.AsTime().In(p.loc).Format("2006-01-02 15:04:05 MST")
-}
-
-// money formats an amount of currency cur, the one way the text output
-// prints prices and averages: the currency's usual decimals (ISO 4217:
-// 2 for USD and EUR, 0 for JPY, 3 for KWD; 2 for Yahoo's quotes in minor
-// units, GBp and ZAc, and for codes it does not know), at least 4 for an
-// amount below 10 (an exchange rate: 1.0834 USD), then the code:
-// "187.42 USD". JSON output keeps the full precision.
-func money(v float64, cur string) string {
-	d := 2
-	if u, err := currency.ParseISO(cur); err == nil && cur == strings.ToUpper(cur) {
-		d, _ = currency.Standard.Rounding(u)
-	}
-	if math.Abs(v) < 10 && d < 4 {
-		d = 4
-	}
-	return strings.TrimSpace(strconv.FormatFloat(v, 'f', d, 64) + " " + cur)
 }
 
 // age says how long ago t was, roughly: "just now", "2 min ago", "3 h
@@ -178,7 +160,7 @@ func statusWord(s pb.TickerStatus) string {
 // priceText writes a price with its age: "AAPL: 187.42 USD, 2 min ago
 // (2026-03-02 15:03:00 UTC)".
 func (p *printer) priceText(pr *pb.Price) error {
-	return p.text("%s: %s, %s (%s)", pr.GetTicker(), money(pr.GetPrice(), pr.GetCurrency()),
+	return p.text("%s: %s, %s (%s)", pr.GetTicker(), money.Format(pr.GetPrice(), pr.GetCurrency()),
 		age(pr.GetMarketTime().AsTime(), p.now()), p.time(pr.GetMarketTime()))
 }
 
@@ -191,7 +173,7 @@ func (p *printer) averageText(a *pb.AveragePrice) error {
 	if a.GetCount() < a.GetRequested() {
 		note = fmt.Sprintf("; %d requested, only %d stored", a.GetRequested(), a.GetCount())
 	}
-	return p.text("%s: average %s of the last %s (%s%s)", a.GetTicker(), money(a.GetAverage(), a.GetCurrency()),
+	return p.text("%s: average %s of the last %s (%s%s)", a.GetTicker(), money.Format(a.GetAverage(), a.GetCurrency()),
 		plural(int64(a.GetCount()), "price", "prices"), span, note)
 }
 
@@ -206,7 +188,7 @@ func (p *printer) usersTable(users []*pb.UserWithPrice) error {
 				continue
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.GetUser().GetEmail(), u.GetUser().GetTicker(), statusWord(u.GetUser().GetTickerStatus()),
-				money(lp.GetPrice(), lp.GetCurrency()), p.time(lp.GetMarketTime()))
+				money.Format(lp.GetPrice(), lp.GetCurrency()), p.time(lp.GetMarketTime()))
 		}
 	})
 }
@@ -216,7 +198,7 @@ func (p *printer) pricesTable(prices []*pb.Price) error {
 	return p.table(func(w io.Writer) {
 		fmt.Fprintln(w, "TICKER\tPRICE\tMARKET TIME")
 		for _, pr := range prices {
-			fmt.Fprintf(w, "%s\t%s\t%s\n", pr.GetTicker(), money(pr.GetPrice(), pr.GetCurrency()), p.time(pr.GetMarketTime()))
+			fmt.Fprintf(w, "%s\t%s\t%s\n", pr.GetTicker(), money.Format(pr.GetPrice(), pr.GetCurrency()), p.time(pr.GetMarketTime()))
 		}
 	})
 }

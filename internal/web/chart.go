@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stockwatch/stockwatch/internal/money"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -72,7 +73,7 @@ func newChart(h *pb.PriceHistory, since, until time.Time) *chart {
 	}
 	mark := func(p *pb.PricePoint, name string, above bool) marker {
 		px, py := x(p.GetMarketTime().AsTime()), y(p.GetPrice())
-		m := marker{X: num(px), Y: num(py), Anchor: "middle", Label: name + " " + formatPrice(p.GetPrice())}
+		m := marker{X: num(px), Y: num(py), Anchor: "middle", Label: name + " " + money.Amount(p.GetPrice(), h.GetCurrency())}
 		switch {
 		case px < chartWidth/4:
 			m.Anchor = "start"
@@ -103,8 +104,8 @@ func newChart(h *pb.PriceHistory, since, until time.Time) *chart {
 	}
 	c.Summary = h.GetTicker() + " from " + since.UTC().Format("2006-01-02 15:04") + " to " +
 		until.UTC().Format("2006-01-02 15:04 UTC") + ": " + strconv.Itoa(int(h.GetCount())) +
-		" prices, first " + formatPrice(h.GetFirst().GetPrice()) + ", last " + formatPrice(h.GetLast().GetPrice()) +
-		", lowest " + formatPrice(lo) + ", highest " + formatPrice(hi) + " " + h.GetCurrency()
+		" prices, first " + money.Amount(h.GetFirst().GetPrice(), h.GetCurrency()) + ", last " + money.Amount(h.GetLast().GetPrice(), h.GetCurrency()) +
+		", lowest " + money.Amount(lo, h.GetCurrency()) + ", highest " + money.Amount(hi, h.GetCurrency()) + " " + h.GetCurrency()
 	return c
 }
 

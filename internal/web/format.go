@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -15,13 +14,14 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/stockwatch/stockwatch/internal/money"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
 	"userURL":  userURL,
-	"price":    formatPrice,
+	"price":    money.Amount,
 	"sentence": sentence,
 	"utc":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
@@ -29,16 +29,6 @@ var funcs = template.FuncMap{
 
 // userURL is the path of a user's page.
 func userURL(email string) string { return "/u/" + url.PathEscape(email) }
-
-// formatPrice writes a price with up to four decimals and at least two
-// (187.42, 100.00, 1.0834), as the command-line client does.
-func formatPrice(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 4, 64)
-	for strings.HasSuffix(s, "0") && len(s)-strings.IndexByte(s, '.') > 3 {
-		s = s[:len(s)-1]
-	}
-	return s
-}
 
 // sentence returns s with a capital first letter and a final period: the
 // API's messages ("user bob@x.com not found") read as sentences on a page.

@@ -31,14 +31,6 @@ func TestAge(t *testing.T) {
 	}
 }
 
-func TestFormatPrice(t *testing.T) {
-	for v, want := range map[float64]string{187.42: "187.42", 100: "100.00", 1.0834: "1.0834", 0.123456: "0.1235", 187.5: "187.50"} {
-		if got := formatPrice(v); got != want {
-			t.Errorf("formatPrice(%v) = %q, want %q", v, got, want)
-		}
-	}
-}
-
 func TestSentence(t *testing.T) {
 	for s, want := range map[string]string{"": "", "user a@x.com not found": "User a@x.com not found.", "done.": "Done.", "élan": "Élan."} {
 		if got := sentence(s); got != want {
