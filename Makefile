@@ -1,4 +1,4 @@
-.PHONY: check test faults proto build bench
+.PHONY: check test faults proto build bench galera
 
 # The README's test command, with the checks CI runs before it.
 check:
@@ -28,3 +28,8 @@ build:
 # make bench BENCH_ARGS='-collector-tickers 100,1000,5000'.
 bench:
 	./scripts/bench.sh harness $(BENCH_ARGS)
+
+# A 3-node MariaDB Galera cluster on 127.0.0.1:3311-3313 (docs/galera.md);
+# scripts/galera.sh status|kill N|start N|down operates it.
+galera:
+	./scripts/galera.sh up

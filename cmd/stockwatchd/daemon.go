@@ -402,6 +402,12 @@ func (d *daemon) httpHandler() http.Handler {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}
+		// Which database server new connections go to: with several
+		// hosts in -db, the node the daemon fails over to changes.
+		if node := d.db.Node(); node != "" {
+			fmt.Fprintf(w, "ready: database %s\n", node)
+			return
+		}
 		fmt.Fprintln(w, "ready")
 	})
 	// Counted so that shutdown closes the database after the last one.

@@ -56,7 +56,7 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"UnknownRole", []string{"-role", "web"}, nil, `stockwatchd: -role: unknown role "web" (want all, api or collector)`},
 		{"MalformedDB", []string{"-db", "postgres://x"}, nil, `stockwatchd: -db: unsupported database URL "postgres://x": want sqlite://PATH or mysql://USER[:PASS]@HOST[:PORT]/DB`},
-		{"MySQLWithoutDB", []string{"-db", "mysql://root@localhost"}, nil, `stockwatchd: -db: mysql URL: want mysql://USER[:PASS]@HOST[:PORT]/DB[?params]`},
+		{"MySQLWithoutDB", []string{"-db", "mysql://root@localhost"}, nil, `stockwatchd: -db: mysql URL: want mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params]`},
 		{"NegativeRetention", []string{"-retention", "-1h"}, nil, `stockwatchd: -retention: must be positive, got -1h0m0s`},
 		{"ZeroInterval", []string{"-interval", "0s"}, nil, `stockwatchd: -interval: must be positive, got 0s`},
 		{"ZeroBreakerFailures", []string{"-breaker-failures", "0"}, nil, `stockwatchd: -breaker-failures: must be between 1 and 4294967295, got 0`},

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -162,22 +164,39 @@ const (
 	erReadOnlyTx      = 1792 // write in a READ ONLY transaction
 	erConnKilled      = 1927 // MariaDB: connection was killed
 	erClientTimeout   = 4031 // MySQL 8: disconnected after the idle timeout (MariaDB's 4031 is about triggers, which Stockwatch has none of)
+	erNodeNotReady    = 1047 // a Galera node outside the primary component: "WSREP has not yet prepared node for application use"
 )
 
-// mysqlConfig turns USER[:PASS]@HOST[:PORT]/DB[?params] into a driver config
-// with the settings Stockwatch relies on.
-func mysqlConfig(rest string) (*mysql.Config, error) {
-	u, err := url.Parse("mysql://" + rest)
+// mysqlWant is the error of a mysql:// URL that is not of the form it shows.
+var mysqlWant = errors.New("mysql URL: want mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params]")
+
+// mysqlMaxHosts bounds the hosts of one URL: a Galera cluster has a handful
+// of nodes, and a new connection may try every host.
+const mysqlMaxHosts = 16
+
+// mysqlConfig turns USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params]
+// into a driver config with the settings Stockwatch relies on, whose Addr
+// is the first host, and every host as HOST:PORT in the URL's order.
+func mysqlConfig(rest string) (*mysql.Config, []string, error) {
+	// net/url takes one host: cut the host list out of the authority (up
+	// to the first '/', after the last '@') and parse the rest around a
+	// stand-in.
+	auth, _, _ := strings.Cut(rest, "/")
+	at := strings.LastIndex(auth, "@")
+	if at < 0 || strings.ContainsAny(auth[at+1:], "?#") {
+		return nil, nil, mysqlWant
+	}
+	hosts, err := mysqlHosts(auth[at+1:])
 	if err != nil {
-		return nil, fmt.Errorf("mysql URL: %w", errors.Unwrap(err))
+		return nil, nil, err
+	}
+	u, err := url.Parse("mysql://" + auth[:at+1] + "host" + rest[len(auth):])
+	if err != nil {
+		return nil, nil, fmt.Errorf("mysql URL: %w", errors.Unwrap(err))
 	}
 	db := strings.TrimPrefix(u.Path, "/")
-	if u.User == nil || u.User.Username() == "" || u.Host == "" || db == "" || strings.Contains(db, "/") {
-		return nil, errors.New("mysql URL: want mysql://USER[:PASS]@HOST[:PORT]/DB[?params]")
-	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "3306")
+	if u.User == nil || u.User.Username() == "" || db == "" || strings.Contains(db, "/") {
+		return nil, nil, mysqlWant
 	}
 	pass, _ := u.User.Password()
 	params := u.Query()
@@ -192,22 +211,75 @@ func mysqlConfig(rest string) (*mysql.Config, error) {
 		// charset; the driver refuses it for charsets where it is not).
 		params.Set("interpolateParams", "true")
 	}
-	dsn := fmt.Sprintf("%s:%s@tcp(%s)/%s?%s", u.User.Username(), pass, host, db, params.Encode())
+	dsn := fmt.Sprintf("%s:%s@tcp(%s)/%s?%s", u.User.Username(), pass, hosts[0], db, params.Encode())
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("mysql URL: %w", err)
+		return nil, nil, fmt.Errorf("mysql URL: %w", err)
 	}
-	return cfg, nil
+	return cfg, hosts, nil
+}
+
+// mysqlHosts splits a URL's comma-separated host list into HOST:PORT
+// addresses (port 3306 where none is given), in order. It returns an
+// error naming the first empty, malformed or repeated host.
+func mysqlHosts(list string) ([]string, error) {
+	if list == "" {
+		return nil, mysqlWant
+	}
+	parts := strings.Split(list, ",")
+	if len(parts) > mysqlMaxHosts {
+		return nil, fmt.Errorf("mysql URL: %d hosts, at most %d", len(parts), mysqlMaxHosts)
+	}
+	hosts := make([]string, 0, len(parts))
+	for _, p := range parts {
+		if p == "" {
+			return nil, fmt.Errorf("mysql URL: empty host in %q", list)
+		}
+		host, port, err := net.SplitHostPort(p)
+		if err != nil {
+			// No port: a name, an IPv4 address or a bracketed IPv6 one.
+			host, port = p, "3306"
+			if strings.HasPrefix(p, "[") && strings.HasSuffix(p, "]") {
+				host = p[1 : len(p)-1]
+			}
+			if strings.ContainsAny(host, "[]") || (strings.Contains(host, ":") && host == p) {
+				return nil, fmt.Errorf("mysql URL: invalid host %q", p)
+			}
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+			return nil, fmt.Errorf("mysql URL: invalid port in host %q", p)
+		}
+		if host == "" || strings.ContainsAny(host, "@/?#[] ") {
+			return nil, fmt.Errorf("mysql URL: invalid host %q", p)
+		}
+		addr := net.JoinHostPort(host, port)
+		if slices.Contains(hosts, addr) {
+			return nil, fmt.Errorf("mysql URL: host %s given twice", addr)
+		}
+		hosts = append(hosts, addr)
+	}
+	return hosts, nil
 }
 
 func openMySQL(rest string) (*DB, error) {
-	cfg, err := mysqlConfig(rest)
+	cfg, hosts, err := mysqlConfig(rest)
 	if err != nil {
 		return nil, err
 	}
-	c, err := mysql.NewConnector(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("mysql URL: %w", err)
+	var (
+		c    driver.Connector
+		node = func() string { return hosts[0] }
+	)
+	if len(hosts) == 1 {
+		if c, err = mysql.NewConnector(cfg); err != nil {
+			return nil, fmt.Errorf("mysql URL: %w", err)
+		}
+	} else {
+		f, err := newFailover(cfg, hosts)
+		if err != nil {
+			return nil, fmt.Errorf("mysql URL: %w", err)
+		}
+		c, node = f, f.current
 	}
 	db := sql.OpenDB(readCommitted{c})
 	db.SetMaxOpenConns(32)
@@ -243,17 +315,21 @@ func openMySQL(rest string) (*DB, error) {
 		},
 		priceIndex:  "FORCE INDEX (stock_prices_ticker_cover)",
 		isDuplicate: func(err error) bool { return mysqlNumber(err) == erDupEntry },
+		// On Galera a write that conflicts with one committed on another
+		// node fails at commit with a deadlock (certification failure):
+		// rerunning the transaction is right there too.
 		isRetryable: func(err error) bool {
 			n := mysqlNumber(err)
 			return n == erLockDeadlock || n == erLockWaitTimeout
 		},
 		isUnavailable: func(err error) bool {
 			switch mysqlNumber(err) {
-			case erConCount, erServerShutdown, erReadOnly, erReadOnlyTx, erConnKilled, erClientTimeout:
+			case erConCount, erServerShutdown, erReadOnly, erReadOnlyTx, erConnKilled, erClientTimeout, erNodeNotReady:
 				return true
 			}
 			var ne net.Error
 			return errors.As(err, &ne) ||
+				errors.Is(err, errNodeNotReady) ||
 				errors.Is(err, driver.ErrBadConn) ||
 				errors.Is(err, mysql.ErrInvalidConn) ||
 				errors.Is(err, io.ErrUnexpectedEOF) ||
@@ -263,7 +339,9 @@ func openMySQL(rest string) (*DB, error) {
 				errors.Is(err, sql.ErrConnDone)
 		},
 	}
-	return newDB(db, db, d, Redact("mysql://"+rest)), nil
+	sdb := newDB(db, db, d, Redact("mysql://"+rest))
+	sdb.node = node
+	return sdb, nil
 }
 
 func mysqlNumber(err error) uint16 {

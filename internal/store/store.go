@@ -39,8 +39,9 @@ var migrations embed.FS
 type DB struct {
 	r, w    *pool // readers and writers; the same pool except on SQLite files
 	d       dialect
-	dsn     string // redacted, for logs
-	retries int    // of a write transaction that deadlocked
+	dsn     string        // redacted, for logs
+	node    func() string // the server new connections go to; nil on SQLite
+	retries int           // of a write transaction that deadlocked
 
 	// beforeCommit, when set (by tests), runs after a write transaction's
 	// statements and before its commit; an error rolls it back.
@@ -48,8 +49,9 @@ type DB struct {
 }
 
 // Open connects to the database named by dsn (sqlite://PATH,
-// sqlite://:memory:, or mysql://USER[:PASS]@HOST[:PORT]/DB[?params]) and
-// applies the embedded migrations. It returns an error if the DSN is
+// sqlite://:memory:, or mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params],
+// where several hosts are the nodes of one Galera cluster, see
+// docs/galera.md) and applies the embedded migrations. It returns an error if the DSN is
 // malformed, the database is unreachable or a migration fails.
 func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	return open(ctx, dsn, log, math.MaxInt64)
@@ -96,7 +98,7 @@ func parseDSN(dsn string) (scheme, rest string, err error) {
 			return "", "", errors.New("sqlite URL: empty path (use sqlite://stockwatch.db or sqlite://:memory:)")
 		}
 	case "mysql":
-		if _, err := mysqlConfig(rest); err != nil {
+		if _, _, err := mysqlConfig(rest); err != nil {
 			return "", "", err
 		}
 	default:
@@ -174,6 +176,17 @@ func (db *DB) Ping(ctx context.Context) error {
 	var n int
 	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests WHERE request_id = ''`).Scan(&n)
 	return db.wrap(err, "ping")
+}
+
+// Node returns the address (HOST:PORT) of the database server that new
+// connections go to: with several hosts in the URL, the one the last new
+// connection went to (the first host until one connects); "" on SQLite. It
+// cannot fail.
+func (db *DB) Node() string {
+	if db.node == nil {
+		return ""
+	}
+	return db.node()
 }
 
 // PoolStats returns a function per connection pool that reads its

@@ -210,9 +210,11 @@ func TestCheckDSN(t *testing.T) {
 		{"sqlite://:memory:", ""},
 		{"mysql://root@127.0.0.1/test", ""},
 		{"mysql://u:p@db:3307/stock?tls=true", ""},
+		{"mysql://u@h1:3311,h2:3312,h3:3313/stock", ""},
+		{"mysql://u@h1:3311,,h3:3313/stock", `mysql URL: empty host in "h1:3311,,h3:3313"`},
 		{"sqlite://", "sqlite URL: empty path (use sqlite://stockwatch.db or sqlite://:memory:)"},
-		{"mysql://db/x", "mysql URL: want mysql://USER[:PASS]@HOST[:PORT]/DB[?params]"},
-		{"mysql://u@db", "mysql URL: want mysql://USER[:PASS]@HOST[:PORT]/DB[?params]"},
+		{"mysql://db/x", "mysql URL: want mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params]"},
+		{"mysql://u@db", "mysql URL: want mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params]"},
 		{"stockwatch.db", `unsupported database URL "stockwatch.db": want sqlite://PATH or mysql://USER[:PASS]@HOST[:PORT]/DB`},
 	}
 	for _, tt := range tests {
