@@ -92,6 +92,9 @@ wsrep_provider_options = "gmcast.listen_addr=tcp://127.0.0.1:$(gcomm_port "$n");
 wsrep_sst_method = rsync
 wsrep_sst_receive_address = 127.0.0.1:$((4530 + n))
 wsrep_slave_threads = 2
+# Refuse what Galera replicates badly: tables without a primary key, and
+# statements on tables of other engines or LOCK TABLES.
+wsrep_mode = REQUIRED_PRIMARY_KEY,STRICT_REPLICATION
 EOF
 }
 
