@@ -117,10 +117,14 @@ save_state() {
   mv "$tmp" "$state"
 }
 
-# alive PID: the process exists and is a mariadbd (a recycled pid is not ours).
+# alive PID: the process exists, is a mariadbd (a recycled pid is not
+# ours), and has not exited (a zombie whose parent has not reaped it yet).
 alive() {
-  local pid=$1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = mariadbd ]
+  local pid=$1 stat
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = mariadbd ] || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
 }
 
 node_pid() { local v="PID$1"; echo "${!v:-}"; }
@@ -230,7 +234,7 @@ cmd_kill() {
   pid=$(node_pid "$n")
   alive "$pid" || die "node $n is not running"
   kill -KILL "$pid"
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
   log "node $n (pid $pid) killed"
 }
 
