@@ -117,11 +117,13 @@ save_state() {
   mv "$tmp" "$state"
 }
 
-# alive PID: the process exists, is a mariadbd (a recycled pid is not
-# ours), and has not exited (a zombie whose parent has not reaped it yet).
+# alive PID: the process exists, is a mariadbd started with one of this
+# cluster's configuration files (a recycled pid is not ours), and has not
+# exited (a zombie whose parent has not reaped it yet).
 alive() {
   local pid=$1 stat
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = mariadbd ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--defaults-file=$GALERA_DIR/node" || return 1
   stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
   stat=${stat##*) }
   [ "${stat%% *}" != Z ]
