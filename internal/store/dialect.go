@@ -167,8 +167,8 @@ const (
 	erNodeNotReady    = 1047 // a Galera node outside the primary component: "WSREP has not yet prepared node for application use"
 )
 
-// mysqlWant is the error of a mysql:// URL that is not of the form it shows.
-var mysqlWant = errors.New("mysql URL: want mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params]")
+// errMySQLURL is the error of a mysql:// URL that is not of the form it shows.
+var errMySQLURL = errors.New("mysql URL: want mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params]")
 
 // mysqlMaxHosts bounds the hosts of one URL: a Galera cluster has a handful
 // of nodes, and a new connection may try every host.
@@ -184,7 +184,7 @@ func mysqlConfig(rest string) (*mysql.Config, []string, error) {
 	auth, _, _ := strings.Cut(rest, "/")
 	at := strings.LastIndex(auth, "@")
 	if at < 0 || strings.ContainsAny(auth[at+1:], "?#") {
-		return nil, nil, mysqlWant
+		return nil, nil, errMySQLURL
 	}
 	hosts, err := mysqlHosts(auth[at+1:])
 	if err != nil {
@@ -196,7 +196,7 @@ func mysqlConfig(rest string) (*mysql.Config, []string, error) {
 	}
 	db := strings.TrimPrefix(u.Path, "/")
 	if u.User == nil || u.User.Username() == "" || db == "" || strings.Contains(db, "/") {
-		return nil, nil, mysqlWant
+		return nil, nil, errMySQLURL
 	}
 	pass, _ := u.User.Password()
 	params := u.Query()
@@ -224,7 +224,7 @@ func mysqlConfig(rest string) (*mysql.Config, []string, error) {
 // error naming the first empty, malformed or repeated host.
 func mysqlHosts(list string) ([]string, error) {
 	if list == "" {
-		return nil, mysqlWant
+		return nil, errMySQLURL
 	}
 	parts := strings.Split(list, ",")
 	if len(parts) > mysqlMaxHosts {

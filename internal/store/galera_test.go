@@ -127,7 +127,10 @@ func TestGaleraConnectorSkipsNodes(t *testing.T) {
 			t.Fatalf("Node() = %q, want the first node %s", got, addr(0))
 		}
 		mustExec(t, n1, "SET GLOBAL wsrep_desync = ON")
-		defer mustExec(t, n1, "SET GLOBAL wsrep_desync = OFF")
+		defer func() {
+			mustExec(t, n1, "SET GLOBAL wsrep_desync = OFF")
+			waitSynced(t, n1) // Joined for a moment first
+		}()
 		fresh := storetest.OpenURL(t, all)
 		if err := fresh.Ping(ctx); err != nil {
 			t.Fatal(err)
