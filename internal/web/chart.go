@@ -48,65 +48,86 @@ func newChart(h *pb.PriceHistory, since, until time.Time) *chart {
 	if len(pts) == 0 || !since.Before(until) {
 		return nil
 	}
-	lo, hi := h.GetMin().GetPrice(), h.GetMax().GetPrice()
-	span := until.Sub(since).Seconds()
-	plotW := float64(chartWidth - 2*padX)
-	plotH := float64(chartHeight - padTop - padBottom)
-	x := func(t time.Time) float64 {
-		f := t.Sub(since).Seconds() / span
-		return padX + min(max(f, 0), 1)*plotW
-	}
-	y := func(p float64) float64 {
-		if hi == lo {
-			return padTop + plotH/2
-		}
-		return padTop + (hi-p)/(hi-lo)*plotH
+	pl := plot{
+		since: since, span: until.Sub(since).Seconds(), lo: h.GetMin().GetPrice(), hi: h.GetMax().GetPrice(),
+		w: float64(chartWidth - 2*padX), h: float64(chartHeight - padTop - padBottom), cur: h.GetCurrency(),
 	}
 	var b strings.Builder
 	for i, p := range pts {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(num(x(p.GetMarketTime().AsTime())))
+		b.WriteString(num(pl.x(p.GetMarketTime().AsTime())))
 		b.WriteByte(',')
-		b.WriteString(num(y(p.GetPrice())))
+		b.WriteString(num(pl.y(p.GetPrice())))
 	}
-	mark := func(p *pb.PricePoint, name string, above bool) marker {
-		px, py := x(p.GetMarketTime().AsTime()), y(p.GetPrice())
-		m := marker{X: num(px), Y: num(py), Anchor: "middle", Label: name + " " + money.Amount(p.GetPrice(), h.GetCurrency())}
-		switch {
-		case px < chartWidth/4:
-			m.Anchor = "start"
-		case px > chartWidth*3/4:
-			m.Anchor = "end"
-		}
-		if above {
-			m.LabelY = num(py - 9)
-		} else {
-			m.LabelY = num(py + 18)
-		}
-		return m
-	}
-	layout := "Jan 2 15:04"
-	switch {
-	case until.Sub(since) <= 3*time.Hour:
-		layout = "15:04"
-	case until.Sub(since) > 48*time.Hour:
-		layout = "Jan 2"
-	}
-	c := &chart{
+	layout := axisLayout(until.Sub(since))
+	return &chart{
 		Width: chartWidth, Height: chartHeight, Points: b.String(),
-		Max:   mark(h.GetMax(), "max", true),
-		Min:   mark(h.GetMin(), "min", false),
-		Last:  mark(h.GetLast(), "last", true),
+		Max:   pl.mark(h.GetMax(), "max", true),
+		Min:   pl.mark(h.GetMin(), "min", false),
+		Last:  pl.mark(h.GetLast(), "last", true),
 		Start: since.UTC().Format(layout), End: until.UTC().Format(layout) + " UTC",
 		AxisY: chartHeight - 8,
+		Summary: h.GetTicker() + " from " + since.UTC().Format("2006-01-02 15:04") + " to " +
+			until.UTC().Format("2006-01-02 15:04 UTC") + ": " + strconv.Itoa(int(h.GetCount())) +
+			" prices, first " + pl.amount(h.GetFirst().GetPrice()) + ", last " + pl.amount(h.GetLast().GetPrice()) +
+			", lowest " + pl.amount(pl.lo) + ", highest " + pl.amount(pl.hi) + " " + pl.cur,
 	}
-	c.Summary = h.GetTicker() + " from " + since.UTC().Format("2006-01-02 15:04") + " to " +
-		until.UTC().Format("2006-01-02 15:04 UTC") + ": " + strconv.Itoa(int(h.GetCount())) +
-		" prices, first " + money.Amount(h.GetFirst().GetPrice(), h.GetCurrency()) + ", last " + money.Amount(h.GetLast().GetPrice(), h.GetCurrency()) +
-		", lowest " + money.Amount(lo, h.GetCurrency()) + ", highest " + money.Amount(hi, h.GetCurrency()) + " " + h.GetCurrency()
-	return c
+}
+
+// plot maps a price history's times and prices to the chart's plotting
+// area: x linear in time from since over span seconds, y linear in price
+// from hi (top) to lo (bottom), w × h inside the paddings.
+type plot struct {
+	since        time.Time
+	span, lo, hi float64
+	w, h         float64
+	cur          string
+}
+
+func (pl plot) x(t time.Time) float64 {
+	f := t.Sub(pl.since).Seconds() / pl.span
+	return padX + min(max(f, 0), 1)*pl.w
+}
+
+func (pl plot) y(p float64) float64 {
+	if pl.hi == pl.lo {
+		return padTop + pl.h/2
+	}
+	return padTop + (pl.hi-p)/(pl.hi-pl.lo)*pl.h
+}
+
+func (pl plot) amount(v float64) string { return money.Amount(v, pl.cur) }
+
+// mark places a labelled point, its label above or below it and anchored
+// so that it stays inside the chart.
+func (pl plot) mark(p *pb.PricePoint, name string, above bool) marker {
+	px, py := pl.x(p.GetMarketTime().AsTime()), pl.y(p.GetPrice())
+	m := marker{X: num(px), Y: num(py), Anchor: "middle", Label: name + " " + pl.amount(p.GetPrice())}
+	switch {
+	case px < chartWidth/4:
+		m.Anchor = "start"
+	case px > chartWidth*3/4:
+		m.Anchor = "end"
+	}
+	if above {
+		m.LabelY = num(py - 9)
+	} else {
+		m.LabelY = num(py + 18)
+	}
+	return m
+}
+
+// axisLayout is the time format of the axis' ends for a range of d.
+func axisLayout(d time.Duration) string {
+	switch {
+	case d <= 3*time.Hour:
+		return "15:04"
+	case d > 48*time.Hour:
+		return "Jan 2"
+	}
+	return "Jan 2 15:04"
 }
 
 // num writes an SVG coordinate with one decimal.
