@@ -286,7 +286,15 @@ func openMySQL(rest string) (*DB, error) {
 	db.SetMaxIdleConns(32)
 	db.SetConnMaxLifetime(5 * time.Minute)
 	db.SetConnMaxIdleTime(time.Minute)
-	d := dialect{
+	d := mysqlDialect()
+	sdb := newDB(db, db, d, Redact("mysql://"+rest))
+	sdb.node = node
+	return sdb, nil
+}
+
+// mysqlDialect returns MySQL's and MariaDB's dialect (go-sql-driver/mysql).
+func mysqlDialect() dialect {
+	return dialect{
 		name:     "mysql",
 		goose:    goose.DialectMySQL,
 		rebind:   sameQuery,
@@ -339,9 +347,6 @@ func openMySQL(rest string) (*DB, error) {
 				errors.Is(err, sql.ErrConnDone)
 		},
 	}
-	sdb := newDB(db, db, d, Redact("mysql://"+rest))
-	sdb.node = node
-	return sdb, nil
 }
 
 func mysqlNumber(err error) uint16 {
