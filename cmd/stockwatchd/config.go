@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stockwatch/stockwatch/internal/cliconfig"
+	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 )
@@ -42,6 +43,7 @@ type config struct {
 	TLSKey          string
 	TLSClientCA     string
 	ShutdownTimeout time.Duration
+	AlertHysteresis float64 // percent
 }
 
 func (c config) runsAPI() bool       { return c.Role == "all" || c.Role == "api" }
@@ -79,6 +81,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", "", "CA file (PEM) that client certificates must chain to (mTLS)")
 	cliconfig.DurationVar(fs, &c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish at shutdown")
+	fs.Float64Var(&c.AlertHysteresis, "alert-hysteresis", 100*stock.DefaultHysteresis, "API: percent of a threshold by which a price must come back inside an alert band to re-arm it (bands keep the value they were set with)")
 
 	version := cliconfig.AddVersion(fs)
 
@@ -176,6 +179,9 @@ func (c config) validateLimits() error {
 	}
 	if c.VerifyBurst < 1 || c.VerifyBurst > 1000 {
 		return fmt.Errorf("-verify-burst: must be between 1 and 1000, got %d", c.VerifyBurst)
+	}
+	if !(c.AlertHysteresis > 0 && c.AlertHysteresis <= 50) {
+		return fmt.Errorf("-alert-hysteresis: must be a percent above 0 and at most 50, got %v", c.AlertHysteresis)
 	}
 	if c.VerifyPerCycle < 1 || c.VerifyPerCycle > 10000 {
 		return fmt.Errorf("-verify-per-cycle: must be between 1 and 10000, got %d", c.VerifyPerCycle)

@@ -174,7 +174,7 @@ func (d *daemon) setupAPI() error {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(d.tls)))
 	}
 	d.grpc = grpc.NewServer(opts...)
-	acfg := api.Config{DedupTTL: d.cfg.DedupTTL, Logger: d.log, OnReplay: d.met.Replayed}
+	acfg := api.Config{DedupTTL: d.cfg.DedupTTL, Logger: d.log, OnReplay: d.met.Replayed, AlertHysteresis: d.cfg.AlertHysteresis / 100}
 	if d.verify != nil {
 		acfg.Quoter, acfg.OnCheck = d.verify, d.met.TickerCheck
 		acfg.VerifyRate, acfg.VerifyBurst = d.cfg.VerifyRate, d.cfg.VerifyBurst

@@ -72,6 +72,8 @@ func TestConfigErrors(t *testing.T) {
 		{"BadVerifyRateEnv", nil, map[string]string{"STOCKWATCH_VERIFY_RATE": "fast"}, `stockwatchd: invalid STOCKWATCH_VERIFY_RATE="fast": parse error`},
 		{"ZeroVerifyBurst", []string{"-verify-burst", "0"}, nil, `stockwatchd: -verify-burst: must be between 1 and 1000, got 0`},
 		{"ZeroVerifyPerCycle", []string{"-verify-per-cycle", "0"}, nil, `stockwatchd: -verify-per-cycle: must be between 1 and 10000, got 0`},
+		{"ZeroAlertHysteresis", []string{"-alert-hysteresis", "0"}, nil, `stockwatchd: -alert-hysteresis: must be a percent above 0 and at most 50, got 0`},
+		{"AlertHysteresisNaN", nil, map[string]string{"STOCKWATCH_ALERT_HYSTERESIS": "NaN"}, `stockwatchd: -alert-hysteresis: must be a percent above 0 and at most 50, got NaN`},
 		{"KeyWithoutCert", []string{"-tls-key", "k.pem"}, nil, `stockwatchd: -tls-cert and -tls-key: give both or neither`},
 		{"BadEnv", nil, map[string]string{"STOCKWATCH_INTERVAL": "soon"}, `stockwatchd: invalid STOCKWATCH_INTERVAL="soon": not a duration like 90s, 5m or 1h30m`},
 		{"FlagWinsOverEnv", []string{"-role", "nope"}, map[string]string{"STOCKWATCH_ROLE": "api"}, `stockwatchd: -role: unknown role "nope" (want all, api or collector)`},
@@ -177,6 +179,7 @@ func TestConfigEnv(t *testing.T) {
 		{"CollectorIgnoresGRPCAddr", []string{"-role", "collector", "-grpc-addr", "nope"}, nil, func(c *config) { c.Role, c.GRPCAddr = "collector", "nope" }},
 		{"PortByName", []string{"-http-addr", "localhost:http"}, nil, func(c *config) { c.HTTPAddr = "localhost:http" }},
 		{"BreakerFailuresMaxUint32", []string{"-breaker-failures", "4294967295"}, nil, func(c *config) { c.BreakerFailures = 4294967295 }},
+		{"AlertHysteresisEnv", nil, map[string]string{"STOCKWATCH_ALERT_HYSTERESIS": "1.5"}, func(c *config) { c.AlertHysteresis = 1.5 }},
 		{"VerifyBudget", []string{"-verify-burst", "2", "-verify-per-cycle", "3"}, map[string]string{"STOCKWATCH_VERIFY_RATE": "1.5"}, func(c *config) {
 			c.VerifyRate, c.VerifyBurst, c.VerifyPerCycle = 1.5, 2, 3
 		}},

@@ -61,3 +61,48 @@ func historyPB(h stock.History) *pb.PriceHistory {
 	}
 	return out
 }
+
+func channelOf(c pb.Channel) stock.Channel {
+	switch c {
+	case pb.Channel_CHANNEL_EMAIL:
+		return stock.ChannelEmail
+	case pb.Channel_CHANNEL_WEBHOOK:
+		return stock.ChannelWebhook
+	}
+	return stock.Channel(c.String())
+}
+
+func channelPB(c stock.Channel) pb.Channel {
+	switch c {
+	case stock.ChannelEmail:
+		return pb.Channel_CHANNEL_EMAIL
+	case stock.ChannelWebhook:
+		return pb.Channel_CHANNEL_WEBHOOK
+	}
+	return pb.Channel_CHANNEL_UNSPECIFIED
+}
+
+func alertPB(a stock.Alert) *pb.Alert {
+	out := &pb.Alert{
+		Email: a.Email, Ticker: a.Ticker, Above: a.Above, Below: a.Below, WebhookUrl: a.WebhookURL,
+		WebhookSecret: a.WebhookSecret, HysteresisPercent: a.Hysteresis * 100, CreateTime: ts(a.CreateTime),
+	}
+	for _, c := range a.Channels {
+		out.Channels = append(out.Channels, channelPB(c))
+	}
+	return out
+}
+
+func notificationPB(n stock.Notification) *pb.Notification {
+	state := map[stock.NotificationState]pb.NotificationState{
+		stock.NotificationDue:    pb.NotificationState_NOTIFICATION_STATE_DUE,
+		stock.NotificationSent:   pb.NotificationState_NOTIFICATION_STATE_SENT,
+		stock.NotificationFailed: pb.NotificationState_NOTIFICATION_STATE_FAILED,
+	}[n.State]
+	return &pb.Notification{
+		Id: stock.NotificationID(n.ID), Ticker: n.Price.Ticker, Price: n.Price.Price, Currency: n.Price.Currency,
+		MarketTime: ts(n.Price.MarketTime), Threshold: n.Threshold, Direction: string(n.Direction),
+		Channel: channelPB(n.Channel), State: state, Attempts: int32(n.Attempts), LastError: n.LastError,
+		CreateTime: ts(n.CreateTime), SentTime: ts(n.SentTime),
+	}
+}

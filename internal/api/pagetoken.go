@@ -11,11 +11,11 @@ import (
 // pageToken is the position after a page. Clients see it as an opaque
 // string; it is bound to the listing (and ticker filter) it came from.
 type pageToken struct {
-	List   string `json:"l"`           // "users" or "prices"
+	List   string `json:"l"`           // "users", "prices" or "notifications"
 	Ticker string `json:"t,omitempty"` // prices: the filter it was issued for
-	Email  string `json:"e,omitempty"` // users: last e-mail of the page
+	Email  string `json:"e,omitempty"` // users: last e-mail of the page; notifications: the user's
 	Market int64  `json:"m,omitempty"` // prices: last market time, Unix µs
-	ID     int64  `json:"i,omitempty"` // prices: last id
+	ID     int64  `json:"i,omitempty"` // prices, notifications: last id
 }
 
 func (t pageToken) encode() string {
@@ -50,6 +50,10 @@ func decodePageToken(s, list, ticker string) (*pageToken, error) {
 		}
 	case "prices":
 		if t.ID <= 0 || t.Market < 0 || t.Email != "" {
+			return nil, errBadToken
+		}
+	case "notifications":
+		if t.ID <= 0 || t.Market != 0 || t.Email == "" {
 			return nil, errBadToken
 		}
 	}

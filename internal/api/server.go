@@ -29,6 +29,8 @@ type Store interface {
 	PriceHistory(ctx context.Context, email string, since, until time.Time, maxPoints int) (stock.History, error)
 	ListUsers(ctx context.Context, after string, limit int) ([]stock.UserWithPrice, error)
 	ListPrices(ctx context.Context, ticker string, after *stock.PriceCursor, limit int) ([]stock.Price, error)
+	GetAlert(ctx context.Context, email string) (stock.Alert, error)
+	ListNotifications(ctx context.Context, email string, before int64, limit int) ([]stock.Notification, error)
 }
 
 // Quoter fetches a ticker's current quote. *breaker.Breaker implements it.
@@ -68,6 +70,11 @@ type Config struct {
 	// reason but an unknown ticker, the request goes ahead without it,
 	// the ticker unverified.
 	QuoteTimeout time.Duration
+	// AlertHysteresis is the fraction of a threshold by which a price
+	// must come back inside an alert band to re-arm that side (default
+	// stock.DefaultHysteresis); a band keeps the one in force when it
+	// was set.
+	AlertHysteresis float64
 }
 
 // Server is the Stockwatch service. Register serves it.
@@ -86,6 +93,8 @@ type service struct {
 	budget *rate.Limiter // of checks sent to quoter; nil: no bound
 	qwait  time.Duration
 	check  func(result string)
+	// hysteresis of the alert bands set (Config.AlertHysteresis)
+	hysteresis float64
 }
 
 var _ pb.StockServiceServer = (*service)(nil)
@@ -104,6 +113,9 @@ func New(st Store, cfg Config) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.hysteresis = cfg.AlertHysteresis; s.hysteresis <= 0 {
+		s.hysteresis = stock.DefaultHysteresis
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -299,7 +311,11 @@ func (s *service) setUser(ctx context.Context, method string, req userRequest,
 			if u.TickerStatus, err = settleTicker(ctx, tx, ticker, quote, now); err != nil {
 				return nil, err
 			}
-			return userPB(u), nil
+			out := userPB(u)
+			if u.AlertCleared {
+				out.AlertCleared = proto.Bool(true)
+			}
+			return out, nil
 		},
 	})
 }

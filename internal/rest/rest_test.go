@@ -308,15 +308,19 @@ func TestOpenAPI(t *testing.T) {
 	slices.Sort(got)
 	want := []string{
 		"DELETE /v1/users/{email}",
+		"DELETE /v1/users/{email}/alert",
 		"GET /v1/prices",
 		"GET /v1/users",
 		"GET /v1/users/{email}",
+		"GET /v1/users/{email}/alert",
 		"GET /v1/users/{email}/average-price",
 		"GET /v1/users/{email}/latest-price",
+		"GET /v1/users/{email}/notifications",
 		"GET /v1/users/{email}/price-history",
 		"PATCH /v1/users/{email}",
 		"POST /v1/prices:purge",
 		"POST /v1/users",
+		"PUT /v1/users/{email}/alert",
 	}
 	if diff := cmp.Diff(want, got); diff != "" || doc.Swagger != "2.0" {
 		t.Errorf("swagger %q, paths mismatch (-want +got):\n%s", doc.Swagger, diff)

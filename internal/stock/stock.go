@@ -18,6 +18,9 @@ type User struct {
 	UpdateTime time.Time
 	// TickerStatus is what the quote source is known to say about Ticker.
 	TickerStatus TickerStatus
+	// AlertCleared is set by Tx.UpdateUser when the change of ticker
+	// deleted the user's alert band.
+	AlertCleared bool
 }
 
 // TickerStatus is what the quote source is known to say about a ticker. It

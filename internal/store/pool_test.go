@@ -55,12 +55,21 @@ func TestEveryStatementIsRebound(t *testing.T) {
 			return tx.CreateUser(ctx, stock.User{Email: "a@x.com", Ticker: "MSFT", CreateTime: now, UpdateTime: now})
 		}},
 		{"UpdateUser", func(tx stock.Tx) error { _, err := tx.UpdateUser(ctx, "a@x.com", "AAPL", now); return err }},
-		{"InsertPrices", func(tx stock.Tx) error { _, err := tx.InsertPrices(ctx, ps); return err }},
+		{"SetAlert", func(tx stock.Tx) error {
+			_, err := tx.SetAlert(ctx, stock.Alert{Email: "a@x.com", Above: 0.5, Channels: []stock.Channel{stock.ChannelEmail}, CreateTime: now})
+			return err
+		}},
+		{"InsertPrices", func(tx stock.Tx) error { _, err := tx.InsertPrices(ctx, ps); return err }}, // crosses a@x.com's band
 		{"SetTickers", func(tx stock.Tx) error { return tx.SetTickers(ctx, states) }},
 		{"TickerStatus", func(tx stock.Tx) error { _, _, err := tx.TickerStatus(ctx, "AAPL"); return err }},
 		{"CreateUser", func(tx stock.Tx) error {
 			return tx.CreateUser(ctx, stock.User{Email: "b@x.com", Ticker: "AAPL", CreateTime: now, UpdateTime: now})
 		}},
+		{"SetAlert", func(tx stock.Tx) error {
+			_, err := tx.SetAlert(ctx, stock.Alert{Email: "b@x.com", Below: 0.5, Channels: []stock.Channel{stock.ChannelEmail}, CreateTime: now})
+			return err
+		}},
+		{"DeleteAlert", func(tx stock.Tx) error { return tx.DeleteAlert(ctx, "b@x.com") }},
 		{"DeleteUser", func(tx stock.Tx) error { return tx.DeleteUser(ctx, "b@x.com") }},
 		{"DeletePrices", func(tx stock.Tx) error { _, err := tx.DeletePrices(ctx, now.Add(-time.Hour)); return err }},
 	}
@@ -92,6 +101,14 @@ func TestEveryStatementIsRebound(t *testing.T) {
 		{"AveragePrice", func() error { _, err := db.AveragePrice(ctx, "a@x.com", 10); return err }},
 		{"PriceHistory", func() error {
 			_, err := db.PriceHistory(ctx, "a@x.com", now.Add(-time.Hour), now.Add(time.Hour), 10)
+			return err
+		}},
+		{"GetAlert", func() error { _, err := db.GetAlert(ctx, "a@x.com"); return err }},
+		{"ListNotifications", func() error {
+			ns, err := db.ListNotifications(ctx, "a@x.com", 0, 10)
+			if err == nil && len(ns) != 1 {
+				err = fmt.Errorf("%d notifications, want 1", len(ns))
+			}
 			return err
 		}},
 		{"ListUsers", func() error { _, err := db.ListUsers(ctx, "", 10); return err }},

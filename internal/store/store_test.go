@@ -278,7 +278,11 @@ func TestMigrationsResumeAfterCrash(t *testing.T) {
 	}
 	defer db.Close()
 	storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
-	testkit.WantCount(t, "migrations recorded", storetest.Count(t, db, "goose_db_version", "version_id > 0"), 5)
+	versions, err := store.MigrationVersions("mysql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.WantCount(t, "migrations recorded", storetest.Count(t, db, "goose_db_version", "version_id > 0"), len(versions))
 }
 
 // TestConcurrentMigrations starts four replicas on one empty database at
@@ -313,8 +317,12 @@ func TestConcurrentMigrations(t *testing.T) {
 		if err := w.QueryRow(`SELECT COUNT(DISTINCT version_id), COUNT(*) FROM goose_db_version WHERE version_id > 0`).Scan(&versions, &applied); err != nil {
 			t.Fatal(err)
 		}
-		if versions != 5 || applied != 5 {
-			t.Errorf("goose_db_version: %d versions in %d rows, want 5 in 5", versions, applied)
+		want, err := store.MigrationVersions(string(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if versions != len(want) || applied != len(want) {
+			t.Errorf("goose_db_version: %d versions in %d rows, want %d in %d", versions, applied, len(want), len(want))
 		}
 	})
 }

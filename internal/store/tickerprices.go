@@ -221,6 +221,12 @@ func (t *writeTx) insertTickers(ctx context.Context, tickers []string, byTicker 
 	if err := t.extend(ctx, extend, appendOf, states); err != nil {
 		return 0, err
 	}
+	// The prices that moved a ticker's newest on, in order, are the ones
+	// alerts see (alerts.go); a renumbered ticker's are not: its state was
+	// behind, so which price came after which is not known here.
+	if err := t.notifyCrossings(ctx, extend, appendOf); err != nil {
+		return 0, err
+	}
 	for _, tk := range slices.Sorted(maps.Keys(redo)) {
 		if err := t.renumber(ctx, tk); err != nil {
 			return 0, err

@@ -167,6 +167,18 @@ func (t *writeTx) UpdateUser(ctx context.Context, email, ticker string, now time
 	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET ticker = ?, update_time = ? WHERE email = ?`, ticker, micros(now), email); err != nil {
 		return stock.User{}, t.db.wrap(err, "update user")
 	}
+	if ticker != u.Ticker {
+		// A band is set on one ticker's prices: it goes with the ticker.
+		res, err := t.tx.ExecContext(ctx, `DELETE FROM alerts WHERE email = ?`, email)
+		if err != nil {
+			return stock.User{}, t.db.wrap(err, "update user")
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return stock.User{}, t.db.wrap(err, "update user")
+		}
+		u.AlertCleared = n > 0
+	}
 	u.Ticker, u.CreateTime, u.UpdateTime = ticker, fromMicros(ct), fromMicros(micros(now))
 	return u, nil
 }
@@ -195,6 +207,13 @@ func (t *writeTx) DeleteUser(ctx context.Context, email string) error {
 	}
 	if n == 0 {
 		return userNotFound(email)
+	}
+	// The user's band and notifications go with the user (a notification
+	// being delivered now is marked on a row that is gone: a no-op).
+	for _, table := range []string{"alerts", "notifications"} {
+		if _, err := t.tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE email = ?`, email); err != nil {
+			return t.db.wrap(err, "delete user")
+		}
 	}
 	return nil
 }

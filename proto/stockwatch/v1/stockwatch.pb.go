@@ -87,6 +87,115 @@ func (TickerStatus) EnumDescriptor() ([]byte, []int) {
 	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{0}
 }
 
+// Channel is a way a notification reaches the user.
+type Channel int32
+
+const (
+	Channel_CHANNEL_UNSPECIFIED Channel = 0
+	// E-mail to the user's registered address.
+	Channel_CHANNEL_EMAIL Channel = 1
+	// HTTP POST of JSON to the alert's webhook_url, signed per the Standard
+	// Webhooks scheme with the alert's secret.
+	Channel_CHANNEL_WEBHOOK Channel = 2
+)
+
+// Enum value maps for Channel.
+var (
+	Channel_name = map[int32]string{
+		0: "CHANNEL_UNSPECIFIED",
+		1: "CHANNEL_EMAIL",
+		2: "CHANNEL_WEBHOOK",
+	}
+	Channel_value = map[string]int32{
+		"CHANNEL_UNSPECIFIED": 0,
+		"CHANNEL_EMAIL":       1,
+		"CHANNEL_WEBHOOK":     2,
+	}
+)
+
+func (x Channel) Enum() *Channel {
+	p := new(Channel)
+	*p = x
+	return p
+}
+
+func (x Channel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Channel) Descriptor() protoreflect.EnumDescriptor {
+	return file_stockwatch_v1_stockwatch_proto_enumTypes[1].Descriptor()
+}
+
+func (Channel) Type() protoreflect.EnumType {
+	return &file_stockwatch_v1_stockwatch_proto_enumTypes[1]
+}
+
+func (x Channel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Channel.Descriptor instead.
+func (Channel) EnumDescriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{1}
+}
+
+// NotificationState is where a notification's delivery stands.
+type NotificationState int32
+
+const (
+	NotificationState_NOTIFICATION_STATE_UNSPECIFIED NotificationState = 0
+	// Waiting for (another) delivery attempt.
+	NotificationState_NOTIFICATION_STATE_DUE NotificationState = 1
+	// Delivered (the channel accepted it).
+	NotificationState_NOTIFICATION_STATE_SENT NotificationState = 2
+	// Given up after the notifier's maximum number of attempts.
+	NotificationState_NOTIFICATION_STATE_FAILED NotificationState = 3
+)
+
+// Enum value maps for NotificationState.
+var (
+	NotificationState_name = map[int32]string{
+		0: "NOTIFICATION_STATE_UNSPECIFIED",
+		1: "NOTIFICATION_STATE_DUE",
+		2: "NOTIFICATION_STATE_SENT",
+		3: "NOTIFICATION_STATE_FAILED",
+	}
+	NotificationState_value = map[string]int32{
+		"NOTIFICATION_STATE_UNSPECIFIED": 0,
+		"NOTIFICATION_STATE_DUE":         1,
+		"NOTIFICATION_STATE_SENT":        2,
+		"NOTIFICATION_STATE_FAILED":      3,
+	}
+)
+
+func (x NotificationState) Enum() *NotificationState {
+	p := new(NotificationState)
+	*p = x
+	return p
+}
+
+func (x NotificationState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NotificationState) Descriptor() protoreflect.EnumDescriptor {
+	return file_stockwatch_v1_stockwatch_proto_enumTypes[2].Descriptor()
+}
+
+func (NotificationState) Type() protoreflect.EnumType {
+	return &file_stockwatch_v1_stockwatch_proto_enumTypes[2]
+}
+
+func (x NotificationState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NotificationState.Descriptor instead.
+func (NotificationState) EnumDescriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{2}
+}
+
 type User struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Email      string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
@@ -95,7 +204,11 @@ type User struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// What Yahoo Finance is known to say about the ticker. A property of the
 	// ticker, shared by every user who tracks it.
-	TickerStatus  TickerStatus `protobuf:"varint,5,opt,name=ticker_status,json=tickerStatus,proto3,enum=stockwatch.v1.TickerStatus" json:"ticker_status,omitempty"`
+	TickerStatus TickerStatus `protobuf:"varint,5,opt,name=ticker_status,json=tickerStatus,proto3,enum=stockwatch.v1.TickerStatus" json:"ticker_status,omitempty"`
+	// Only in an UpdateUser reply whose change of ticker cleared the
+	// user's alert band (a band is set on one ticker's prices): true.
+	// Absent otherwise.
+	AlertCleared  *bool `protobuf:"varint,6,opt,name=alert_cleared,json=alertCleared,proto3,oneof" json:"alert_cleared,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -163,6 +276,13 @@ func (x *User) GetTickerStatus() TickerStatus {
 		return x.TickerStatus
 	}
 	return TickerStatus_TICKER_STATUS_UNSPECIFIED
+}
+
+func (x *User) GetAlertCleared() bool {
+	if x != nil && x.AlertCleared != nil {
+		return *x.AlertCleared
+	}
+	return false
 }
 
 type Price struct {
@@ -1314,11 +1434,610 @@ func (x *DeletePricesResponse) GetDeletedCount() int64 {
 	return 0
 }
 
+// Alert is a user's alert band on their ticker. A notification is due
+// when a newly stored price is above `above` (or below `below`) while the
+// ticker's previous stored price since the band was set was not; that
+// side re-arms once a price comes back inside the band by
+// hysteresis_percent (so a price wobbling on the line is told once).
+type Alert struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Email  string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	Ticker string                 `protobuf:"bytes,2,opt,name=ticker,proto3" json:"ticker,omitempty"`
+	// The thresholds, in the ticker's currency; 0: that side is unset. When
+	// both are set, below < above.
+	Above    float64   `protobuf:"fixed64,3,opt,name=above,proto3" json:"above,omitempty"`
+	Below    float64   `protobuf:"fixed64,4,opt,name=below,proto3" json:"below,omitempty"`
+	Channels []Channel `protobuf:"varint,5,rep,packed,name=channels,proto3,enum=stockwatch.v1.Channel" json:"channels,omitempty"`
+	// Where webhook notifications go (http or https).
+	WebhookUrl string `protobuf:"bytes,6,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
+	// Only in the SetAlert reply that made it: the secret that signs the
+	// webhook notifications ("whsec_" and base64). Keep it: it is never
+	// shown again (DeleteAlert and SetAlert make a new one).
+	WebhookSecret string `protobuf:"bytes,7,opt,name=webhook_secret,json=webhookSecret,proto3" json:"webhook_secret,omitempty"`
+	// The re-arm margin, in percent of the threshold, in force when the
+	// band was set.
+	HysteresisPercent float64                `protobuf:"fixed64,8,opt,name=hysteresis_percent,json=hysteresisPercent,proto3" json:"hysteresis_percent,omitempty"`
+	CreateTime        *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Alert) Reset() {
+	*x = Alert{}
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Alert) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Alert) ProtoMessage() {}
+
+func (x *Alert) ProtoReflect() protoreflect.Message {
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Alert.ProtoReflect.Descriptor instead.
+func (*Alert) Descriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Alert) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *Alert) GetTicker() string {
+	if x != nil {
+		return x.Ticker
+	}
+	return ""
+}
+
+func (x *Alert) GetAbove() float64 {
+	if x != nil {
+		return x.Above
+	}
+	return 0
+}
+
+func (x *Alert) GetBelow() float64 {
+	if x != nil {
+		return x.Below
+	}
+	return 0
+}
+
+func (x *Alert) GetChannels() []Channel {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+func (x *Alert) GetWebhookUrl() string {
+	if x != nil {
+		return x.WebhookUrl
+	}
+	return ""
+}
+
+func (x *Alert) GetWebhookSecret() string {
+	if x != nil {
+		return x.WebhookSecret
+	}
+	return ""
+}
+
+func (x *Alert) GetHysteresisPercent() float64 {
+	if x != nil {
+		return x.HysteresisPercent
+	}
+	return 0
+}
+
+func (x *Alert) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+type SetAlertRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Email     string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	// Positive, or 0 for unset; at least one is set; below < above.
+	Above float64 `protobuf:"fixed64,3,opt,name=above,proto3" json:"above,omitempty"`
+	Below float64 `protobuf:"fixed64,4,opt,name=below,proto3" json:"below,omitempty"`
+	// At least one.
+	Channels []Channel `protobuf:"varint,5,rep,packed,name=channels,proto3,enum=stockwatch.v1.Channel" json:"channels,omitempty"`
+	// Required with CHANNEL_WEBHOOK, refused without: an http or https URL.
+	WebhookUrl    string `protobuf:"bytes,6,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAlertRequest) Reset() {
+	*x = SetAlertRequest{}
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAlertRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAlertRequest) ProtoMessage() {}
+
+func (x *SetAlertRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAlertRequest.ProtoReflect.Descriptor instead.
+func (*SetAlertRequest) Descriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SetAlertRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SetAlertRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *SetAlertRequest) GetAbove() float64 {
+	if x != nil {
+		return x.Above
+	}
+	return 0
+}
+
+func (x *SetAlertRequest) GetBelow() float64 {
+	if x != nil {
+		return x.Below
+	}
+	return 0
+}
+
+func (x *SetAlertRequest) GetChannels() []Channel {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+func (x *SetAlertRequest) GetWebhookUrl() string {
+	if x != nil {
+		return x.WebhookUrl
+	}
+	return ""
+}
+
+type GetAlertRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Email         string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAlertRequest) Reset() {
+	*x = GetAlertRequest{}
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAlertRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAlertRequest) ProtoMessage() {}
+
+func (x *GetAlertRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAlertRequest.ProtoReflect.Descriptor instead.
+func (*GetAlertRequest) Descriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetAlertRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+type DeleteAlertRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Email         string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAlertRequest) Reset() {
+	*x = DeleteAlertRequest{}
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAlertRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAlertRequest) ProtoMessage() {}
+
+func (x *DeleteAlertRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAlertRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAlertRequest) Descriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *DeleteAlertRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *DeleteAlertRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+type DeleteAlertResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAlertResponse) Reset() {
+	*x = DeleteAlertResponse{}
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAlertResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAlertResponse) ProtoMessage() {}
+
+func (x *DeleteAlertResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAlertResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAlertResponse) Descriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{24}
+}
+
+// Notification is one crossing told on one channel.
+type Notification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stable across retries: the e-mail's Message-ID and the webhook-id
+	// carry it, so that a receiver can drop a repeat.
+	Id     string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Ticker string `protobuf:"bytes,2,opt,name=ticker,proto3" json:"ticker,omitempty"`
+	// The price that crossed, its currency and market time.
+	Price      float64                `protobuf:"fixed64,3,opt,name=price,proto3" json:"price,omitempty"`
+	Currency   string                 `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
+	MarketTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=market_time,json=marketTime,proto3" json:"market_time,omitempty"`
+	// The threshold crossed, and which: "above" or "below".
+	Threshold float64           `protobuf:"fixed64,6,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Direction string            `protobuf:"bytes,7,opt,name=direction,proto3" json:"direction,omitempty"`
+	Channel   Channel           `protobuf:"varint,8,opt,name=channel,proto3,enum=stockwatch.v1.Channel" json:"channel,omitempty"`
+	State     NotificationState `protobuf:"varint,9,opt,name=state,proto3,enum=stockwatch.v1.NotificationState" json:"state,omitempty"`
+	Attempts  int32             `protobuf:"varint,10,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// The last failed attempt's error, if any.
+	LastError  string                 `protobuf:"bytes,11,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it was delivered; absent unless SENT.
+	SentTime      *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=sent_time,json=sentTime,proto3" json:"sent_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notification) Reset() {
+	*x = Notification{}
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notification) ProtoMessage() {}
+
+func (x *Notification) ProtoReflect() protoreflect.Message {
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notification.ProtoReflect.Descriptor instead.
+func (*Notification) Descriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Notification) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Notification) GetTicker() string {
+	if x != nil {
+		return x.Ticker
+	}
+	return ""
+}
+
+func (x *Notification) GetPrice() float64 {
+	if x != nil {
+		return x.Price
+	}
+	return 0
+}
+
+func (x *Notification) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *Notification) GetMarketTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MarketTime
+	}
+	return nil
+}
+
+func (x *Notification) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *Notification) GetDirection() string {
+	if x != nil {
+		return x.Direction
+	}
+	return ""
+}
+
+func (x *Notification) GetChannel() Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return Channel_CHANNEL_UNSPECIFIED
+}
+
+func (x *Notification) GetState() NotificationState {
+	if x != nil {
+		return x.State
+	}
+	return NotificationState_NOTIFICATION_STATE_UNSPECIFIED
+}
+
+func (x *Notification) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *Notification) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *Notification) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Notification) GetSentTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentTime
+	}
+	return nil
+}
+
+type ListNotificationsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Email         string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationsRequest) Reset() {
+	*x = ListNotificationsRequest{}
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationsRequest) ProtoMessage() {}
+
+func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
+func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListNotificationsRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *ListNotificationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListNotificationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListNotificationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Notifications []*Notification        `protobuf:"bytes,1,rep,name=notifications,proto3" json:"notifications,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationsResponse) Reset() {
+	*x = ListNotificationsResponse{}
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationsResponse) ProtoMessage() {}
+
+func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stockwatch_v1_stockwatch_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
+func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
+	return file_stockwatch_v1_stockwatch_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListNotificationsResponse) GetNotifications() []*Notification {
+	if x != nil {
+		return x.Notifications
+	}
+	return nil
+}
+
+func (x *ListNotificationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_stockwatch_v1_stockwatch_proto protoreflect.FileDescriptor
 
 const file_stockwatch_v1_stockwatch_proto_rawDesc = "" +
 	"\n" +
-	"\x1estockwatch/v1/stockwatch.proto\x12\rstockwatch.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf0\x01\n" +
+	"\x1estockwatch/v1/stockwatch.proto\x12\rstockwatch.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x02\n" +
 	"\x04User\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x16\n" +
 	"\x06ticker\x18\x02 \x01(\tR\x06ticker\x12;\n" +
@@ -1326,7 +2045,9 @@ const file_stockwatch_v1_stockwatch_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12@\n" +
-	"\rticker_status\x18\x05 \x01(\x0e2\x1b.stockwatch.v1.TickerStatusR\ftickerStatus\"\xcd\x01\n" +
+	"\rticker_status\x18\x05 \x01(\x0e2\x1b.stockwatch.v1.TickerStatusR\ftickerStatus\x12(\n" +
+	"\ralert_cleared\x18\x06 \x01(\bH\x00R\falertCleared\x88\x01\x01B\x10\n" +
+	"\x0e_alert_cleared\"\xcd\x01\n" +
 	"\x05Price\x12\x16\n" +
 	"\x06ticker\x18\x01 \x01(\tR\x06ticker\x12\x14\n" +
 	"\x05price\x18\x02 \x01(\x01R\x05price\x12\x1a\n" +
@@ -1412,12 +2133,75 @@ const file_stockwatch_v1_stockwatch_proto_rawDesc = "" +
 	"\n" +
 	"older_than\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\tolderThan\";\n" +
 	"\x14DeletePricesResponse\x12#\n" +
-	"\rdeleted_count\x18\x01 \x01(\x03R\fdeletedCount*\x82\x01\n" +
+	"\rdeleted_count\x18\x01 \x01(\x03R\fdeletedCount\"\xc9\x02\n" +
+	"\x05Alert\x12\x14\n" +
+	"\x05email\x18\x01 \x01(\tR\x05email\x12\x16\n" +
+	"\x06ticker\x18\x02 \x01(\tR\x06ticker\x12\x14\n" +
+	"\x05above\x18\x03 \x01(\x01R\x05above\x12\x14\n" +
+	"\x05below\x18\x04 \x01(\x01R\x05below\x122\n" +
+	"\bchannels\x18\x05 \x03(\x0e2\x16.stockwatch.v1.ChannelR\bchannels\x12\x1f\n" +
+	"\vwebhook_url\x18\x06 \x01(\tR\n" +
+	"webhookUrl\x12%\n" +
+	"\x0ewebhook_secret\x18\a \x01(\tR\rwebhookSecret\x12-\n" +
+	"\x12hysteresis_percent\x18\b \x01(\x01R\x11hysteresisPercent\x12;\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xc7\x01\n" +
+	"\x0fSetAlertRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
+	"\x05above\x18\x03 \x01(\x01R\x05above\x12\x14\n" +
+	"\x05below\x18\x04 \x01(\x01R\x05below\x122\n" +
+	"\bchannels\x18\x05 \x03(\x0e2\x16.stockwatch.v1.ChannelR\bchannels\x12\x1f\n" +
+	"\vwebhook_url\x18\x06 \x01(\tR\n" +
+	"webhookUrl\"'\n" +
+	"\x0fGetAlertRequest\x12\x14\n" +
+	"\x05email\x18\x01 \x01(\tR\x05email\"I\n" +
+	"\x12DeleteAlertRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\"\x15\n" +
+	"\x13DeleteAlertResponse\"\xfc\x03\n" +
+	"\fNotification\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06ticker\x18\x02 \x01(\tR\x06ticker\x12\x14\n" +
+	"\x05price\x18\x03 \x01(\x01R\x05price\x12\x1a\n" +
+	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12;\n" +
+	"\vmarket_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"marketTime\x12\x1c\n" +
+	"\tthreshold\x18\x06 \x01(\x01R\tthreshold\x12\x1c\n" +
+	"\tdirection\x18\a \x01(\tR\tdirection\x120\n" +
+	"\achannel\x18\b \x01(\x0e2\x16.stockwatch.v1.ChannelR\achannel\x126\n" +
+	"\x05state\x18\t \x01(\x0e2 .stockwatch.v1.NotificationStateR\x05state\x12\x1a\n" +
+	"\battempts\x18\n" +
+	" \x01(\x05R\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\v \x01(\tR\tlastError\x12;\n" +
+	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x127\n" +
+	"\tsent_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\bsentTime\"l\n" +
+	"\x18ListNotificationsRequest\x12\x14\n" +
+	"\x05email\x18\x01 \x01(\tR\x05email\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x86\x01\n" +
+	"\x19ListNotificationsResponse\x12A\n" +
+	"\rnotifications\x18\x01 \x03(\v2\x1b.stockwatch.v1.NotificationR\rnotifications\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x82\x01\n" +
 	"\fTickerStatus\x12\x1d\n" +
 	"\x19TICKER_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16TICKER_STATUS_VERIFIED\x10\x01\x12\x1c\n" +
 	"\x18TICKER_STATUS_UNVERIFIED\x10\x02\x12\x19\n" +
-	"\x15TICKER_STATUS_UNKNOWN\x10\x032\xa6\x06\n" +
+	"\x15TICKER_STATUS_UNKNOWN\x10\x03*J\n" +
+	"\aChannel\x12\x17\n" +
+	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rCHANNEL_EMAIL\x10\x01\x12\x13\n" +
+	"\x0fCHANNEL_WEBHOOK\x10\x02*\x8f\x01\n" +
+	"\x11NotificationState\x12\"\n" +
+	"\x1eNOTIFICATION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16NOTIFICATION_STATE_DUE\x10\x01\x12\x1b\n" +
+	"\x17NOTIFICATION_STATE_SENT\x10\x02\x12\x1d\n" +
+	"\x19NOTIFICATION_STATE_FAILED\x10\x032\xe8\b\n" +
 	"\fStockService\x12G\n" +
 	"\fRegisterUser\x12\".stockwatch.v1.RegisterUserRequest\x1a\x13.stockwatch.v1.User\x12C\n" +
 	"\n" +
@@ -1431,7 +2215,11 @@ const file_stockwatch_v1_stockwatch_proto_rawDesc = "" +
 	"\tListUsers\x12\x1f.stockwatch.v1.ListUsersRequest\x1a .stockwatch.v1.ListUsersResponse\x12Q\n" +
 	"\n" +
 	"ListPrices\x12 .stockwatch.v1.ListPricesRequest\x1a!.stockwatch.v1.ListPricesResponse\x12W\n" +
-	"\fDeletePrices\x12\".stockwatch.v1.DeletePricesRequest\x1a#.stockwatch.v1.DeletePricesResponseBCZAgithub.com/stockwatch/stockwatch/proto/stockwatch/v1;stockwatchv1b\x06proto3"
+	"\fDeletePrices\x12\".stockwatch.v1.DeletePricesRequest\x1a#.stockwatch.v1.DeletePricesResponse\x12@\n" +
+	"\bSetAlert\x12\x1e.stockwatch.v1.SetAlertRequest\x1a\x14.stockwatch.v1.Alert\x12@\n" +
+	"\bGetAlert\x12\x1e.stockwatch.v1.GetAlertRequest\x1a\x14.stockwatch.v1.Alert\x12T\n" +
+	"\vDeleteAlert\x12!.stockwatch.v1.DeleteAlertRequest\x1a\".stockwatch.v1.DeleteAlertResponse\x12f\n" +
+	"\x11ListNotifications\x12'.stockwatch.v1.ListNotificationsRequest\x1a(.stockwatch.v1.ListNotificationsResponseBCZAgithub.com/stockwatch/stockwatch/proto/stockwatch/v1;stockwatchv1b\x06proto3"
 
 var (
 	file_stockwatch_v1_stockwatch_proto_rawDescOnce sync.Once
@@ -1445,81 +2233,108 @@ func file_stockwatch_v1_stockwatch_proto_rawDescGZIP() []byte {
 	return file_stockwatch_v1_stockwatch_proto_rawDescData
 }
 
-var file_stockwatch_v1_stockwatch_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stockwatch_v1_stockwatch_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_stockwatch_v1_stockwatch_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_stockwatch_v1_stockwatch_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_stockwatch_v1_stockwatch_proto_goTypes = []any{
-	(TickerStatus)(0),              // 0: stockwatch.v1.TickerStatus
-	(*User)(nil),                   // 1: stockwatch.v1.User
-	(*Price)(nil),                  // 2: stockwatch.v1.Price
-	(*AveragePrice)(nil),           // 3: stockwatch.v1.AveragePrice
-	(*PricePoint)(nil),             // 4: stockwatch.v1.PricePoint
-	(*PriceHistory)(nil),           // 5: stockwatch.v1.PriceHistory
-	(*RegisterUserRequest)(nil),    // 6: stockwatch.v1.RegisterUserRequest
-	(*UpdateUserRequest)(nil),      // 7: stockwatch.v1.UpdateUserRequest
-	(*DeleteUserRequest)(nil),      // 8: stockwatch.v1.DeleteUserRequest
-	(*DeleteUserResponse)(nil),     // 9: stockwatch.v1.DeleteUserResponse
-	(*GetUserRequest)(nil),         // 10: stockwatch.v1.GetUserRequest
-	(*GetLatestPriceRequest)(nil),  // 11: stockwatch.v1.GetLatestPriceRequest
-	(*GetAveragePriceRequest)(nil), // 12: stockwatch.v1.GetAveragePriceRequest
-	(*GetPriceHistoryRequest)(nil), // 13: stockwatch.v1.GetPriceHistoryRequest
-	(*ListUsersRequest)(nil),       // 14: stockwatch.v1.ListUsersRequest
-	(*UserWithPrice)(nil),          // 15: stockwatch.v1.UserWithPrice
-	(*ListUsersResponse)(nil),      // 16: stockwatch.v1.ListUsersResponse
-	(*ListPricesRequest)(nil),      // 17: stockwatch.v1.ListPricesRequest
-	(*ListPricesResponse)(nil),     // 18: stockwatch.v1.ListPricesResponse
-	(*DeletePricesRequest)(nil),    // 19: stockwatch.v1.DeletePricesRequest
-	(*DeletePricesResponse)(nil),   // 20: stockwatch.v1.DeletePricesResponse
-	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 22: google.protobuf.Duration
+	(TickerStatus)(0),                 // 0: stockwatch.v1.TickerStatus
+	(Channel)(0),                      // 1: stockwatch.v1.Channel
+	(NotificationState)(0),            // 2: stockwatch.v1.NotificationState
+	(*User)(nil),                      // 3: stockwatch.v1.User
+	(*Price)(nil),                     // 4: stockwatch.v1.Price
+	(*AveragePrice)(nil),              // 5: stockwatch.v1.AveragePrice
+	(*PricePoint)(nil),                // 6: stockwatch.v1.PricePoint
+	(*PriceHistory)(nil),              // 7: stockwatch.v1.PriceHistory
+	(*RegisterUserRequest)(nil),       // 8: stockwatch.v1.RegisterUserRequest
+	(*UpdateUserRequest)(nil),         // 9: stockwatch.v1.UpdateUserRequest
+	(*DeleteUserRequest)(nil),         // 10: stockwatch.v1.DeleteUserRequest
+	(*DeleteUserResponse)(nil),        // 11: stockwatch.v1.DeleteUserResponse
+	(*GetUserRequest)(nil),            // 12: stockwatch.v1.GetUserRequest
+	(*GetLatestPriceRequest)(nil),     // 13: stockwatch.v1.GetLatestPriceRequest
+	(*GetAveragePriceRequest)(nil),    // 14: stockwatch.v1.GetAveragePriceRequest
+	(*GetPriceHistoryRequest)(nil),    // 15: stockwatch.v1.GetPriceHistoryRequest
+	(*ListUsersRequest)(nil),          // 16: stockwatch.v1.ListUsersRequest
+	(*UserWithPrice)(nil),             // 17: stockwatch.v1.UserWithPrice
+	(*ListUsersResponse)(nil),         // 18: stockwatch.v1.ListUsersResponse
+	(*ListPricesRequest)(nil),         // 19: stockwatch.v1.ListPricesRequest
+	(*ListPricesResponse)(nil),        // 20: stockwatch.v1.ListPricesResponse
+	(*DeletePricesRequest)(nil),       // 21: stockwatch.v1.DeletePricesRequest
+	(*DeletePricesResponse)(nil),      // 22: stockwatch.v1.DeletePricesResponse
+	(*Alert)(nil),                     // 23: stockwatch.v1.Alert
+	(*SetAlertRequest)(nil),           // 24: stockwatch.v1.SetAlertRequest
+	(*GetAlertRequest)(nil),           // 25: stockwatch.v1.GetAlertRequest
+	(*DeleteAlertRequest)(nil),        // 26: stockwatch.v1.DeleteAlertRequest
+	(*DeleteAlertResponse)(nil),       // 27: stockwatch.v1.DeleteAlertResponse
+	(*Notification)(nil),              // 28: stockwatch.v1.Notification
+	(*ListNotificationsRequest)(nil),  // 29: stockwatch.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil), // 30: stockwatch.v1.ListNotificationsResponse
+	(*timestamppb.Timestamp)(nil),     // 31: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 32: google.protobuf.Duration
 }
 var file_stockwatch_v1_stockwatch_proto_depIdxs = []int32{
-	21, // 0: stockwatch.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	21, // 1: stockwatch.v1.User.update_time:type_name -> google.protobuf.Timestamp
+	31, // 0: stockwatch.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	31, // 1: stockwatch.v1.User.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: stockwatch.v1.User.ticker_status:type_name -> stockwatch.v1.TickerStatus
-	21, // 3: stockwatch.v1.Price.market_time:type_name -> google.protobuf.Timestamp
-	21, // 4: stockwatch.v1.Price.collect_time:type_name -> google.protobuf.Timestamp
-	21, // 5: stockwatch.v1.AveragePrice.oldest_market_time:type_name -> google.protobuf.Timestamp
-	21, // 6: stockwatch.v1.AveragePrice.newest_market_time:type_name -> google.protobuf.Timestamp
-	21, // 7: stockwatch.v1.PricePoint.market_time:type_name -> google.protobuf.Timestamp
-	21, // 8: stockwatch.v1.PriceHistory.since:type_name -> google.protobuf.Timestamp
-	21, // 9: stockwatch.v1.PriceHistory.until:type_name -> google.protobuf.Timestamp
-	4,  // 10: stockwatch.v1.PriceHistory.points:type_name -> stockwatch.v1.PricePoint
-	4,  // 11: stockwatch.v1.PriceHistory.first:type_name -> stockwatch.v1.PricePoint
-	4,  // 12: stockwatch.v1.PriceHistory.last:type_name -> stockwatch.v1.PricePoint
-	4,  // 13: stockwatch.v1.PriceHistory.min:type_name -> stockwatch.v1.PricePoint
-	4,  // 14: stockwatch.v1.PriceHistory.max:type_name -> stockwatch.v1.PricePoint
-	21, // 15: stockwatch.v1.GetPriceHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	21, // 16: stockwatch.v1.GetPriceHistoryRequest.until:type_name -> google.protobuf.Timestamp
-	1,  // 17: stockwatch.v1.UserWithPrice.user:type_name -> stockwatch.v1.User
-	2,  // 18: stockwatch.v1.UserWithPrice.latest_price:type_name -> stockwatch.v1.Price
-	15, // 19: stockwatch.v1.ListUsersResponse.users:type_name -> stockwatch.v1.UserWithPrice
-	2,  // 20: stockwatch.v1.ListPricesResponse.prices:type_name -> stockwatch.v1.Price
-	22, // 21: stockwatch.v1.DeletePricesRequest.older_than:type_name -> google.protobuf.Duration
-	6,  // 22: stockwatch.v1.StockService.RegisterUser:input_type -> stockwatch.v1.RegisterUserRequest
-	7,  // 23: stockwatch.v1.StockService.UpdateUser:input_type -> stockwatch.v1.UpdateUserRequest
-	8,  // 24: stockwatch.v1.StockService.DeleteUser:input_type -> stockwatch.v1.DeleteUserRequest
-	10, // 25: stockwatch.v1.StockService.GetUser:input_type -> stockwatch.v1.GetUserRequest
-	11, // 26: stockwatch.v1.StockService.GetLatestPrice:input_type -> stockwatch.v1.GetLatestPriceRequest
-	12, // 27: stockwatch.v1.StockService.GetAveragePrice:input_type -> stockwatch.v1.GetAveragePriceRequest
-	13, // 28: stockwatch.v1.StockService.GetPriceHistory:input_type -> stockwatch.v1.GetPriceHistoryRequest
-	14, // 29: stockwatch.v1.StockService.ListUsers:input_type -> stockwatch.v1.ListUsersRequest
-	17, // 30: stockwatch.v1.StockService.ListPrices:input_type -> stockwatch.v1.ListPricesRequest
-	19, // 31: stockwatch.v1.StockService.DeletePrices:input_type -> stockwatch.v1.DeletePricesRequest
-	1,  // 32: stockwatch.v1.StockService.RegisterUser:output_type -> stockwatch.v1.User
-	1,  // 33: stockwatch.v1.StockService.UpdateUser:output_type -> stockwatch.v1.User
-	9,  // 34: stockwatch.v1.StockService.DeleteUser:output_type -> stockwatch.v1.DeleteUserResponse
-	1,  // 35: stockwatch.v1.StockService.GetUser:output_type -> stockwatch.v1.User
-	2,  // 36: stockwatch.v1.StockService.GetLatestPrice:output_type -> stockwatch.v1.Price
-	3,  // 37: stockwatch.v1.StockService.GetAveragePrice:output_type -> stockwatch.v1.AveragePrice
-	5,  // 38: stockwatch.v1.StockService.GetPriceHistory:output_type -> stockwatch.v1.PriceHistory
-	16, // 39: stockwatch.v1.StockService.ListUsers:output_type -> stockwatch.v1.ListUsersResponse
-	18, // 40: stockwatch.v1.StockService.ListPrices:output_type -> stockwatch.v1.ListPricesResponse
-	20, // 41: stockwatch.v1.StockService.DeletePrices:output_type -> stockwatch.v1.DeletePricesResponse
-	32, // [32:42] is the sub-list for method output_type
-	22, // [22:32] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	31, // 3: stockwatch.v1.Price.market_time:type_name -> google.protobuf.Timestamp
+	31, // 4: stockwatch.v1.Price.collect_time:type_name -> google.protobuf.Timestamp
+	31, // 5: stockwatch.v1.AveragePrice.oldest_market_time:type_name -> google.protobuf.Timestamp
+	31, // 6: stockwatch.v1.AveragePrice.newest_market_time:type_name -> google.protobuf.Timestamp
+	31, // 7: stockwatch.v1.PricePoint.market_time:type_name -> google.protobuf.Timestamp
+	31, // 8: stockwatch.v1.PriceHistory.since:type_name -> google.protobuf.Timestamp
+	31, // 9: stockwatch.v1.PriceHistory.until:type_name -> google.protobuf.Timestamp
+	6,  // 10: stockwatch.v1.PriceHistory.points:type_name -> stockwatch.v1.PricePoint
+	6,  // 11: stockwatch.v1.PriceHistory.first:type_name -> stockwatch.v1.PricePoint
+	6,  // 12: stockwatch.v1.PriceHistory.last:type_name -> stockwatch.v1.PricePoint
+	6,  // 13: stockwatch.v1.PriceHistory.min:type_name -> stockwatch.v1.PricePoint
+	6,  // 14: stockwatch.v1.PriceHistory.max:type_name -> stockwatch.v1.PricePoint
+	31, // 15: stockwatch.v1.GetPriceHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	31, // 16: stockwatch.v1.GetPriceHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	3,  // 17: stockwatch.v1.UserWithPrice.user:type_name -> stockwatch.v1.User
+	4,  // 18: stockwatch.v1.UserWithPrice.latest_price:type_name -> stockwatch.v1.Price
+	17, // 19: stockwatch.v1.ListUsersResponse.users:type_name -> stockwatch.v1.UserWithPrice
+	4,  // 20: stockwatch.v1.ListPricesResponse.prices:type_name -> stockwatch.v1.Price
+	32, // 21: stockwatch.v1.DeletePricesRequest.older_than:type_name -> google.protobuf.Duration
+	1,  // 22: stockwatch.v1.Alert.channels:type_name -> stockwatch.v1.Channel
+	31, // 23: stockwatch.v1.Alert.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 24: stockwatch.v1.SetAlertRequest.channels:type_name -> stockwatch.v1.Channel
+	31, // 25: stockwatch.v1.Notification.market_time:type_name -> google.protobuf.Timestamp
+	1,  // 26: stockwatch.v1.Notification.channel:type_name -> stockwatch.v1.Channel
+	2,  // 27: stockwatch.v1.Notification.state:type_name -> stockwatch.v1.NotificationState
+	31, // 28: stockwatch.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	31, // 29: stockwatch.v1.Notification.sent_time:type_name -> google.protobuf.Timestamp
+	28, // 30: stockwatch.v1.ListNotificationsResponse.notifications:type_name -> stockwatch.v1.Notification
+	8,  // 31: stockwatch.v1.StockService.RegisterUser:input_type -> stockwatch.v1.RegisterUserRequest
+	9,  // 32: stockwatch.v1.StockService.UpdateUser:input_type -> stockwatch.v1.UpdateUserRequest
+	10, // 33: stockwatch.v1.StockService.DeleteUser:input_type -> stockwatch.v1.DeleteUserRequest
+	12, // 34: stockwatch.v1.StockService.GetUser:input_type -> stockwatch.v1.GetUserRequest
+	13, // 35: stockwatch.v1.StockService.GetLatestPrice:input_type -> stockwatch.v1.GetLatestPriceRequest
+	14, // 36: stockwatch.v1.StockService.GetAveragePrice:input_type -> stockwatch.v1.GetAveragePriceRequest
+	15, // 37: stockwatch.v1.StockService.GetPriceHistory:input_type -> stockwatch.v1.GetPriceHistoryRequest
+	16, // 38: stockwatch.v1.StockService.ListUsers:input_type -> stockwatch.v1.ListUsersRequest
+	19, // 39: stockwatch.v1.StockService.ListPrices:input_type -> stockwatch.v1.ListPricesRequest
+	21, // 40: stockwatch.v1.StockService.DeletePrices:input_type -> stockwatch.v1.DeletePricesRequest
+	24, // 41: stockwatch.v1.StockService.SetAlert:input_type -> stockwatch.v1.SetAlertRequest
+	25, // 42: stockwatch.v1.StockService.GetAlert:input_type -> stockwatch.v1.GetAlertRequest
+	26, // 43: stockwatch.v1.StockService.DeleteAlert:input_type -> stockwatch.v1.DeleteAlertRequest
+	29, // 44: stockwatch.v1.StockService.ListNotifications:input_type -> stockwatch.v1.ListNotificationsRequest
+	3,  // 45: stockwatch.v1.StockService.RegisterUser:output_type -> stockwatch.v1.User
+	3,  // 46: stockwatch.v1.StockService.UpdateUser:output_type -> stockwatch.v1.User
+	11, // 47: stockwatch.v1.StockService.DeleteUser:output_type -> stockwatch.v1.DeleteUserResponse
+	3,  // 48: stockwatch.v1.StockService.GetUser:output_type -> stockwatch.v1.User
+	4,  // 49: stockwatch.v1.StockService.GetLatestPrice:output_type -> stockwatch.v1.Price
+	5,  // 50: stockwatch.v1.StockService.GetAveragePrice:output_type -> stockwatch.v1.AveragePrice
+	7,  // 51: stockwatch.v1.StockService.GetPriceHistory:output_type -> stockwatch.v1.PriceHistory
+	18, // 52: stockwatch.v1.StockService.ListUsers:output_type -> stockwatch.v1.ListUsersResponse
+	20, // 53: stockwatch.v1.StockService.ListPrices:output_type -> stockwatch.v1.ListPricesResponse
+	22, // 54: stockwatch.v1.StockService.DeletePrices:output_type -> stockwatch.v1.DeletePricesResponse
+	23, // 55: stockwatch.v1.StockService.SetAlert:output_type -> stockwatch.v1.Alert
+	23, // 56: stockwatch.v1.StockService.GetAlert:output_type -> stockwatch.v1.Alert
+	27, // 57: stockwatch.v1.StockService.DeleteAlert:output_type -> stockwatch.v1.DeleteAlertResponse
+	30, // 58: stockwatch.v1.StockService.ListNotifications:output_type -> stockwatch.v1.ListNotificationsResponse
+	45, // [45:59] is the sub-list for method output_type
+	31, // [31:45] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_stockwatch_v1_stockwatch_proto_init() }
@@ -1527,13 +2342,14 @@ func file_stockwatch_v1_stockwatch_proto_init() {
 	if File_stockwatch_v1_stockwatch_proto != nil {
 		return
 	}
+	file_stockwatch_v1_stockwatch_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stockwatch_v1_stockwatch_proto_rawDesc), len(file_stockwatch_v1_stockwatch_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   20,
+			NumEnums:      3,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,16 +24,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	StockService_RegisterUser_FullMethodName    = "/stockwatch.v1.StockService/RegisterUser"
-	StockService_UpdateUser_FullMethodName      = "/stockwatch.v1.StockService/UpdateUser"
-	StockService_DeleteUser_FullMethodName      = "/stockwatch.v1.StockService/DeleteUser"
-	StockService_GetUser_FullMethodName         = "/stockwatch.v1.StockService/GetUser"
-	StockService_GetLatestPrice_FullMethodName  = "/stockwatch.v1.StockService/GetLatestPrice"
-	StockService_GetAveragePrice_FullMethodName = "/stockwatch.v1.StockService/GetAveragePrice"
-	StockService_GetPriceHistory_FullMethodName = "/stockwatch.v1.StockService/GetPriceHistory"
-	StockService_ListUsers_FullMethodName       = "/stockwatch.v1.StockService/ListUsers"
-	StockService_ListPrices_FullMethodName      = "/stockwatch.v1.StockService/ListPrices"
-	StockService_DeletePrices_FullMethodName    = "/stockwatch.v1.StockService/DeletePrices"
+	StockService_RegisterUser_FullMethodName      = "/stockwatch.v1.StockService/RegisterUser"
+	StockService_UpdateUser_FullMethodName        = "/stockwatch.v1.StockService/UpdateUser"
+	StockService_DeleteUser_FullMethodName        = "/stockwatch.v1.StockService/DeleteUser"
+	StockService_GetUser_FullMethodName           = "/stockwatch.v1.StockService/GetUser"
+	StockService_GetLatestPrice_FullMethodName    = "/stockwatch.v1.StockService/GetLatestPrice"
+	StockService_GetAveragePrice_FullMethodName   = "/stockwatch.v1.StockService/GetAveragePrice"
+	StockService_GetPriceHistory_FullMethodName   = "/stockwatch.v1.StockService/GetPriceHistory"
+	StockService_ListUsers_FullMethodName         = "/stockwatch.v1.StockService/ListUsers"
+	StockService_ListPrices_FullMethodName        = "/stockwatch.v1.StockService/ListPrices"
+	StockService_DeletePrices_FullMethodName      = "/stockwatch.v1.StockService/DeletePrices"
+	StockService_SetAlert_FullMethodName          = "/stockwatch.v1.StockService/SetAlert"
+	StockService_GetAlert_FullMethodName          = "/stockwatch.v1.StockService/GetAlert"
+	StockService_DeleteAlert_FullMethodName       = "/stockwatch.v1.StockService/DeleteAlert"
+	StockService_ListNotifications_FullMethodName = "/stockwatch.v1.StockService/ListNotifications"
 )
 
 // StockServiceClient is the client API for StockService service.
@@ -71,6 +75,22 @@ type StockServiceClient interface {
 	ListPrices(ctx context.Context, in *ListPricesRequest, opts ...grpc.CallOption) (*ListPricesResponse, error)
 	// DeletePrices removes prices collected more than older_than ago. Admin.
 	DeletePrices(ctx context.Context, in *DeletePricesRequest, opts ...grpc.CallOption) (*DeletePricesResponse, error)
+	// SetAlert sets (or replaces) the user's alert band on their ticker: a
+	// notification is due each time a newly stored price crosses a
+	// threshold (see Alert). The reply shows the webhook secret when one was
+	// made. INVALID_ARGUMENT for a bad field, NOT_FOUND for an unknown
+	// e-mail.
+	SetAlert(ctx context.Context, in *SetAlertRequest, opts ...grpc.CallOption) (*Alert, error)
+	// GetAlert returns the user's alert band (never the webhook secret).
+	// NOT_FOUND for an unknown e-mail or a user without a band.
+	GetAlert(ctx context.Context, in *GetAlertRequest, opts ...grpc.CallOption) (*Alert, error)
+	// DeleteAlert clears the user's alert band and its webhook secret;
+	// notifications already due are still delivered. NOT_FOUND for an
+	// unknown e-mail or a user without a band.
+	DeleteAlert(ctx context.Context, in *DeleteAlertRequest, opts ...grpc.CallOption) (*DeleteAlertResponse, error)
+	// ListNotifications pages through the user's notifications, newest
+	// first, with their delivery state. NOT_FOUND for an unknown e-mail.
+	ListNotifications(ctx context.Context, in *ListNotificationsRequest, opts ...grpc.CallOption) (*ListNotificationsResponse, error)
 }
 
 type stockServiceClient struct {
@@ -181,6 +201,46 @@ func (c *stockServiceClient) DeletePrices(ctx context.Context, in *DeletePricesR
 	return out, nil
 }
 
+func (c *stockServiceClient) SetAlert(ctx context.Context, in *SetAlertRequest, opts ...grpc.CallOption) (*Alert, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Alert)
+	err := c.cc.Invoke(ctx, StockService_SetAlert_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *stockServiceClient) GetAlert(ctx context.Context, in *GetAlertRequest, opts ...grpc.CallOption) (*Alert, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Alert)
+	err := c.cc.Invoke(ctx, StockService_GetAlert_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *stockServiceClient) DeleteAlert(ctx context.Context, in *DeleteAlertRequest, opts ...grpc.CallOption) (*DeleteAlertResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAlertResponse)
+	err := c.cc.Invoke(ctx, StockService_DeleteAlert_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *stockServiceClient) ListNotifications(ctx context.Context, in *ListNotificationsRequest, opts ...grpc.CallOption) (*ListNotificationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNotificationsResponse)
+	err := c.cc.Invoke(ctx, StockService_ListNotifications_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StockServiceServer is the server API for StockService service.
 // All implementations must embed UnimplementedStockServiceServer
 // for forward compatibility.
@@ -216,6 +276,22 @@ type StockServiceServer interface {
 	ListPrices(context.Context, *ListPricesRequest) (*ListPricesResponse, error)
 	// DeletePrices removes prices collected more than older_than ago. Admin.
 	DeletePrices(context.Context, *DeletePricesRequest) (*DeletePricesResponse, error)
+	// SetAlert sets (or replaces) the user's alert band on their ticker: a
+	// notification is due each time a newly stored price crosses a
+	// threshold (see Alert). The reply shows the webhook secret when one was
+	// made. INVALID_ARGUMENT for a bad field, NOT_FOUND for an unknown
+	// e-mail.
+	SetAlert(context.Context, *SetAlertRequest) (*Alert, error)
+	// GetAlert returns the user's alert band (never the webhook secret).
+	// NOT_FOUND for an unknown e-mail or a user without a band.
+	GetAlert(context.Context, *GetAlertRequest) (*Alert, error)
+	// DeleteAlert clears the user's alert band and its webhook secret;
+	// notifications already due are still delivered. NOT_FOUND for an
+	// unknown e-mail or a user without a band.
+	DeleteAlert(context.Context, *DeleteAlertRequest) (*DeleteAlertResponse, error)
+	// ListNotifications pages through the user's notifications, newest
+	// first, with their delivery state. NOT_FOUND for an unknown e-mail.
+	ListNotifications(context.Context, *ListNotificationsRequest) (*ListNotificationsResponse, error)
 	mustEmbedUnimplementedStockServiceServer()
 }
 
@@ -255,6 +331,18 @@ func (UnimplementedStockServiceServer) ListPrices(context.Context, *ListPricesRe
 }
 func (UnimplementedStockServiceServer) DeletePrices(context.Context, *DeletePricesRequest) (*DeletePricesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeletePrices not implemented")
+}
+func (UnimplementedStockServiceServer) SetAlert(context.Context, *SetAlertRequest) (*Alert, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetAlert not implemented")
+}
+func (UnimplementedStockServiceServer) GetAlert(context.Context, *GetAlertRequest) (*Alert, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAlert not implemented")
+}
+func (UnimplementedStockServiceServer) DeleteAlert(context.Context, *DeleteAlertRequest) (*DeleteAlertResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAlert not implemented")
+}
+func (UnimplementedStockServiceServer) ListNotifications(context.Context, *ListNotificationsRequest) (*ListNotificationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNotifications not implemented")
 }
 func (UnimplementedStockServiceServer) mustEmbedUnimplementedStockServiceServer() {}
 func (UnimplementedStockServiceServer) testEmbeddedByValue()                      {}
@@ -457,6 +545,78 @@ func _StockService_DeletePrices_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StockService_SetAlert_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetAlertRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StockServiceServer).SetAlert(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StockService_SetAlert_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StockServiceServer).SetAlert(ctx, req.(*SetAlertRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StockService_GetAlert_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAlertRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StockServiceServer).GetAlert(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StockService_GetAlert_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StockServiceServer).GetAlert(ctx, req.(*GetAlertRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StockService_DeleteAlert_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAlertRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StockServiceServer).DeleteAlert(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StockService_DeleteAlert_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StockServiceServer).DeleteAlert(ctx, req.(*DeleteAlertRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StockService_ListNotifications_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNotificationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StockServiceServer).ListNotifications(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StockService_ListNotifications_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StockServiceServer).ListNotifications(ctx, req.(*ListNotificationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // StockService_ServiceDesc is the grpc.ServiceDesc for StockService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -503,6 +663,22 @@ var StockService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeletePrices",
 			Handler:    _StockService_DeletePrices_Handler,
+		},
+		{
+			MethodName: "SetAlert",
+			Handler:    _StockService_SetAlert_Handler,
+		},
+		{
+			MethodName: "GetAlert",
+			Handler:    _StockService_GetAlert_Handler,
+		},
+		{
+			MethodName: "DeleteAlert",
+			Handler:    _StockService_DeleteAlert_Handler,
+		},
+		{
+			MethodName: "ListNotifications",
+			Handler:    _StockService_ListNotifications_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
