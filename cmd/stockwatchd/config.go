@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stockwatch/stockwatch/internal/cliconfig"
+	"github.com/stockwatch/stockwatch/internal/notifier"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
@@ -44,10 +45,14 @@ type config struct {
 	TLSClientCA     string
 	ShutdownTimeout time.Duration
 	AlertHysteresis float64 // percent
+	NotifyAttempts  int
+	SMTPURL         string
+	MailFrom        string
 }
 
 func (c config) runsAPI() bool       { return c.Role == "all" || c.Role == "api" }
 func (c config) runsCollector() bool { return c.Role == "all" || c.Role == "collector" }
+func (c config) runsNotifier() bool  { return c.Role == "all" || c.Role == "notifier" }
 
 // parseConfig reads the configuration from args and the environment
 // (through lookupEnv, which reports whether a variable is set), with the
@@ -58,7 +63,7 @@ func (c config) runsCollector() bool { return c.Role == "all" || c.Role == "coll
 func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io.Writer) (config, error) {
 	var c config
 	fs := cliconfig.NewFlagSet("stockwatchd")
-	fs.StringVar(&c.Role, "role", "all", "what to run: all, api or collector")
+	fs.StringVar(&c.Role, "role", "all", "what to run: all, api, collector or notifier")
 	fs.StringVar(&c.DB, "db", "sqlite://stockwatch.db", "database: sqlite://PATH, sqlite://:memory: or mysql://USER[:PASS]@HOST[:PORT]/DB[?params]")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", "localhost:50051", "gRPC listen address")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "localhost:9464", "HTTP address of the dashboard, the REST API, /metrics, /healthz and /readyz; empty disables")
@@ -81,6 +86,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", "", "CA file (PEM) that client certificates must chain to (mTLS)")
 	cliconfig.DurationVar(fs, &c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish at shutdown")
+	fs.IntVar(&c.NotifyAttempts, "notify-attempts", 8, "notifier: delivery attempts of a notification before it is failed")
+	fs.StringVar(&c.SMTPURL, "smtp-url", "", "notifier: SMTP server of e-mail alerts, smtp://[USER:PASS@]HOST[:PORT][?starttls=mandatory|opportunistic|none] or smtps://…; empty: e-mail alerts fail")
+	fs.StringVar(&c.MailFrom, "mail-from", "", "notifier: sender address of e-mail alerts (needed with -smtp-url)")
 	fs.Float64Var(&c.AlertHysteresis, "alert-hysteresis", 100*stock.DefaultHysteresis, "API: percent of a threshold by which a price must come back inside an alert band to re-arm it (bands keep the value they were set with)")
 
 	version := cliconfig.AddVersion(fs)
@@ -124,9 +132,9 @@ func (c config) validate() error {
 // addresses.
 func (c config) validatePlaces() error {
 	switch c.Role {
-	case "all", "api", "collector":
+	case "all", "api", "collector", "notifier":
 	default:
-		return fmt.Errorf("-role: unknown role %q (want all, api or collector)", c.Role)
+		return fmt.Errorf("-role: unknown role %q (want all, api, collector or notifier)", c.Role)
 	}
 	if err := store.CheckDSN(c.DB); err != nil {
 		return fmt.Errorf("-db: %v", err)
@@ -208,6 +216,14 @@ func (c config) validateOutputs() error {
 	if c.TLSClientCA != "" && c.TLSCert == "" {
 		return errors.New("-tls-client-ca: needs -tls-cert and -tls-key")
 	}
+	if c.NotifyAttempts < 1 || c.NotifyAttempts > 100 {
+		return fmt.Errorf("-notify-attempts: must be between 1 and 100, got %d", c.NotifyAttempts)
+	}
+	if c.SMTPURL != "" {
+		if _, err := notifier.NewEmail(c.SMTPURL, c.MailFrom, nil); err != nil {
+			return fmt.Errorf("-smtp-url/-mail-from: %v", err)
+		}
+	}
 	return nil
 }
 
@@ -242,7 +258,17 @@ func (c config) logValue() []any {
 		"retention", c.Retention, "verify_tickers", c.VerifyTickers, "verify_rate", c.VerifyRate,
 		"verify_burst", c.VerifyBurst, "verify_per_cycle", c.VerifyPerCycle, "admin_token", token,
 		"tls", c.TLSCert != "", "mtls", c.TLSClientCA != "",
+		"alert_hysteresis", c.AlertHysteresis, "notify_attempts", c.NotifyAttempts, "smtp_url", redactURL(c.SMTPURL), "mail_from", c.MailFrom,
 	}
+}
+
+// redactURL returns u with any password replaced by "xxxxx".
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(invalid)"
+	}
+	return p.Redacted()
 }
 
 func newLogger(c config, w io.Writer) *slog.Logger {

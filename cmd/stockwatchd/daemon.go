@@ -27,7 +27,9 @@ import (
 	"github.com/stockwatch/stockwatch/internal/breaker"
 	"github.com/stockwatch/stockwatch/internal/collector"
 	"github.com/stockwatch/stockwatch/internal/metrics"
+	"github.com/stockwatch/stockwatch/internal/notifier"
 	"github.com/stockwatch/stockwatch/internal/rest"
+	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/web"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
@@ -49,6 +51,7 @@ type daemon struct {
 	quotes *breaker.Breaker     // the collector's quote source; nil unless the collector runs
 	verify *breaker.Breaker     // the API's ticker checks'; nil without them
 	coll   *collector.Collector // nil unless the collector runs
+	notif  *notifier.Notifier   // nil unless the notifier runs
 	rest   *rest.Gateway        // the REST/JSON API; nil unless the API runs with -http-addr
 	web    *web.Server          // the dashboard; nil when rest is
 }
@@ -91,6 +94,11 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 			KeepClaim:     yahoo.IsRateLimited,
 			MaxUnverified: cfg.VerifyPerCycle,
 		})
+	}
+	if cfg.runsNotifier() {
+		if err := d.setupNotifier(owner); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.runsAPI() {
 		if err := d.setupAPI(); err != nil {
@@ -166,6 +174,29 @@ func (d *daemon) setupQuotes() {
 		vc.Name = "yahoo-verify"
 		d.verify = breaker.New(yc, vc)
 	}
+}
+
+// setupNotifier sets up the delivery of alert notifications: webhooks
+// always, e-mail with -smtp-url. Its breakers are its own: a channel
+// being down never reaches the collector.
+func (d *daemon) setupNotifier(owner string) error {
+	senders := map[stock.Channel]notifier.Sender{stock.ChannelWebhook: notifier.NewWebhook(nil, nil)}
+	if d.cfg.SMTPURL != "" {
+		e, err := notifier.NewEmail(d.cfg.SMTPURL, d.cfg.MailFrom, nil)
+		if err != nil {
+			return fmt.Errorf("-smtp-url: %w", err)
+		}
+		senders[stock.ChannelEmail] = e
+	}
+	d.notif = notifier.New(d.db, senders, notifier.Config{
+		Owner: owner, MaxAttempts: d.cfg.NotifyAttempts, Logger: d.log,
+		BreakerFailures: uint32(d.cfg.BreakerFailures), BreakerTimeout: d.cfg.BreakerTimeout,
+		OnResult: func(ch stock.Channel, r notifier.Result, latency time.Duration) {
+			d.met.Notification(string(ch), string(r), latency)
+		},
+	})
+	d.met.NotificationsDue(d.db.DueNotifications)
+	return nil
 }
 
 func (d *daemon) setupAPI() error {
@@ -265,6 +296,9 @@ func (d *daemon) serve(ctx context.Context) error {
 	}
 	if d.coll != nil {
 		g.Go(func() error { return d.coll.Run(gctx) })
+	}
+	if d.notif != nil {
+		g.Go(func() error { return d.notif.Run(gctx) })
 	}
 	var hs *http.Server
 	if d.hlis != nil {

@@ -54,7 +54,7 @@ func TestConfigErrors(t *testing.T) {
 		env  map[string]string
 		want string // all of stderr, but for the hint that ends it
 	}{
-		{"UnknownRole", []string{"-role", "web"}, nil, `stockwatchd: -role: unknown role "web" (want all, api or collector)`},
+		{"UnknownRole", []string{"-role", "web"}, nil, `stockwatchd: -role: unknown role "web" (want all, api, collector or notifier)`},
 		{"MalformedDB", []string{"-db", "postgres://x"}, nil, `stockwatchd: -db: unsupported database URL "postgres://x": want sqlite://PATH or mysql://USER[:PASS]@HOST[:PORT]/DB`},
 		{"MySQLWithoutDB", []string{"-db", "mysql://root@localhost"}, nil, `stockwatchd: -db: mysql URL: want mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params]`},
 		{"NegativeRetention", []string{"-retention", "-1h"}, nil, `stockwatchd: -retention: must be positive, got -1h0m0s`},
@@ -72,12 +72,15 @@ func TestConfigErrors(t *testing.T) {
 		{"BadVerifyRateEnv", nil, map[string]string{"STOCKWATCH_VERIFY_RATE": "fast"}, `stockwatchd: invalid STOCKWATCH_VERIFY_RATE="fast": parse error`},
 		{"ZeroVerifyBurst", []string{"-verify-burst", "0"}, nil, `stockwatchd: -verify-burst: must be between 1 and 1000, got 0`},
 		{"ZeroVerifyPerCycle", []string{"-verify-per-cycle", "0"}, nil, `stockwatchd: -verify-per-cycle: must be between 1 and 10000, got 0`},
+		{"ZeroNotifyAttempts", []string{"-notify-attempts", "0"}, nil, `stockwatchd: -notify-attempts: must be between 1 and 100, got 0`},
+		{"SMTPURLScheme", []string{"-smtp-url", "http://mail", "-mail-from", "a@x.com"}, nil, `stockwatchd: -smtp-url/-mail-from: want smtp://[USER:PASS@]HOST[:PORT][?starttls=mandatory|opportunistic|none] or smtps://…`},
+		{"SMTPWithoutMailFrom", []string{"-smtp-url", "smtp://mail"}, nil, `stockwatchd: -smtp-url/-mail-from: mail from: email is required`},
 		{"ZeroAlertHysteresis", []string{"-alert-hysteresis", "0"}, nil, `stockwatchd: -alert-hysteresis: must be a percent above 0 and at most 50, got 0`},
 		{"AlertHysteresisNaN", nil, map[string]string{"STOCKWATCH_ALERT_HYSTERESIS": "NaN"}, `stockwatchd: -alert-hysteresis: must be a percent above 0 and at most 50, got NaN`},
 		{"KeyWithoutCert", []string{"-tls-key", "k.pem"}, nil, `stockwatchd: -tls-cert and -tls-key: give both or neither`},
 		{"BadEnv", nil, map[string]string{"STOCKWATCH_INTERVAL": "soon"}, `stockwatchd: invalid STOCKWATCH_INTERVAL="soon": not a duration like 90s, 5m or 1h30m`},
-		{"FlagWinsOverEnv", []string{"-role", "nope"}, map[string]string{"STOCKWATCH_ROLE": "api"}, `stockwatchd: -role: unknown role "nope" (want all, api or collector)`},
-		{"EnvTwin", nil, map[string]string{"STOCKWATCH_ROLE": "nope"}, `stockwatchd: -role: unknown role "nope" (want all, api or collector)`},
+		{"FlagWinsOverEnv", []string{"-role", "nope"}, map[string]string{"STOCKWATCH_ROLE": "api"}, `stockwatchd: -role: unknown role "nope" (want all, api, collector or notifier)`},
+		{"EnvTwin", nil, map[string]string{"STOCKWATCH_ROLE": "nope"}, `stockwatchd: -role: unknown role "nope" (want all, api, collector or notifier)`},
 
 		// A command-line mistake: one line, not the usage.
 		{"BadFlagValue", []string{"-interval=abc"}, nil, `stockwatchd: invalid value "abc" for flag -interval: not a duration like 90s, 5m or 1h30m`},
@@ -93,7 +96,7 @@ func TestConfigErrors(t *testing.T) {
 		{"ShutdownTimeoutWithoutUnitEnv", nil, map[string]string{"STOCKWATCH_SHUTDOWN_TIMEOUT": "10"}, `stockwatchd: invalid STOCKWATCH_SHUTDOWN_TIMEOUT="10": missing unit: try 10s`},
 
 		// A variable that is set but empty sets its flag to empty.
-		{"EmptyEnvRole", nil, map[string]string{"STOCKWATCH_ROLE": ""}, `stockwatchd: -role: unknown role "" (want all, api or collector)`},
+		{"EmptyEnvRole", nil, map[string]string{"STOCKWATCH_ROLE": ""}, `stockwatchd: -role: unknown role "" (want all, api, collector or notifier)`},
 		{"EmptyEnvDB", nil, map[string]string{"STOCKWATCH_DB": ""}, `stockwatchd: -db: unsupported database URL "": want sqlite://PATH or mysql://USER[:PASS]@HOST[:PORT]/DB`},
 		{"EmptyEnvDuration", nil, map[string]string{"STOCKWATCH_INTERVAL": ""}, `stockwatchd: invalid STOCKWATCH_INTERVAL="": not a duration like 90s, 5m or 1h30m`},
 		{"EmptyEnvBool", nil, map[string]string{"STOCKWATCH_VERIFY_TICKERS": ""}, `stockwatchd: invalid STOCKWATCH_VERIFY_TICKERS="": parse error`},

@@ -116,6 +116,15 @@ func New(q Quoter, cfg Config) *Breaker {
 	if q == nil {
 		panic("breaker: nil Quoter")
 	}
+	return newBreaker(q, cfg)
+}
+
+// NewCalls returns a closed Breaker that guards the calls made through
+// its Do (a notification channel, say); it has no Quoter, and its Quote
+// must not be called. It cannot fail.
+func NewCalls(cfg Config) *Breaker { return newBreaker(nil, cfg) }
+
+func newBreaker(q Quoter, cfg Config) *Breaker {
 	if cfg.Name == "" {
 		cfg.Name = DefaultName
 	}
@@ -175,10 +184,24 @@ func New(q Quoter, cfg Config) *Breaker {
 // gobreaker.ErrOpenState or gobreaker.ErrTooManyRequests) without calling
 // the upstream.
 func (b *Breaker) Quote(ctx context.Context, ticker string) (stock.Quote, error) {
+	var q stock.Quote
+	err := b.Do(ctx, func(ctx context.Context) (err error) {
+		q, err = b.q.Quote(ctx, ticker)
+		return err
+	})
+	return q, err
+}
+
+// Do calls f unless the breaker is open, counts its outcome as Quote
+// does (Config.IsFailure; a call whose context ended is not counted), and
+// returns f's error unchanged. While the breaker is open, or half-open
+// with its probe in flight, it returns an error matching ErrOpen without
+// calling f.
+func (b *Breaker) Do(ctx context.Context, f func(context.Context) error) error {
 	done, err := b.cb.Allow()
 	if err != nil {
 		b.rejected.Add(1)
-		return stock.Quote{}, &openError{name: b.name, cause: err}
+		return &openError{name: b.name, cause: err}
 	}
 	reported := false
 	defer func() {
@@ -188,10 +211,10 @@ func (b *Breaker) Quote(ctx context.Context, ticker string) (stock.Quote, error)
 			done(errors.New("upstream panicked"))
 		}
 	}()
-	q, err := b.q.Quote(ctx, ticker)
+	err = f(ctx)
 	reported = true
 	done(b.outcome(ctx, err))
-	return q, err
+	return err
 }
 
 // outcome maps an upstream result to what gobreaker is told: nil for a

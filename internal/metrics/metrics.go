@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,8 @@ type Metrics struct {
 	transitions  *prometheus.CounterVec
 	replays      *prometheus.CounterVec
 	checks       *prometheus.CounterVec
+	notified     *prometheus.CounterVec
+	notifyDelay  prometheus.Histogram
 }
 
 // New returns the metrics, registered with Go runtime and process
@@ -71,6 +74,14 @@ func New() *Metrics {
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stockwatch_ticker_checks_total", Help: "Ticker checks at register and update, by result (verified, unknown, failed, skipped: budget spent).",
 		}, []string{"result"}),
+		notified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockwatch_notifications_total",
+			Help: "Alert notifications the notifier handled, by channel and result (sent, retry, failed: given up, deferred: breaker open, lost: claim taken over).",
+		}, []string{"channel", "result"}),
+		notifyDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "stockwatch_notification_latency_seconds", Help: "From a crossing's price being stored to its notification being sent.",
+			Buckets: []float64{.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+		}),
 	}
 	for _, outcome := range []string{"ok", "unknown", "failed"} {
 		m.tickers.WithLabelValues(outcome)
@@ -85,6 +96,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.GRPC, m.cycleSeconds, m.tickers, m.rowsInserted, m.pricesPurged, m.cycleErrors, m.rejected, m.transitions, m.replays, m.checks,
+		m.notified, m.notifyDelay,
 	)
 	return m
 }
@@ -102,6 +114,32 @@ func (m *Metrics) Cycle(r collector.Result) {
 	if r.Err != nil && !errors.Is(r.Err, context.Canceled) {
 		m.cycleErrors.Inc()
 	}
+}
+
+// Notification records what became of one claimed notification, and for
+// a sent one the time since its crossing was stored.
+func (m *Metrics) Notification(channel, result string, latency time.Duration) {
+	m.notified.WithLabelValues(channel, result).Inc()
+	if result == "sent" {
+		m.notifyDelay.Observe(latency.Seconds())
+	}
+}
+
+// NotificationsDue exports the notifications waiting for delivery, read
+// at scrape time by due (which returns an error when it cannot tell). It
+// panics if called twice.
+func (m *Metrics) NotificationsDue(due func(context.Context) (int64, error)) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "stockwatch_notifications_due", Help: "Alert notifications waiting for delivery (-1: the database did not answer).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := due(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 }
 
 // BreakerTransition records a circuit breaker state change.

@@ -171,3 +171,15 @@ type Notification struct {
 // NotificationID returns the stable text id of notification id, the one
 // receivers see (webhook-id, Message-ID).
 func NotificationID(id int64) string { return "ntf_" + strconv.FormatInt(id, 10) }
+
+// NotificationUpdate is the outcome of one delivery attempt (or of none,
+// when Attempted is false: the channel's breaker was open).
+type NotificationUpdate struct {
+	ID        int64
+	Owner     string // the claimer: an update of a claim lost is ignored
+	State     NotificationState
+	Attempted bool
+	LastError string
+	NextTime  time.Time // when due again (State due)
+	SentTime  time.Time // State sent
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -108,6 +109,21 @@ func TestEveryStatementIsRebound(t *testing.T) {
 			ns, err := db.ListNotifications(ctx, "a@x.com", 0, 10)
 			if err == nil && len(ns) != 1 {
 				err = fmt.Errorf("%d notifications, want 1", len(ns))
+			}
+			return err
+		}},
+		{"DueNotifications", func() error { _, err := db.DueNotifications(ctx); return err }},
+		{"ClaimNotifications", func() error {
+			ns, err := db.ClaimNotifications(ctx, "n1", now.Add(time.Hour), now.Add(2*time.Hour), 10)
+			if err == nil && len(ns) != 1 {
+				err = fmt.Errorf("claimed %d notifications, want 1", len(ns))
+			}
+			return err
+		}},
+		{"UpdateNotification", func() error {
+			held, err := db.UpdateNotification(ctx, stock.NotificationUpdate{ID: 1, Owner: "n1", State: stock.NotificationSent, Attempted: true, NextTime: now, SentTime: now})
+			if err == nil && !held {
+				err = errors.New("claim not held")
 			}
 			return err
 		}},

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+)
+
+// ClaimNotifications lets several notifiers share the due notifications,
+// as collectors share tickers (ClaimTickers): it claims for owner, until
+// the given time, up to limit notifications that are due by now and
+// unclaimed (or whose claim has expired, or that owner holds), oldest due
+// first, and returns them. A notifier that dies leaves its claims to
+// expire; the next claimer after that takes them over (and may deliver
+// one again: the receivers drop a repeat by its id).
+//
+// One transaction; a concurrent claimer waits on the rows it wants and
+// then finds them taken. It returns KindUnavailable when the database
+// cannot be reached and KindAborted when a deadlock persists.
+func (db *DB) ClaimNotifications(ctx context.Context, owner string, now, until time.Time, limit int) ([]stock.Notification, error) {
+	var out []stock.Notification
+	err := db.retry(ctx, "claim notifications", func() error {
+		out = nil
+		return db.inTx(ctx, func(t *writeTx) error {
+			rows, err := t.tx.QueryContext(ctx, `SELECT id FROM notifications WHERE state = ? AND next_time <= ?
+				AND (until_time <= ? OR owner = ?) ORDER BY next_time, id LIMIT ?`,
+				string(stock.NotificationDue), micros(now), micros(now), owner, limit)
+			if err != nil {
+				return db.wrap(err, "claim notifications")
+			}
+			var ids []any
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return db.wrap(err, "claim notifications")
+				}
+				ids = append(ids, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil || len(ids) == 0 {
+				return db.wrap(err, "claim notifications")
+			}
+			in := placeholders(len(ids))
+			if _, err := t.tx.ExecContext(ctx, `UPDATE notifications SET owner = ?, until_time = ?
+				WHERE state = ? AND (until_time <= ? OR owner = ?) AND id IN (`+in+`)`,
+				append([]any{owner, micros(until), string(stock.NotificationDue), micros(now), owner}, ids...)...); err != nil {
+				return db.wrap(err, "claim notifications")
+			}
+			rows, err = t.tx.QueryContext(ctx, `SELECT `+notificationColumns+` FROM notifications
+				WHERE owner = ? AND until_time = ? AND id IN (`+in+`) ORDER BY next_time, id`, append([]any{owner, micros(until)}, ids...)...)
+			if err != nil {
+				return db.wrap(err, "claim notifications")
+			}
+			defer rows.Close()
+			for rows.Next() {
+				n, err := scanNotification(rows)
+				if err != nil {
+					return db.wrap(err, "claim notifications")
+				}
+				out = append(out, n)
+			}
+			return db.wrap(rows.Err(), "claim notifications")
+		})
+	})
+	return out, err
+}
+
+// UpdateNotification records u and releases owner's claim of the
+// notification. It reports false, and changes nothing, when owner no
+// longer holds it (the claim expired and another notifier took it, or
+// the user was deleted). It returns KindUnavailable when the database
+// cannot be reached.
+func (db *DB) UpdateNotification(ctx context.Context, u stock.NotificationUpdate) (bool, error) {
+	attempted := 0
+	if u.Attempted {
+		attempted = 1
+	}
+	var sent int64
+	if !u.SentTime.IsZero() {
+		sent = micros(u.SentTime)
+	}
+	if len(u.LastError) > 512 {
+		u.LastError = u.LastError[:512]
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE notifications SET state = ?, attempts = attempts + ?, last_error = ?, next_time = ?,
+		sent_time = ?, owner = '', until_time = 0 WHERE id = ? AND owner = ? AND state = ?`,
+		string(u.State), attempted, u.LastError, micros(u.NextTime), sent, u.ID, u.Owner, string(stock.NotificationDue))
+	if err != nil {
+		return false, db.wrap(err, "update notification")
+	}
+	n, err := res.RowsAffected()
+	return n > 0, db.wrap(err, "update notification")
+}
+
+// DueNotifications returns how many notifications wait for delivery,
+// for metrics (a range of one index: cheap however many were sent). It
+// returns KindUnavailable when the database cannot be reached.
+func (db *DB) DueNotifications(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM notifications WHERE state = ?`, string(stock.NotificationDue)).Scan(&n)
+	return n, db.wrap(err, "count notifications")
+}
