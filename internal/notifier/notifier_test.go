@@ -2,11 +2,8 @@ package notifier_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -15,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/stockwatch/stockwatch/internal/notifier"
+	"github.com/stockwatch/stockwatch/internal/notifier/notifiertest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
@@ -37,48 +35,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// receiver is a webhook endpoint that checks every signature and answers
-// with the statuses given, in turn (then 204).
-type receiver struct {
-	tb       testing.TB
-	now      func() time.Time
-	mu       sync.Mutex
-	statuses []int
-	got      []notifier.Payload
-	ids      []string
-}
-
-func newReceiver(tb testing.TB, now func() time.Time, statuses ...int) (*receiver, string) {
-	r := &receiver{tb: tb, now: now, statuses: statuses}
-	srv := httptest.NewServer(r)
-	tb.Cleanup(srv.Close)
-	return r, srv.URL + "/hook"
-}
-
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
-	if err := notifier.Verify(secret, req.Header, body, r.now(), 5*time.Minute); err != nil {
-		r.tb.Errorf("webhook %s: %v", req.Header.Get("webhook-id"), err)
-	}
-	var p notifier.Payload
-	if err := json.Unmarshal(body, &p); err != nil {
-		r.tb.Errorf("webhook body %q: %v", body, err)
-	}
-	r.mu.Lock()
-	r.got = append(r.got, p)
-	r.ids = append(r.ids, req.Header.Get("webhook-id"))
-	status := http.StatusNoContent
-	if len(r.statuses) > 0 {
-		status, r.statuses = r.statuses[0], r.statuses[1:]
-	}
-	r.mu.Unlock()
-	w.WriteHeader(status)
-}
-
-func (r *receiver) received() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.ids)
+// newReceiver starts a webhook receiver that checks every signature.
+func newReceiver(tb testing.TB, now func() time.Time, statuses ...int) (*notifiertest.Receiver, string) {
+	r := notifiertest.NewReceiver(tb, statuses...)
+	r.Check(secret, now)
+	return r, r.URL
 }
 
 // crossWebhook registers email on ticker with a webhook band above 210
@@ -153,12 +114,12 @@ func TestRetryThenSent(t *testing.T) {
 			t.Errorf("after a 204, mismatch (-want +got):\n%s", diff)
 		}
 		once(t, nt, 0)
-		if diff := cmp.Diff([]string{"ntf_1", "ntf_1", "ntf_1"}, rcv.received()); diff != "" {
+		if diff := cmp.Diff([]string{"ntf_1", "ntf_1", "ntf_1"}, rcv.IDs()); diff != "" {
 			t.Errorf("webhook-ids mismatch (-want +got):\n%s", diff)
 		}
 		want := notifier.Crossed{ID: "ntf_1", Email: "a@x.com", Ticker: "AAPL", Direction: "above", Threshold: 210, Price: 211, Currency: "USD", MarketTime: t0}
-		if diff := cmp.Diff(want, rcv.got[2].Data); diff != "" || rcv.got[2].Type != "price.crossed" {
-			t.Errorf("payload %q mismatch (-want +got):\n%s", rcv.got[2].Type, diff)
+		if diff := cmp.Diff(want, rcv.Received()[2].Payload.Data); diff != "" || rcv.Received()[2].Payload.Type != "price.crossed" {
+			t.Errorf("payload %q mismatch (-want +got):\n%s", rcv.Received()[2].Payload.Type, diff)
 		}
 		if diff := cmp.Diff([]notifier.Result{notifier.ResultRetry, notifier.ResultRetry, notifier.ResultSent}, results); diff != "" {
 			t.Errorf("results mismatch (-want +got):\n%s", diff)
@@ -184,7 +145,7 @@ func TestFailedAfterMaxAttempts(t *testing.T) {
 		if diff := cmp.Diff([]string{`failed 2 "webhook answered 500 Internal Server Error" next+500ms`}, states(t, db, "a@x.com")); diff != "" {
 			t.Errorf("mismatch (-want +got):\n%s", diff)
 		}
-		if n := len(rcv.received()); n != 2 {
+		if n := len(rcv.IDs()); n != 2 {
 			t.Errorf("receiver saw %d attempts, want 2", n)
 		}
 	})
@@ -207,10 +168,10 @@ func TestBreakerDefers(t *testing.T) {
 			BreakerFailures: 1, BreakerTimeout: time.Hour,
 		})
 		once(t, nt, 3)
-		if n := len(bad.received()); n != 1 {
+		if n := len(bad.IDs()); n != 1 {
 			t.Errorf("the failing host saw %d requests, want 1 (then its breaker opened)", n)
 		}
-		if n := len(good.received()); n != 1 {
+		if n := len(good.IDs()); n != 1 {
 			t.Errorf("the other host saw %d requests, want 1", n)
 		}
 		if diff := cmp.Diff([]string{`due 0 "" next+8s`}, states(t, db, "b@x.com")); diff != "" {
@@ -265,4 +226,44 @@ func TestClaimsSplitTheWork(t *testing.T) {
 			t.Errorf("DueNotifications = %d, %v; want 5", due, err)
 		}
 	})
+}
+
+// TestSignAndVerify: Sign matches the Standard Webhooks reference vector,
+// and Verify refuses a changed body, another secret, a stale timestamp
+// and missing headers.
+func TestSignAndVerify(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"test": 2432232314}`)
+	sig, err := notifier.Sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
+	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; err != nil || sig != want {
+		t.Fatalf("Sign = %q, %v; want %q", sig, err, want)
+	}
+	h := http.Header{}
+	h.Set("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
+	h.Set("webhook-timestamp", "1614265330")
+	h.Set("webhook-signature", "v1,bm9wZQ== "+sig)
+	at := time.Unix(1614265330, 0).Add(time.Minute)
+	if err := notifier.Verify(secret, h, body, at, 5*time.Minute); err != nil {
+		t.Errorf("Verify of a good message: %v", err)
+	}
+	for _, tt := range []struct {
+		name, secret string
+		body         []byte
+		now          time.Time
+		header       string
+		want         string
+	}{
+		{"ChangedBody", secret, []byte(`{"test": 1}`), at, "", "no valid webhook-signature"},
+		{"OtherSecret", "whsec_" + "c2VjcmV0", body, at, "", "no valid webhook-signature"},
+		{"Stale", secret, body, at.Add(time.Hour), "", "webhook-timestamp is 1h1m0s off"},
+		{"NoID", secret, body, at, "webhook-id", "missing webhook-id, webhook-timestamp or webhook-signature"},
+	} {
+		hh := h.Clone()
+		if tt.header != "" {
+			hh.Del(tt.header)
+		}
+		if err := notifier.Verify(tt.secret, hh, tt.body, tt.now, 5*time.Minute); err == nil || err.Error() != tt.want {
+			t.Errorf("%s: Verify = %v, want %q", tt.name, err, tt.want)
+		}
+	}
 }
