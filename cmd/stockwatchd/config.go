@@ -46,6 +46,7 @@ type config struct {
 	ShutdownTimeout time.Duration
 	AlertHysteresis float64 // percent
 	NotifyAttempts  int
+	NotifyLease     time.Duration
 	SMTPURL         string
 	MailFrom        string
 }
@@ -87,6 +88,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&c.TLSClientCA, "tls-client-ca", "", "CA file (PEM) that client certificates must chain to (mTLS)")
 	cliconfig.DurationVar(fs, &c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish at shutdown")
 	fs.IntVar(&c.NotifyAttempts, "notify-attempts", 8, "notifier: delivery attempts of a notification before it is failed")
+	fs.DurationVar(&c.NotifyLease, "notify-lease", 2*time.Minute, "notifier: how long a claim of due notifications holds; a notifier that dies leaves them to others after it")
 	fs.StringVar(&c.SMTPURL, "smtp-url", "", "notifier: SMTP server of e-mail alerts, smtp://[USER:PASS@]HOST[:PORT][?starttls=mandatory|opportunistic|none] or smtps://…; empty: e-mail alerts fail")
 	fs.StringVar(&c.MailFrom, "mail-from", "", "notifier: sender address of e-mail alerts (needed with -smtp-url)")
 	fs.Float64Var(&c.AlertHysteresis, "alert-hysteresis", 100*stock.DefaultHysteresis, "API: percent of a threshold by which a price must come back inside an alert band to re-arm it (bands keep the value they were set with)")
@@ -216,6 +218,9 @@ func (c config) validateOutputs() error {
 	if c.TLSClientCA != "" && c.TLSCert == "" {
 		return errors.New("-tls-client-ca: needs -tls-cert and -tls-key")
 	}
+	if c.NotifyLease < time.Second {
+		return fmt.Errorf("-notify-lease: must be at least 1s, got %s", c.NotifyLease)
+	}
 	if c.NotifyAttempts < 1 || c.NotifyAttempts > 100 {
 		return fmt.Errorf("-notify-attempts: must be between 1 and 100, got %d", c.NotifyAttempts)
 	}
@@ -258,7 +263,7 @@ func (c config) logValue() []any {
 		"retention", c.Retention, "verify_tickers", c.VerifyTickers, "verify_rate", c.VerifyRate,
 		"verify_burst", c.VerifyBurst, "verify_per_cycle", c.VerifyPerCycle, "admin_token", token,
 		"tls", c.TLSCert != "", "mtls", c.TLSClientCA != "",
-		"alert_hysteresis", c.AlertHysteresis, "notify_attempts", c.NotifyAttempts, "smtp_url", redactURL(c.SMTPURL), "mail_from", c.MailFrom,
+		"alert_hysteresis", c.AlertHysteresis, "notify_attempts", c.NotifyAttempts, "notify_lease", c.NotifyLease, "smtp_url", redactURL(c.SMTPURL), "mail_from", c.MailFrom,
 	}
 }
 

@@ -42,6 +42,7 @@ type Receiver struct {
 	got      []Delivery
 	secret   string
 	now      func() time.Time
+	delay    time.Duration
 }
 
 // NewReceiver starts a Receiver that answers with statuses first.
@@ -50,6 +51,10 @@ func NewReceiver(tb testing.TB, statuses ...int) *Receiver {
 	r := &Receiver{statuses: statuses}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		delay := r.delay
+		r.mu.Unlock()
+		time.Sleep(delay)
 		d := Delivery{Header: req.Header.Clone(), Body: body}
 		if err := json.Unmarshal(body, &d.Payload); err != nil {
 			tb.Errorf("webhook body %q: %v", body, err)
@@ -87,6 +92,14 @@ func (r *Receiver) IDs() []string {
 		ids = append(ids, d.Header.Get("webhook-id"))
 	}
 	return ids
+}
+
+// SetDelay makes the receiver take d to answer (after reading the
+// request), as a slow endpoint would.
+func (r *Receiver) SetDelay(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delay = d
 }
 
 // Check makes the receiver check every request from now on: signed with
