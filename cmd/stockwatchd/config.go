@@ -47,6 +47,7 @@ type config struct {
 	AlertHysteresis float64 // percent
 	NotifyAttempts  int
 	NotifyLease     time.Duration
+	NotifyKeep      time.Duration
 	SMTPURL         string
 	MailFrom        string
 }
@@ -89,6 +90,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	cliconfig.DurationVar(fs, &c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish at shutdown")
 	fs.IntVar(&c.NotifyAttempts, "notify-attempts", 8, "notifier: delivery attempts of a notification before it is failed")
 	fs.DurationVar(&c.NotifyLease, "notify-lease", 2*time.Minute, "notifier: how long a claim of due notifications holds; a notifier that dies leaves them to others after it")
+	fs.DurationVar(&c.NotifyKeep, "notify-keep", 30*24*time.Hour, "notifier: how long sent and failed notifications are kept; 0 keeps all")
 	fs.StringVar(&c.SMTPURL, "smtp-url", "", "notifier: SMTP server of e-mail alerts, smtp://[USER:PASS@]HOST[:PORT][?starttls=mandatory|opportunistic|none] or smtps://…; empty: e-mail alerts fail")
 	fs.StringVar(&c.MailFrom, "mail-from", "", "notifier: sender address of e-mail alerts (needed with -smtp-url)")
 	fs.Float64Var(&c.AlertHysteresis, "alert-hysteresis", 100*stock.DefaultHysteresis, "API: percent of a threshold by which a price must come back inside an alert band to re-arm it (bands keep the value they were set with)")
@@ -172,6 +174,7 @@ func (c config) validateLimits() error {
 		{"-dedup-ttl", c.DedupTTL, true},
 		{"-retention", c.Retention, false},
 		{"-shutdown-timeout", c.ShutdownTimeout, false},
+		{"-notify-keep", c.NotifyKeep, false},
 	} {
 		if d.v < 0 || d.positive && d.v == 0 {
 			return fmt.Errorf("%s: must be positive, got %s", d.name, d.v)
@@ -263,7 +266,7 @@ func (c config) logValue() []any {
 		"retention", c.Retention, "verify_tickers", c.VerifyTickers, "verify_rate", c.VerifyRate,
 		"verify_burst", c.VerifyBurst, "verify_per_cycle", c.VerifyPerCycle, "admin_token", token,
 		"tls", c.TLSCert != "", "mtls", c.TLSClientCA != "",
-		"alert_hysteresis", c.AlertHysteresis, "notify_attempts", c.NotifyAttempts, "notify_lease", c.NotifyLease, "smtp_url", redactURL(c.SMTPURL), "mail_from", c.MailFrom,
+		"alert_hysteresis", c.AlertHysteresis, "notify_attempts", c.NotifyAttempts, "notify_lease", c.NotifyLease, "notify_keep", c.NotifyKeep, "smtp_url", redactURL(c.SMTPURL), "mail_from", c.MailFrom,
 	}
 }
 

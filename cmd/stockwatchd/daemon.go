@@ -189,7 +189,7 @@ func (d *daemon) setupNotifier(owner string) error {
 		senders[stock.ChannelEmail] = e
 	}
 	d.notif = notifier.New(d.db, senders, notifier.Config{
-		Owner: owner, MaxAttempts: d.cfg.NotifyAttempts, Lease: d.cfg.NotifyLease, Logger: d.log,
+		Owner: owner, MaxAttempts: d.cfg.NotifyAttempts, Lease: d.cfg.NotifyLease, Keep: d.cfg.NotifyKeep, Logger: d.log,
 		BreakerFailures: uint32(d.cfg.BreakerFailures), BreakerTimeout: d.cfg.BreakerTimeout,
 		OnResult: func(ch stock.Channel, r notifier.Result, latency time.Duration) {
 			d.met.Notification(string(ch), string(r), latency)

@@ -72,6 +72,7 @@ func TestConfigErrors(t *testing.T) {
 		{"BadVerifyRateEnv", nil, map[string]string{"STOCKWATCH_VERIFY_RATE": "fast"}, `stockwatchd: invalid STOCKWATCH_VERIFY_RATE="fast": parse error`},
 		{"ZeroVerifyBurst", []string{"-verify-burst", "0"}, nil, `stockwatchd: -verify-burst: must be between 1 and 1000, got 0`},
 		{"ZeroVerifyPerCycle", []string{"-verify-per-cycle", "0"}, nil, `stockwatchd: -verify-per-cycle: must be between 1 and 10000, got 0`},
+		{"NegativeNotifyKeep", []string{"-notify-keep", "-1h"}, nil, `stockwatchd: -notify-keep: must be positive, got -1h0m0s`},
 		{"ShortNotifyLease", []string{"-notify-lease", "500ms"}, nil, `stockwatchd: -notify-lease: must be at least 1s, got 500ms`},
 		{"ZeroNotifyAttempts", []string{"-notify-attempts", "0"}, nil, `stockwatchd: -notify-attempts: must be between 1 and 100, got 0`},
 		{"SMTPURLScheme", []string{"-smtp-url", "http://mail", "-mail-from", "a@x.com"}, nil, `stockwatchd: -smtp-url/-mail-from: want smtp://[USER:PASS@]HOST[:PORT][?starttls=mandatory|opportunistic|none] or smtps://…`},

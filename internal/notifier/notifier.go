@@ -33,6 +33,9 @@ type Store interface {
 	// UpdateNotification records an attempt's outcome and releases the
 	// claim; false when owner no longer held it.
 	UpdateNotification(ctx context.Context, u stock.NotificationUpdate) (bool, error)
+	// PurgeNotifications deletes sent and failed notifications created
+	// before the given time.
+	PurgeNotifications(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Sender delivers a notification on one channel. Its error says why the
@@ -71,6 +74,10 @@ type Config struct {
 	// MaxAttempts is the attempts after which a notification is failed
 	// (default 8).
 	MaxAttempts int
+	// Keep is how long sent and failed notifications are kept (and shown
+	// by ListNotifications); 0 keeps them all. Run purges older ones
+	// once an hour.
+	Keep time.Duration
 	// Backoff is the pause after a first failure (default 30s); each
 	// further one doubles it, up to MaxBackoff (default 1h). Each pause
 	// is drawn between half and all of that (jitter), so that the retries
@@ -151,7 +158,16 @@ func New(st Store, senders map[stock.Channel]Sender, cfg Config) *Notifier {
 // database or channel outage is logged and waited out: it never stops
 // the loop, and the collector never waits for it.
 func (nt *Notifier) Run(ctx context.Context) error {
+	var purged time.Time
 	for {
+		if now := nt.cfg.Now(); nt.cfg.Keep > 0 && now.Sub(purged) >= time.Hour {
+			purged = now
+			if n, err := nt.st.PurgeNotifications(ctx, now.Add(-nt.cfg.Keep)); err != nil {
+				nt.log.WarnContext(ctx, "notifier: purge failed", "err", err)
+			} else if n > 0 {
+				nt.log.InfoContext(ctx, "notifier: purged old notifications", "deleted", n)
+			}
+		}
 		n, err := nt.Once(ctx)
 		if ctx.Err() != nil {
 			return nil

@@ -225,3 +225,28 @@ func TestCrossingCommitsWithItsPrice(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeNotifications: sent and failed notifications older than the
+// cut go; due ones stay, however old.
+func TestPurgeNotifications(t *testing.T) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
+		setAlert(t, db, "a@x.com", 210, 200, t0)
+		for i, p := range []float64{211, 199, 211} {
+			if _, err := db.InsertPrices(ctx, []stock.Price{price("AAPL", p, t0.Add(time.Duration(i)*time.Hour))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The first is sent, the second failed, the third due; all old.
+		storetest.MustExec(t, db, `UPDATE notifications SET state = 'sent' WHERE id = 1`)
+		storetest.MustExec(t, db, `UPDATE notifications SET state = 'failed' WHERE id = 2`)
+		n, err := db.PurgeNotifications(ctx, t0.Add(3*time.Hour))
+		if err != nil || n != 2 {
+			t.Fatalf("PurgeNotifications = %d, %v; want 2", n, err)
+		}
+		if diff := cmp.Diff([]string{"above 210 @211"}, crossings(t, db, "a@x.com")); diff != "" {
+			t.Errorf("left mismatch (-want +got):\n%s", diff)
+		}
+	})
+}

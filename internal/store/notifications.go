@@ -102,3 +102,15 @@ func (db *DB) DueNotifications(ctx context.Context) (int64, error) {
 	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM notifications WHERE state = ?`, string(stock.NotificationDue)).Scan(&n)
 	return n, db.wrap(err, "count notifications")
 }
+
+// PurgeNotifications deletes the sent and failed notifications created
+// before t and returns how many it deleted; due ones stay, however old.
+// It returns KindUnavailable when the database cannot be reached.
+func (db *DB) PurgeNotifications(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM notifications WHERE state <> ? AND create_time < ?`, string(stock.NotificationDue), micros(before))
+	if err != nil {
+		return 0, db.wrap(err, "purge notifications")
+	}
+	n, err := res.RowsAffected()
+	return n, db.wrap(err, "purge notifications")
+}

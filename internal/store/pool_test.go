@@ -112,6 +112,7 @@ func TestEveryStatementIsRebound(t *testing.T) {
 			}
 			return err
 		}},
+		{"PurgeNotifications", func() error { _, err := db.PurgeNotifications(ctx, now.Add(-time.Hour)); return err }},
 		{"DueNotifications", func() error { _, err := db.DueNotifications(ctx); return err }},
 		{"ClaimNotifications", func() error {
 			ns, err := db.ClaimNotifications(ctx, "n1", now.Add(time.Hour), now.Add(2*time.Hour), 10)
