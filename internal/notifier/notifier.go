@@ -219,16 +219,20 @@ func (nt *Notifier) deliver(ctx context.Context, n stock.Notification) {
 	if !ok {
 		err = errors.New("no sender configured for channel " + string(n.Channel))
 	} else {
-		sctx, cancel := context.WithTimeout(ctx, nt.cfg.SendTimeout)
-		err = nt.breakerOf(n).Do(sctx, func(ctx context.Context) error { return s.Send(ctx, n) })
-		cancel()
+		// The timeout is the send's own: the breaker counts a send that
+		// timed out as a failure (only the caller giving up is not).
+		err = nt.breakerOf(n).Do(ctx, func(ctx context.Context) error {
+			sctx, cancel := context.WithTimeout(ctx, nt.cfg.SendTimeout)
+			defer cancel()
+			return s.Send(sctx, n)
+		})
 	}
 	now := nt.cfg.Now()
 	switch {
-	case ctx.Err() != nil:
-		return // shutting down: the claim expires and the next claimer sends it
-	case err == nil:
+	case err == nil: // recorded even while shutting down: a repeat saved
 		r, u.State, u.SentTime = ResultSent, stock.NotificationSent, now
+	case ctx.Err() != nil:
+		return // shutting down mid-send: the claim expires and the next claimer sends it
 	case errors.Is(err, breaker.ErrOpen):
 		r, u.Attempted, u.NextTime = ResultDeferred, false, now.Add(nt.backoff(1))
 		u.LastError = n.LastError

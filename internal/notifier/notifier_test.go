@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -266,4 +267,29 @@ func TestSignAndVerify(t *testing.T) {
 			t.Errorf("%s: Verify = %v, want %q", tt.name, err, tt.want)
 		}
 	}
+}
+
+// TestSendTimeoutOpensBreaker: a send that runs out of its own time is a
+// failure of the channel, and opens its breaker like any other.
+func TestSendTimeoutOpensBreaker(t *testing.T) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
+		clk := &clock{now: t0}
+		slow, url := newReceiver(t, clk.Now)
+		slow.SetDelay(300 * time.Millisecond)
+		crossWebhook(t, db, "a@x.com", "AAPL", url, t0)
+		crossWebhook(t, db, "b@x.com", "MSFT", url, t0.Add(time.Second))
+		clk.Advance(2 * time.Second)
+		nt := notifier.New(db, map[stock.Channel]notifier.Sender{stock.ChannelWebhook: notifier.NewWebhook(nil, clk.Now)}, notifier.Config{
+			Now: clk.Now, Rand: func() float64 { return 0 }, Backoff: 10 * time.Second, Concurrency: 1,
+			SendTimeout: 50 * time.Millisecond, BreakerFailures: 1, BreakerTimeout: time.Hour,
+		})
+		once(t, nt, 2)
+		ns, err := db.ListNotifications(context.Background(), "a@x.com", 0, 10)
+		if err != nil || len(ns) != 1 || ns[0].Attempts != 1 || !strings.HasSuffix(ns[0].LastError, "context deadline exceeded") {
+			t.Errorf("timed-out notification = %+v, %v; want 1 attempt failed with the deadline", ns, err)
+		}
+		if diff := cmp.Diff([]string{`due 0 "" next+7s`}, states(t, db, "b@x.com")); diff != "" {
+			t.Errorf("second notification (breaker open) mismatch (-want +got):\n%s", diff)
+		}
+	})
 }
