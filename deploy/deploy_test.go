@@ -173,7 +173,7 @@ func TestCompose(t *testing.T) {
 
 	t.Run("services", func(t *testing.T) {
 		got := slices.Sorted(maps.Keys(p.Services))
-		if want := []string{"api", "collector", "db"}; !slices.Equal(got, want) {
+		if want := []string{"api", "collector", "db", "notifier"}; !slices.Equal(got, want) {
 			t.Errorf("services = %v, want %v", got, want)
 		}
 		if regexp.MustCompile(`(?m)^version\s*:`).MatchString(raw) {
@@ -224,7 +224,7 @@ func TestCompose(t *testing.T) {
 		}
 	})
 
-	roles := map[string]string{"api": "api", "collector": "collector"}
+	roles := map[string]string{"api": "api", "collector": "collector", "notifier": "notifier"}
 	for name, role := range roles {
 		t.Run(name, func(t *testing.T) {
 			s := service(t, p, name)
