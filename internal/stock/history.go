@@ -143,13 +143,7 @@ func (b *HistoryBuilder) Add(t time.Time, price float64, currency string) bool {
 		return false
 	}
 	h.Count++
-	h.First = p
-	if price < h.Min.Price {
-		h.Min = p
-	}
-	if price > h.Max.Price {
-		h.Max = p
-	}
+	widen(&h.First, &h.Min, &h.Max, p)
 	if len(b.raw) <= b.max {
 		b.raw = append(b.raw, p)
 	}
@@ -162,14 +156,20 @@ func (b *HistoryBuilder) Add(t time.Time, price float64, currency string) bool {
 	}
 	c := &b.cur
 	c.n++
-	c.first = p
-	if price < c.low.Price {
-		c.low = p
-	}
-	if price > c.high.Price {
-		c.high = p
-	}
+	widen(&c.first, &c.low, &c.high, p)
 	return true
+}
+
+// widen takes p, older than the points before it, into a run's first
+// (oldest), lowest and highest points.
+func widen(first, low, high *PricePoint, p PricePoint) {
+	*first = p
+	if p.Price < low.Price {
+		*low = p
+	}
+	if p.Price > high.Price {
+		*high = p
+	}
 }
 
 // flush appends the current bucket's points, newest first, and empties it.
