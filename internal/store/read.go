@@ -127,12 +127,7 @@ func (db *DB) ListUsers(ctx context.Context, after string, limit int) ([]stock.U
 		LEFT JOIN tickers t ON t.ticker = u.ticker
 		WHERE u.email > ?
 		ORDER BY u.email LIMIT ?`, after, limit)
-	if err != nil {
-		return nil, db.wrap(err, "list users")
-	}
-	defer rows.Close()
-	var out []stock.UserWithPrice
-	for rows.Next() {
+	return collect(db, "list users", rows, err, func(rows *sql.Rows) (stock.UserWithPrice, error) {
 		var (
 			u       stock.UserWithPrice
 			ct, ut  int64
@@ -144,16 +139,15 @@ func (db *DB) ListUsers(ctx context.Context, after string, limit int) ([]stock.U
 			st      sql.NullString
 		)
 		if err := rows.Scan(&u.Email, &u.Ticker, &ct, &ut, &st, &id, &ticker, &price, &cur, &mt, &col); err != nil {
-			return nil, db.wrap(err, "list users")
+			return u, err
 		}
 		u.CreateTime, u.UpdateTime, u.TickerStatus = fromMicros(ct), fromMicros(ut), tickerStatus(st)
 		if id.Valid {
 			u.Latest = &stock.Price{ID: id.Int64, Ticker: ticker.String, Price: price.Float64, Currency: cur.String,
 				MarketTime: fromMicros(mt.Int64), CollectTime: fromMicros(col.Int64)}
 		}
-		out = append(out, u)
-	}
-	return out, db.wrap(rows.Err(), "list users")
+		return u, nil
+	})
 }
 
 // ListPrices returns up to limit prices after the cursor (nil: from the
@@ -179,17 +173,24 @@ func (db *DB) ListPrices(ctx context.Context, ticker string, after *stock.PriceC
 	q += ` ORDER BY p.market_time DESC, p.id DESC LIMIT ?`
 	args = append(args, limit)
 	rows, err := db.r.QueryContext(ctx, q, args...)
+	return collect(db, "list prices", rows, err, func(rows *sql.Rows) (stock.Price, error) { return scanPrice(rows) })
+}
+
+// collect reads every row of a query that returned rows and err, each as
+// scan converts it, and closes rows. Any error, of the query or of a row,
+// is wrapped as db.wrap does with op.
+func collect[T any](db *DB, op string, rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	if err != nil {
-		return nil, db.wrap(err, "list prices")
+		return nil, db.wrap(err, op)
 	}
 	defer rows.Close()
-	var out []stock.Price
+	var out []T
 	for rows.Next() {
-		p, err := scanPrice(rows)
+		v, err := scan(rows)
 		if err != nil {
-			return nil, db.wrap(err, "list prices")
+			return nil, db.wrap(err, op)
 		}
-		out = append(out, p)
+		out = append(out, v)
 	}
-	return out, db.wrap(rows.Err(), "list prices")
+	return out, db.wrap(rows.Err(), op)
 }

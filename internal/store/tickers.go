@@ -44,24 +44,18 @@ func (db *DB) Tickers(ctx context.Context) ([]stock.TickerState, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT u.ticker, t.status, t.checked_time, t.next_check_time
 		FROM (SELECT DISTINCT ticker FROM users) u LEFT JOIN tickers t ON t.ticker = u.ticker
 		ORDER BY u.ticker`)
-	if err != nil {
-		return nil, db.wrap(err, "tickers")
-	}
-	defer rows.Close()
-	var out []stock.TickerState
-	for rows.Next() {
+	return collect(db, "tickers", rows, err, func(rows *sql.Rows) (stock.TickerState, error) {
 		var (
 			s           stock.TickerState
 			st          sql.NullString
 			checked, nc sql.NullInt64
 		)
 		if err := rows.Scan(&s.Ticker, &st, &checked, &nc); err != nil {
-			return nil, db.wrap(err, "tickers")
+			return s, err
 		}
 		s.Status, s.Checked, s.NextCheck = tickerStatus(st), fromMicrosOrZero(checked.Int64), fromMicrosOrZero(nc.Int64)
-		out = append(out, s)
-	}
-	return out, db.wrap(rows.Err(), "tickers")
+		return s, nil
+	})
 }
 
 // SaveQuotes stores, in one transaction, prices (skipping those whose
