@@ -18,17 +18,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/stockwatch/stockwatch/internal/cliconfig"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(cliconfig.Exit(os.Stderr, "stockwatch-bench", err))
+	cliconfig.Main("stockwatch-bench", func(ctx context.Context) error {
+		return realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	})
 }
 
 const usage = `usage:

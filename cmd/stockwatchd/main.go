@@ -10,19 +10,14 @@ import (
 	"crypto/tls"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/stockwatch/stockwatch/internal/cliconfig"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// After the first signal the default handling comes back, so a second
-	// one ends a shutdown that hangs.
-	context.AfterFunc(ctx, stop)
-	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
-	os.Exit(cliconfig.Exit(os.Stderr, "stockwatchd", err))
+	cliconfig.Main("stockwatchd", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	})
 }
 
 // run runs the daemon until ctx is done. The usage (-h) goes to stdout,
