@@ -20,6 +20,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/benchtest/benchrun"
 	"github.com/stockwatch/stockwatch/internal/once"
 	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 )
 
@@ -28,62 +29,51 @@ import (
 func BenchmarkStore(b *testing.B) {
 	for _, be := range storetest.Backends() {
 		b.Run(string(be), func(b *testing.B) {
-			db := storetest.Open(b, be)
-			if err := benchtest.Preload(context.Background(), db, benchtest.Users, benchtest.Tickers, benchtest.Prices); err != nil {
-				b.Fatal(err)
-			}
+			db := preloaded(b, be, benchtest.Users, benchtest.Tickers, benchtest.Prices)
 			if err := db.CreateCeilingTable(context.Background()); err != nil {
 				b.Fatal(err)
 			}
-			b.Run("Ceiling/Read", func(b *testing.B) {
-				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
+			var seq atomic.Int64
+			email := func(rng *rand.Rand) string { return benchtest.Email(rng.IntN(benchtest.Users)) }
+			for _, op := range []struct {
+				name string
+				op   func(ctx context.Context, rng *rand.Rand) error
+			}{
+				{"Ceiling/Read", func(ctx context.Context, rng *rand.Rand) error {
 					_, err := db.ReadCeiling(ctx, benchtest.Ticker(rng.IntN(benchtest.Tickers)))
 					return err
-				})
-			})
-			b.Run("Ceiling/PointRead", func(b *testing.B) {
-				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-					_, err := db.PointReadCeiling(ctx, benchtest.Email(rng.IntN(benchtest.Users)))
+				}},
+				{"Ceiling/PointRead", func(ctx context.Context, rng *rand.Rand) error {
+					_, err := db.PointReadCeiling(ctx, email(rng))
 					return err
-				})
-			})
-			var seq atomic.Int64
-			b.Run("Ceiling/Write", func(b *testing.B) {
-				benchrun.Run(b, func(ctx context.Context, _ *rand.Rand) error {
+				}},
+				{"Ceiling/Write", func(ctx context.Context, _ *rand.Rand) error {
 					n := seq.Add(1)
 					return db.WriteCeiling(ctx, strconv.FormatInt(n, 10), n)
-				})
-			})
-			b.Run("Ceiling/Insert", func(b *testing.B) {
-				benchrun.Run(b, func(ctx context.Context, _ *rand.Rand) error {
+				}},
+				{"Ceiling/Insert", func(ctx context.Context, _ *rand.Rand) error {
 					n := seq.Add(1)
 					return db.InsertCeiling(ctx, "i"+strconv.FormatInt(n, 10), n)
-				})
-			})
-			b.Run("LatestPrice", func(b *testing.B) {
-				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-					_, err := db.LatestPrice(ctx, benchtest.Email(rng.IntN(benchtest.Users)))
+				}},
+				{"LatestPrice", func(ctx context.Context, rng *rand.Rand) error {
+					_, err := db.LatestPrice(ctx, email(rng))
 					return err
-				})
-			})
-			for _, n := range []int{100, 10_000} {
-				name := "AveragePrice"
-				if n != 100 {
-					name += strconv.Itoa(n)
-				}
-				b.Run(name, func(b *testing.B) {
-					benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-						_, err := db.AveragePrice(ctx, benchtest.Email(rng.IntN(benchtest.Users)), n)
-						return err
-					})
-				})
+				}},
+				{"AveragePrice", func(ctx context.Context, rng *rand.Rand) error {
+					_, err := db.AveragePrice(ctx, email(rng), 100)
+					return err
+				}},
+				{"AveragePrice10000", func(ctx context.Context, rng *rand.Rand) error {
+					_, err := db.AveragePrice(ctx, email(rng), 10_000)
+					return err
+				}},
+				{"GetUser", func(ctx context.Context, rng *rand.Rand) error {
+					_, err := db.GetUser(ctx, email(rng))
+					return err
+				}},
+			} {
+				b.Run(op.name, func(b *testing.B) { benchrun.Run(b, op.op) })
 			}
-			b.Run("GetUser", func(b *testing.B) {
-				benchrun.Run(b, func(ctx context.Context, rng *rand.Rand) error {
-					_, err := db.GetUser(ctx, benchtest.Email(rng.IntN(benchtest.Users)))
-					return err
-				})
-			})
 			// CreateUserOnce is RegisterUser's transaction: the user, then the
 			// request record, commit.
 			var fresh atomic.Int64
@@ -140,4 +130,15 @@ func BenchmarkSaveQuotes(b *testing.B) {
 			})
 		}
 	}
+}
+
+// preloaded returns a fresh database of backend be holding the given
+// numbers of users, tickers and prices (see benchtest.Preload).
+func preloaded(b *testing.B, be storetest.Backend, users, tickers, prices int) *store.DB {
+	b.Helper()
+	db := storetest.Open(b, be)
+	if err := benchtest.Preload(context.Background(), db, users, tickers, prices); err != nil {
+		b.Fatal(err)
+	}
+	return db
 }

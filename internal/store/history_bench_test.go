@@ -18,10 +18,7 @@ import (
 func BenchmarkPriceHistory(b *testing.B) {
 	for _, be := range storetest.Backends() {
 		b.Run(string(be), func(b *testing.B) {
-			db := storetest.Open(b, be)
-			if err := benchtest.Preload(context.Background(), db, 2, 2, 1_000_000); err != nil {
-				b.Fatal(err)
-			}
+			db := preloaded(b, be, 2, 2, 1_000_000)
 			for _, r := range []struct {
 				name string
 				span time.Duration
