@@ -33,10 +33,9 @@ func crashServe(tb testing.TB, db *store.DB) pb.StockServiceClient {
 // leaves neither the effect nor the request record, so the client's retry
 // with the same request id executes, exactly once.
 func TestCrashBeforeCommit(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		db := storetest.Open(t, b)
 		client := crashServe(t, db)
 		counts := func(t *testing.T, email string, wantUsers, wantRequests int) {
 			t.Helper()

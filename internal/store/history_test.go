@@ -12,9 +12,7 @@ import (
 )
 
 func TestPriceHistory(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)

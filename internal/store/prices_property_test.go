@@ -43,10 +43,8 @@ func propertySeed(tb testing.TB) uint64 {
 // several counts and ListUsers with a plain recomputation over
 // stock_prices.
 func TestPriceReadsMatchPlainSQL(t *testing.T) {
-	t.Parallel()
 	seed := propertySeed(t)
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		db := storetest.Open(t, b)
 		m := &model{t: t, db: db, rng: rand.New(rand.NewPCG(seed, 1))}
 		for step := range 250 {
@@ -306,9 +304,7 @@ func plainAverage(newest []stock.Price, n int) stock.Average {
 // with a currency switch), and again, unchanged, when it runs a second
 // time.
 func TestTickerPricesBackfill(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		url := storetest.URL(t, b)
 		old, err := store.OpenUpTo(ctx, url, 4)

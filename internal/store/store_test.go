@@ -23,9 +23,8 @@ func price(ticker string, p float64, market time.Time) stock.Price {
 }
 
 func TestPrices(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
 		storetest.AddUser(t, db, "b@x.com", "AAPL", t0)
 		storetest.AddUser(t, db, "c@x.com", "VOD.L", t0)
@@ -331,9 +330,8 @@ func TestConcurrentMigrations(t *testing.T) {
 // others until they lapse, released per ticker, and forgotten once they
 // have lapsed and no user tracks their ticker.
 func TestClaims(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "a@x.com", "AAA", t0)
 		storetest.AddUser(t, db, "b@x.com", "BBB", t0)
 		all := []string{"AAA", "BBB"}

@@ -32,9 +32,8 @@ func wantError(t *testing.T, what string, err error, kind stock.Kind, msg string
 // Yahoo Finance" for an unknown ticker, and an unverified state never
 // replaces a settled one.
 func TestTickerStatus(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
 		storetest.AddUser(t, db, "b@x.com", "ZZZZ", t0)
 		storetest.AddUser(t, db, "c@x.com", "NEWT", t0)
