@@ -12,9 +12,7 @@ import (
 )
 
 func TestGetPriceHistory(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b, options{})
 		e.register(t, "a@x.com", "AAPL")
 		e.register(t, "new@x.com", "NEW")

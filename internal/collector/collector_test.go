@@ -27,9 +27,8 @@ var t0 = time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
 var ignoreTiming = cmpopts.IgnoreFields(collector.Result{}, "Duration")
 
 func TestCycle(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		up := yahootest.NewServer(t)
 		up.SetQuote("MSFT", 410.25, "USD", t0)
 		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)

@@ -26,9 +26,7 @@ const bearer = "Authorization: Bearer " + token
 // TestPaths walks every REST path of the API once, in the order a user
 // would, with the answers' exact JSON.
 func TestPaths(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		user := func(ticker string) string {
 			return fmt.Sprintf(`{"email":"alice@x.com","ticker":%q,"create_time":%q,"update_time":%q,"ticker_status":"TICKER_STATUS_UNVERIFIED"}`,
@@ -113,9 +111,7 @@ func (s failingStore) GetUser(context.Context, string) (stock.User, error) {
 // a google.rpc.Status with the standard gRPC→HTTP status, and so do the
 // gateway's own (routing, body) errors.
 func TestErrorStatuses(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		e.want(t, call{method: "POST", path: "/v1/users", body: `{"email":"taken@x.com","ticker":"AAPL"}`}, 200,
 			fmt.Sprintf(`{"email":"taken@x.com","ticker":"AAPL","create_time":%q,"update_time":%q,"ticker_status":"TICKER_STATUS_UNVERIFIED"}`, ts(t0us), ts(t0us)))
@@ -183,9 +179,7 @@ const key = "5f0c6b9e-2a43-4c8e-9b1d-3f6a7c2e8d10"
 // a retry replays the first answer, and a reuse with another request is
 // refused with the message a gRPC client gets.
 func TestIdempotencyKey(t *testing.T) {
-	t.Parallel()
-	storetest.Each(t, func(t *testing.T, b storetest.Backend) {
-		t.Parallel()
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		e := newEnv(t, b)
 		user := func(email, ticker string) string {
 			return fmt.Sprintf(`{"email":%q,"ticker":%q,"create_time":%q,"update_time":%q,"ticker_status":"TICKER_STATUS_UNVERIFIED"}`,
