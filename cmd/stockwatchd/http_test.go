@@ -1,15 +1,14 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	"github.com/stockwatch/stockwatch/internal/tlstest"
 )
 
@@ -17,26 +16,8 @@ import (
 // status and body.
 func restCall(t *testing.T, addr, method, path, body string, header ...string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range header {
-		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Add(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	resp, got := testkit.HTTP(t, http.DefaultClient, method, "http://"+addr+path, strings.NewReader(body), header...)
+	return resp.StatusCode, got
 }
 
 // TestREST: the daemon serves the REST/JSON API and its OpenAPI document
@@ -101,21 +82,7 @@ func TestHTTPWithTLS(t *testing.T) {
 	}
 	send := func(t *testing.T, c *http.Client, method, url, body string, header ...string) (*http.Response, string, error) {
 		t.Helper()
-		req, err := http.NewRequest(method, url, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, h := range header {
-			k, v, _ := strings.Cut(h, ": ")
-			req.Header.Set(k, v)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return nil, "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp, string(b), err
+		return testkit.TryHTTP(t, c, method, url, strings.NewReader(body), header...)
 	}
 
 	t.Run("MutualTLS", func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,13 +12,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/grpc"
 
 	"github.com/stockwatch/stockwatch/internal/api"
-	"github.com/stockwatch/stockwatch/internal/rest"
+	"github.com/stockwatch/stockwatch/internal/rest/resttest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
 // t0 is the API's clock; its nanoseconds check that answers carry the
@@ -39,14 +38,7 @@ type env struct {
 // ends.
 func serve(tb testing.TB, st api.Store) string {
 	tb.Helper()
-	gs := grpc.NewServer(api.ServerOptions(slog.New(slog.DiscardHandler), token)...)
-	api.New(st, api.Config{Now: func() time.Time { return t0 }}).Register(gs)
-	g, err := rest.New(gs)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(g.Close)
-	ts := httptest.NewServer(g)
+	ts := httptest.NewServer(resttest.Gateway(tb, st, token, t0))
 	tb.Cleanup(ts.Close) // before g.Close: cleanups run last first
 	return ts.URL
 }
@@ -71,26 +63,8 @@ func do(tb testing.TB, base string, c call) (int, string) {
 	if c.body != "" {
 		body = strings.NewReader(c.body)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, c.method, base+c.path, body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, h := range c.header {
-		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Add(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", c.method, c.path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	resp, got := testkit.HTTP(tb, http.DefaultClient, c.method, base+c.path, body, c.header...)
+	return resp.StatusCode, got
 }
 
 // want sends c and fails tb unless the answer has status code and a JSON

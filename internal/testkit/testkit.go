@@ -1,7 +1,7 @@
 // Package testkit holds the small test helpers that several packages'
 // tests share: a gRPC server on loopback, a log buffer that a logger
 // and a test may use at once, a check of a count, a bounded wait on a
-// channel, and a TCP proxy a test can cut.
+// channel, an HTTP request in one call, and a TCP proxy a test can cut.
 package testkit
 
 import (

@@ -13,13 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-
-	"github.com/stockwatch/stockwatch/internal/api"
-	"github.com/stockwatch/stockwatch/internal/rest"
+	"github.com/stockwatch/stockwatch/internal/rest/resttest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	"github.com/stockwatch/stockwatch/internal/web"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
@@ -43,13 +41,7 @@ type env struct {
 func newEnv(tb testing.TB, b storetest.Backend, adminToken string) *env {
 	tb.Helper()
 	db := storetest.Open(tb, b)
-	gs := grpc.NewServer(api.ServerOptions(slog.New(slog.DiscardHandler), adminToken)...)
-	api.New(db, api.Config{Now: func() time.Time { return t0 }}).Register(gs)
-	g, err := rest.New(gs)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(g.Close)
+	g := resttest.Gateway(tb, db, adminToken, t0)
 	w, err := web.New(pb.NewStockServiceClient(g.Conn()), web.Config{
 		Now:    func() time.Time { return t0 },
 		Logger: slog.New(slog.NewTextHandler(tbWriter{tb}, nil)),
@@ -92,33 +84,13 @@ func (e *env) post(tb testing.TB, path string, form url.Values, header ...string
 
 func (e *env) do(tb testing.TB, method, path string, form url.Values, header ...string) page {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
+		header = append(header, "Content-Type: application/x-www-form-urlencoded")
 	}
-	req, err := http.NewRequestWithContext(ctx, method, e.url+path, body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for _, h := range header {
-		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Set(k, v)
-	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return page{code: resp.StatusCode, location: resp.Header.Get("Location"), header: resp.Header, body: string(b)}
+	resp, b := testkit.HTTP(tb, e.client, method, e.url+path, body, header...)
+	return page{code: resp.StatusCode, location: resp.Header.Get("Location"), header: resp.Header, body: b}
 }
 
 // want fails tb unless p has status code and contains every string of
