@@ -90,24 +90,14 @@ func (s *Server) showAdmin(w http.ResponseWriter, r *http.Request, code int, p a
 		return
 	}
 	p.SignedIn = signedIn
+	if err == nil {
+		p.Users, p.NextUsers = users.GetUsers(), adminURL(q, "users", users.GetNextPageToken())
+		var prices *pb.ListPricesResponse
+		prices, err = s.api.ListPrices(ctx, &pb.ListPricesRequest{Ticker: p.Ticker, PageSize: adminPageSize, PageToken: q.Get("prices")})
+		p.Prices, p.NextPrices = prices.GetPrices(), adminURL(q, "prices", prices.GetNextPageToken())
+	}
 	if err != nil {
 		code, p.Error = apiError(err)
-		s.render(w, code, "admin", p)
-		return
-	}
-	p.Users = users.GetUsers()
-	if t := users.GetNextPageToken(); t != "" {
-		p.NextUsers = adminURL(q, "users", t)
-	}
-	prices, err := s.api.ListPrices(ctx, &pb.ListPricesRequest{Ticker: p.Ticker, PageSize: adminPageSize, PageToken: q.Get("prices")})
-	if err != nil {
-		code, p.Error = apiError(err)
-		s.render(w, code, "admin", p)
-		return
-	}
-	p.Prices = prices.GetPrices()
-	if t := prices.GetNextPageToken(); t != "" {
-		p.NextPrices = adminURL(q, "prices", t)
 	}
 	s.render(w, code, "admin", p)
 }
@@ -129,8 +119,12 @@ func (s *Server) askToken(w http.ResponseWriter, r *http.Request, hadCookie bool
 	s.render(w, code, "sign-in", p)
 }
 
-// adminURL is /admin with q's parameters and key set to value.
+// adminURL is /admin with q's parameters and key set to value, or ""
+// for no value (the last page has no next).
 func adminURL(q url.Values, key, value string) string {
+	if value == "" {
+		return ""
+	}
 	v := url.Values{}
 	for k, vs := range q {
 		if k == "users" || k == "prices" || k == "ticker" {
