@@ -34,8 +34,7 @@ func TestFlagsAfterArguments(t *testing.T) {
 				append(append([]string{c.name}, args...), "-o", "json", "-timeout", "5s"),
 				append(append([]string{c.name}, args...), "--o=json", "--timeout", "5s"),
 			} {
-				srv := clienttest.Start(t, clienttest.Options{})
-				seed(t, srv)
+				srv := seeded(t, clienttest.Options{})
 				r := runCLI(t, t.Context(), srv.Addr, nil, "", line...)
 				if r.code != 0 || !strings.HasPrefix(r.stdout, "{") {
 					t.Fatalf("%q: exit %d, stdout %q, stderr %q; want 0 and JSON", line, r.code, r.stdout, r.stderr)
@@ -70,8 +69,7 @@ func TestConfirm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := clienttest.Start(t, clienttest.Options{})
-			seed(t, srv)
+			srv := seeded(t, clienttest.Options{})
 			r := runProc(t, t.Context(), srv.Addr, nil, tt.input, true, tt.args...)
 			if r.code != tt.code || srv.StockCalls() != tt.calls {
 				t.Errorf("exit %d after %d RPCs, want %d after %d; stderr %q", r.code, srv.StockCalls(), tt.code, tt.calls, r.stderr)
@@ -218,8 +216,7 @@ func TestConfigFile(t *testing.T) {
 // token_file) reaches the server.
 func TestTokenFile(t *testing.T) {
 	t.Parallel()
-	srv := clienttest.Start(t, clienttest.Options{AdminToken: "s3cret"})
-	seed(t, srv)
+	srv := seeded(t, clienttest.Options{AdminToken: "s3cret"})
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
 	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {

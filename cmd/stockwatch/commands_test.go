@@ -198,8 +198,7 @@ func TestCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := clienttest.Start(t, clienttest.Options{AdminToken: tt.token})
-			seed(t, srv)
+			srv := seeded(t, clienttest.Options{AdminToken: tt.token})
 			if tt.arrange != nil {
 				tt.arrange(t, srv)
 			}
@@ -227,8 +226,7 @@ func msftUnknown(tb testing.TB, srv *clienttest.Server) {
 // page, not just the first.
 func TestListingsPageThroughAll(t *testing.T) {
 	t.Parallel()
-	srv := clienttest.Start(t, clienttest.Options{})
-	seed(t, srv)
+	srv := seeded(t, clienttest.Options{})
 	const extra = 1234
 	ps := make([]stock.Price, extra)
 	for i := range ps {

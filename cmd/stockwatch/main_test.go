@@ -32,13 +32,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// seed arranges the data every CLI test starts from:
+// seeded starts a test server with opts and the data every CLI test
+// starts from:
 //   - alice@example.com tracks AAPL, which has 4 prices (one 40 days old);
 //   - bob@example.com tracks VOD.L (prices in GBp);
 //   - carol@example.com tracks MSFT, which has no price yet;
 //   - AAPL and VOD.L are verified, MSFT is not yet.
-func seed(tb testing.TB, srv *clienttest.Server) {
+func seeded(tb testing.TB, opts clienttest.Options) *clienttest.Server {
 	tb.Helper()
+	srv := clienttest.Start(tb, opts)
 	srv.AddUser(tb, "alice@example.com", "AAPL")
 	srv.AddUser(tb, "bob@example.com", "VOD.L")
 	srv.AddUser(tb, "carol@example.com", "MSFT")
@@ -52,6 +54,7 @@ func seed(tb testing.TB, srv *clienttest.Server) {
 		stock.Price{Ticker: "AAPL", Price: 187.42, Currency: "USD", MarketTime: at(-time.Minute), CollectTime: at(-time.Minute)},
 		stock.Price{Ticker: "VOD.L", Price: 72.34, Currency: "GBp", MarketTime: at(-2 * time.Minute), CollectTime: at(-time.Minute)},
 	)
+	return srv
 }
 
 // result is one run of the client.

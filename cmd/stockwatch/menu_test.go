@@ -78,8 +78,7 @@ func TestMenu(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := clienttest.Start(t, clienttest.Options{AdminToken: tt.token})
-			seed(t, srv)
+			srv := seeded(t, clienttest.Options{AdminToken: tt.token})
 			if tt.arrange != nil {
 				tt.arrange(t, srv)
 			}

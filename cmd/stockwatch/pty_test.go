@@ -115,8 +115,7 @@ func waitExit(t *testing.T, exited <-chan error, want int) {
 // remembered, confirming, and leaves with q.
 func TestMenuInTerminal(t *testing.T) {
 	t.Parallel()
-	srv := clienttest.Start(t, clienttest.Options{})
-	seed(t, srv)
+	srv := seeded(t, clienttest.Options{})
 	term, exited := startInTerminal(t, "-addr", srv.Addr)
 
 	term.expect(t, "Choose 1-9 or q: ")
@@ -161,8 +160,7 @@ func TestMenuInTerminal(t *testing.T) {
 // deletes only after a yes.
 func TestConfirmInTerminal(t *testing.T) {
 	t.Parallel()
-	srv := clienttest.Start(t, clienttest.Options{})
-	seed(t, srv)
+	srv := seeded(t, clienttest.Options{})
 
 	term, exited := startInTerminal(t, "-addr", srv.Addr, "delete", "bob@example.com")
 	term.expect(t, "Really delete bob@example.com? [y/N] ")
