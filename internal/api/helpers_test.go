@@ -255,6 +255,20 @@ func wantSameBytes(tb testing.TB, first, replay proto.Message) {
 	}
 }
 
+// sendTwice sends req with call, runs between (the clock may move, the
+// state change), sends req again, and fails tb unless both succeed with
+// byte-identical answers. It returns both answers.
+func sendTwice[Req any, Resp proto.Message](tb testing.TB, ctx context.Context, call func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req, between func()) (first, replay Resp) {
+	tb.Helper()
+	first, err := call(ctx, req)
+	mustOK(tb, err)
+	between()
+	replay, err = call(ctx, req)
+	mustOK(tb, err)
+	wantSameBytes(tb, first, replay)
+	return first, replay
+}
+
 // tsp is t as a proto timestamp.
 func tsp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
 

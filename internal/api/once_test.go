@@ -27,12 +27,7 @@ func TestOnceReplay(t *testing.T) {
 		t.Run("RegisterUser", func(t *testing.T) {
 			ctx := ctxTimeout(t)
 			req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "reg@x.com", Ticker: "AAPL"}
-			first, err := e.client.RegisterUser(ctx, req)
-			mustOK(t, err)
-			e.clock.Advance(time.Minute)
-			replay, err := e.client.RegisterUser(ctx, req)
-			mustOK(t, err)
-			wantSameBytes(t, first, replay)
+			_, replay := sendTwice(t, ctx, e.client.RegisterUser, req, func() { e.clock.Advance(time.Minute) })
 			diffProto(t, &pb.User{Email: "reg@x.com", Ticker: "AAPL", CreateTime: tsp(t0us), UpdateTime: tsp(t0us), TickerStatus: unverified}, replay)
 			testkit.WantCount(t, "users", e.users(t, "reg@x.com"), 1)
 			testkit.WantCount(t, "request records", storetest.Count(t, e.db, "requests", "request_id = ?", req.RequestId), 1)
@@ -43,12 +38,7 @@ func TestOnceReplay(t *testing.T) {
 			e.register(t, "upd@x.com", "AAPL")
 			e.clock.Advance(time.Minute)
 			req := &pb.UpdateUserRequest{RequestId: newID(t), Email: "upd@x.com", Ticker: "MSFT"}
-			first, err := e.client.UpdateUser(ctx, req)
-			mustOK(t, err)
-			e.clock.Advance(time.Minute)
-			replay, err := e.client.UpdateUser(ctx, req)
-			mustOK(t, err)
-			wantSameBytes(t, first, replay)
+			first, _ := sendTwice(t, ctx, e.client.UpdateUser, req, func() { e.clock.Advance(time.Minute) })
 			// Not executed again: update_time did not move to the new clock.
 			stored, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: "upd@x.com"})
 			mustOK(t, err)
@@ -59,13 +49,8 @@ func TestOnceReplay(t *testing.T) {
 			ctx := ctxTimeout(t)
 			e.register(t, "del@x.com", "AAPL")
 			req := &pb.DeleteUserRequest{RequestId: newID(t), Email: "del@x.com"}
-			first, err := e.client.DeleteUser(ctx, req)
-			mustOK(t, err)
-			e.clock.Advance(time.Minute)
 			// A re-execution would answer NOT_FOUND.
-			replay, err := e.client.DeleteUser(ctx, req)
-			mustOK(t, err)
-			wantSameBytes(t, first, replay)
+			sendTwice(t, ctx, e.client.DeleteUser, req, func() { e.clock.Advance(time.Minute) })
 			testkit.WantCount(t, "users", e.users(t, "del@x.com"), 0)
 		})
 
@@ -74,15 +59,12 @@ func TestOnceReplay(t *testing.T) {
 			now := e.clock.Now()
 			e.insertPrices(t, px("OLD", 1, now.Add(-3*time.Hour)), px("OLD", 2, now.Add(-4*time.Hour)), px("OLD", 3, now.Add(-5*time.Hour)))
 			req := &pb.DeletePricesRequest{RequestId: newID(t), OlderThan: durationpb.New(time.Hour)}
-			first, err := e.client.DeletePrices(ctx, req)
-			mustOK(t, err)
+			first, _ := sendTwice(t, ctx, e.client.DeletePrices, req, func() {
+				// More old prices arrive; a re-execution would delete them.
+				e.insertPrices(t, px("OLD", 4, now.Add(-6*time.Hour)), px("OLD", 5, now.Add(-7*time.Hour)))
+				e.clock.Advance(time.Minute)
+			})
 			diffProto(t, &pb.DeletePricesResponse{DeletedCount: 3}, first)
-			// More old prices arrive; a re-execution would delete them.
-			e.insertPrices(t, px("OLD", 4, now.Add(-6*time.Hour)), px("OLD", 5, now.Add(-7*time.Hour)))
-			e.clock.Advance(time.Minute)
-			replay, err := e.client.DeletePrices(ctx, req)
-			mustOK(t, err)
-			wantSameBytes(t, first, replay)
 			testkit.WantCount(t, "prices left", storetest.Count(t, e.db, "stock_prices", "ticker = ?", "OLD"), 2)
 		})
 

@@ -31,6 +31,15 @@ type fakeQuoter struct {
 	gate   chan struct{} // if set, every call waits for it to close
 }
 
+// quoting returns a fakeQuoter that knows qs.
+func quoting(qs ...stock.Quote) *fakeQuoter {
+	q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{}}
+	for _, qt := range qs {
+		q.quotes[qt.Ticker] = qt
+	}
+	return q
+}
+
 func (q *fakeQuoter) Quote(ctx context.Context, ticker string) (stock.Quote, error) {
 	q.mu.Lock()
 	q.calls[ticker]++
@@ -70,10 +79,10 @@ func (q *fakeQuoter) called(ticker string) int {
 func TestTickerCheck(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		m := t0.Add(-time.Hour).Truncate(time.Second)
-		q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{
-			"AAPL":  {Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
-			"VOD.L": {Ticker: "VOD.L", Price: 71.2, Currency: "GBp", MarketTime: m},
-		}}
+		q := quoting(
+			stock.Quote{Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
+			stock.Quote{Ticker: "VOD.L", Price: 71.2, Currency: "GBp", MarketTime: m},
+		)
 		e := newEnv(t, b, options{quoter: q, quoteTimeout: 50 * time.Millisecond, ttl: time.Hour})
 		ctx := ctxTimeout(t)
 
@@ -109,12 +118,8 @@ func TestTickerCheck(t *testing.T) {
 		})
 		t.Run("RegisterUser/ReplayDoesNotAskAgain", func(t *testing.T) {
 			req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "v@x.com", Ticker: "VOD.L"}
-			first, err := e.client.RegisterUser(ctx, req)
-			mustOK(t, err)
-			before := q.called("VOD.L")
-			replay, err := e.client.RegisterUser(ctx, req)
-			mustOK(t, err)
-			wantSameBytes(t, first, replay)
+			var before int
+			sendTwice(t, ctx, e.client.RegisterUser, req, func() { before = q.called("VOD.L") })
 			if after := q.called("VOD.L"); after != before {
 				t.Errorf("quote source asked %d more times on replay, want 0", after-before)
 			}
@@ -178,11 +183,11 @@ func TestTickerCheck(t *testing.T) {
 // latest price), and the request succeeds as with the source down.
 func TestTickerCheckQuoteTime(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{
-			"FUT":  {Ticker: "FUT", Price: 1, Currency: "USD", MarketTime: t0.Add(stock.MaxQuoteSkew + time.Second).Truncate(time.Second)},
-			"OLD":  {Ticker: "OLD", Price: 2, Currency: "USD", MarketTime: time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC)},
-			"SKEW": {Ticker: "SKEW", Price: 3, Currency: "USD", MarketTime: t0.Add(stock.MaxQuoteSkew)},
-		}}
+		q := quoting(
+			stock.Quote{Ticker: "FUT", Price: 1, Currency: "USD", MarketTime: t0.Add(stock.MaxQuoteSkew + time.Second).Truncate(time.Second)},
+			stock.Quote{Ticker: "OLD", Price: 2, Currency: "USD", MarketTime: time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC)},
+			stock.Quote{Ticker: "SKEW", Price: 3, Currency: "USD", MarketTime: t0.Add(stock.MaxQuoteSkew)},
+		)
 		e := newEnv(t, b, options{quoter: q})
 		ctx := ctxTimeout(t)
 		for _, tk := range []string{"FUT", "OLD"} {
@@ -218,9 +223,8 @@ func TestTickerCheckConcurrentDuplicates(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		m := t0.Add(-time.Hour).Truncate(time.Second)
 		const n = 20
-		q := &fakeQuoter{calls: map[string]int{}, gate: make(chan struct{}), quotes: map[string]stock.Quote{
-			"AAPL": {Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
-		}}
+		q := quoting(stock.Quote{Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m})
+		q.gate = make(chan struct{})
 		// The server reports each request's arrival and, for the
 		// impatient copy (the only one with a short deadline), its end.
 		var arrivals atomic.Int32
@@ -309,11 +313,11 @@ func (l *checkLog) take() []string {
 func TestTickerStatus(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		m := t0.Add(-time.Hour).Truncate(time.Second)
-		q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{
-			"AAPL": {Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
-			"MSFT": {Ticker: "MSFT", Price: 410.25, Currency: "USD", MarketTime: m},
-			"KNWN": {Ticker: "KNWN", Price: 1, Currency: "USD", MarketTime: m},
-		}}
+		q := quoting(
+			stock.Quote{Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
+			stock.Quote{Ticker: "MSFT", Price: 410.25, Currency: "USD", MarketTime: m},
+			stock.Quote{Ticker: "KNWN", Price: 1, Currency: "USD", MarketTime: m},
+		)
 		checks := &checkLog{}
 		e := newEnv(t, b, options{quoter: q, quoteTimeout: 50 * time.Millisecond, verifyRate: 1, verifyBurst: 1, onCheck: checks.add})
 		ctx := ctxTimeout(t)
@@ -445,7 +449,7 @@ func TestTickerStatus(t *testing.T) {
 // reads answer the status now.
 func TestTickerStatusReplay(t *testing.T) {
 	t.Parallel()
-	q := &fakeQuoter{calls: map[string]int{}, quotes: map[string]stock.Quote{}}
+	q := quoting()
 	e := newEnv(t, storetest.SQLite, options{quoter: q, ttl: time.Hour})
 	ctx := ctxTimeout(t)
 	req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "r@x.com", Ticker: "DOWN"}
