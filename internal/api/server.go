@@ -273,10 +273,27 @@ func (s *service) UpdateUser(ctx context.Context, req *pb.UpdateUserRequest) (*p
 	})
 }
 
-// userRequest is what RegisterUser and UpdateUser requests share.
-type userRequest interface {
+// emailRequest is what the requests that change one user share.
+type emailRequest interface {
 	GetRequestId() string
 	GetEmail() string
+}
+
+// idAndEmail returns req's request id and e-mail, validated, or the
+// INVALID_ARGUMENT error of the first that is not.
+func idAndEmail(req emailRequest) (id, email string, err error) {
+	if id, err = stock.ValidateRequestID(req.GetRequestId()); err != nil {
+		return "", "", err
+	}
+	if email, err = stock.ParseEmail(req.GetEmail()); err != nil {
+		return "", "", err
+	}
+	return id, email, nil
+}
+
+// userRequest is what RegisterUser and UpdateUser requests share.
+type userRequest interface {
+	emailRequest
 	GetTicker() string
 }
 
@@ -286,11 +303,7 @@ type userRequest interface {
 // and answers the user with it.
 func (s *service) setUser(ctx context.Context, method string, req userRequest,
 	write func(ctx context.Context, tx stock.Tx, email, ticker string, now time.Time) (stock.User, error)) (*pb.User, error) {
-	id, err := stock.ValidateRequestID(req.GetRequestId())
-	if err != nil {
-		return nil, err
-	}
-	email, err := stock.ParseEmail(req.GetEmail())
+	id, email, err := idAndEmail(req)
 	if err != nil {
 		return nil, err
 	}
@@ -323,11 +336,7 @@ func (s *service) setUser(ctx context.Context, method string, req userRequest,
 // DeleteUser removes a user. INVALID_ARGUMENT for a bad field, NOT_FOUND
 // for an unknown e-mail.
 func (s *service) DeleteUser(ctx context.Context, req *pb.DeleteUserRequest) (*pb.DeleteUserResponse, error) {
-	id, err := stock.ValidateRequestID(req.GetRequestId())
-	if err != nil {
-		return nil, err
-	}
-	email, err := stock.ParseEmail(req.GetEmail())
+	id, email, err := idAndEmail(req)
 	if err != nil {
 		return nil, err
 	}
