@@ -51,6 +51,19 @@ type values struct {
 	Verbose bool
 }
 
+// wantUsage fails tb unless err, what call returned, is a usage error of
+// cmd with message msg.
+func wantUsage(tb testing.TB, call string, err error, cmd, msg string) {
+	tb.Helper()
+	var ue *cliconfig.UsageError
+	if !errors.As(err, &ue) {
+		tb.Fatalf("%s = %v, want a *UsageError", call, err)
+	}
+	if ue.Cmd != cmd || ue.Error() != msg {
+		tb.Errorf("%s = %q of %q, want %q of %q", call, ue.Error(), ue.Cmd, msg, cmd)
+	}
+}
+
 func defaults() values {
 	return values{Addr: "localhost:1", N: 3, U: 5, D: time.Second, B: true}
 }
@@ -127,14 +140,7 @@ func TestApplyErrors(t *testing.T) {
 			t.Parallel()
 			v := defaults()
 			fs := testFlags("prog", &v)
-			err := (cliconfig.Twins{}).Apply(fs, cliconfig.MapEnv(tt.env).Lookup)
-			var ue *cliconfig.UsageError
-			if !errors.As(err, &ue) {
-				t.Fatalf("Apply = %v, want a *UsageError", err)
-			}
-			if ue.Cmd != "prog" || ue.Error() != tt.want {
-				t.Errorf("Apply = %q of %q, want %q of %q", ue.Error(), ue.Cmd, tt.want, "prog")
-			}
+			wantUsage(t, "Apply", (cliconfig.Twins{}).Apply(fs, cliconfig.MapEnv(tt.env).Lookup), "prog", tt.want)
 		})
 	}
 }
@@ -195,13 +201,7 @@ func TestParse(t *testing.T) {
 				}
 				return
 			}
-			var ue *cliconfig.UsageError
-			if !errors.As(err, &ue) {
-				t.Fatalf("Parse = %v, want a *UsageError", err)
-			}
-			if ue.Cmd != tt.cmd || ue.Error() != tt.wantErr {
-				t.Errorf("Parse = %q of %q, want %q of %q", ue.Error(), ue.Cmd, tt.wantErr, tt.cmd)
-			}
+			wantUsage(t, "Parse", err, tt.cmd, tt.wantErr)
 			if stdout.Len() > 0 {
 				t.Errorf("stdout = %q, want nothing", stdout.String())
 			}
@@ -222,10 +222,7 @@ func TestNoArgs(t *testing.T) {
 	if err := fs.Parse([]string{"-n", "1", "api", "x"}); err != nil {
 		t.Fatal(err)
 	}
-	var ue *cliconfig.UsageError
-	if err := cliconfig.NoArgs(fs); !errors.As(err, &ue) || ue.Cmd != "prog run" || ue.Error() != `unexpected argument "api" (flags start with -)` {
-		t.Errorf("NoArgs = %v, want the usage error of prog run for \"api\"", err)
-	}
+	wantUsage(t, "NoArgs", cliconfig.NoArgs(fs), "prog run", `unexpected argument "api" (flags start with -)`)
 }
 
 func TestExit(t *testing.T) {

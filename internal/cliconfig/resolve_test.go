@@ -1,7 +1,6 @@
 package cliconfig_test
 
 import (
-	"errors"
 	"flag"
 	"io"
 	"os"
@@ -211,13 +210,7 @@ func TestResolveErrors(t *testing.T) {
 			v := defaults()
 			fs := testFlags("prog", &v)
 			_, err = cliconfig.Twins{NoFile: tt.noFile}.Resolve(fs, func(string) bool { return false }, cliconfig.MapEnv{}.Lookup, file)
-			var ue *cliconfig.UsageError
-			if !errors.As(err, &ue) || ue.Cmd != "prog" {
-				t.Fatalf("Resolve = %v, want a *UsageError of prog", err)
-			}
-			if want := replacePath(tt.want, path); ue.Error() != want {
-				t.Errorf("Resolve = %q, want %q", ue.Error(), want)
-			}
+			wantUsage(t, "Resolve", err, "prog", replacePath(tt.want, path))
 		})
 	}
 }
