@@ -82,25 +82,27 @@ type event struct {
 // contradicts s.
 func apply(s row, e event) (row, bool) {
 	want := e.res
-	var got result
-	next := s
+	got := resOK
+	switch {
+	case e.kind == opRegister && s.present:
+		got = resAlreadyExists
+	case e.kind != opRegister && !s.present:
+		got = resNotFound
+	}
+	if want != resUnknown && want != got {
+		return s, false
+	}
+	if got != resOK {
+		return s, true
+	}
+	var next row
 	switch e.kind {
 	case opRegister:
-		if s.present {
-			got = resAlreadyExists
-			break
-		}
-		got = resOK
 		next = row{present: true, ticker: e.ticker, createUS: noTime, updateUS: noTime}
 		if want == resOK && e.hasTimes {
 			next.createUS, next.updateUS = e.createUS, e.updateUS
 		}
 	case opUpdate:
-		if !s.present {
-			got = resNotFound
-			break
-		}
-		got = resOK
 		next = row{present: true, ticker: e.ticker, createUS: s.createUS, updateUS: noTime}
 		if want == resOK && e.hasTimes {
 			// The answer carries the row's creation time: it must be the
@@ -110,16 +112,6 @@ func apply(s row, e event) (row, bool) {
 			}
 			next.createUS, next.updateUS = e.createUS, e.updateUS
 		}
-	case opDelete:
-		if !s.present {
-			got = resNotFound
-			break
-		}
-		got = resOK
-		next = row{}
-	}
-	if want != resUnknown && want != got {
-		return s, false
 	}
 	return next, true
 }
