@@ -72,26 +72,35 @@ func TestGaleraNodeLoss(t *testing.T) {
 		stop    = make(chan struct{})
 		wg      sync.WaitGroup
 	)
-	note := func(write bool, err error) {
+	// send runs rpc within the failover bound and notes its outcome; it
+	// reports false, without running rpc, once the run is stopping.
+	send := func(write bool, rpc func(context.Context) error) (ok, sent bool) {
+		select {
+		case <-stop:
+			return false, false
+		default:
+		}
+		cctx, cancel := context.WithTimeout(ctx, failoverBound)
+		defer cancel()
+		err := rpc(cctx)
 		mu.Lock()
 		results = append(results, result{time.Now(), status.Code(err), write})
 		mu.Unlock()
+		return err == nil, true
 	}
 	for g := range 4 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				email, id := fmt.Sprintf("w%d-%d@galera.example", g, i), uuid.NewString()
 				for {
-					select {
-					case <-stop:
+					ok, sent := send(true, func(ctx context.Context) error {
+						_, err := c.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: email, Ticker: "AAPL"})
+						return err
+					})
+					if !sent {
 						return
-					default:
 					}
-					cctx, cancel := context.WithTimeout(ctx, failoverBound)
-					_, err := c.RegisterUser(cctx, &pb.RegisterUserRequest{RequestId: id, Email: email, Ticker: "AAPL"})
-					cancel()
-					note(true, err)
-					if err == nil {
+					if ok {
 						mu.Lock()
 						writes[email] = id
 						mu.Unlock()
@@ -103,15 +112,13 @@ func TestGaleraNodeLoss(t *testing.T) {
 		})
 		wg.Go(func() {
 			for {
-				select {
-				case <-stop:
+				_, sent := send(false, func(ctx context.Context) error {
+					_, err := c.GetUser(ctx, &pb.GetUserRequest{Email: "reader@galera.example"})
+					return err
+				})
+				if !sent {
 					return
-				default:
 				}
-				cctx, cancel := context.WithTimeout(ctx, failoverBound)
-				_, err := c.GetUser(cctx, &pb.GetUserRequest{Email: "reader@galera.example"})
-				cancel()
-				note(false, err)
 				time.Sleep(5 * time.Millisecond)
 			}
 		})
