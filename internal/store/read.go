@@ -72,7 +72,7 @@ func (db *DB) noPrice(ctx context.Context, email string) error {
 // transaction (tickerprices.go).
 func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error) {
 	p, err := scanPrice(db.r.QueryRowContext(ctx, `SELECT `+priceColumns+`
-		FROM users u JOIN ticker_prices p ON p.ticker = u.ticker
+		FROM users u JOIN ticker_prices p ON p.ticker = u.ticker AND p.last_seq > 0
 		WHERE u.email = ?`, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.Price{}, db.noPrice(ctx, email)
@@ -123,7 +123,7 @@ func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Aver
 func (db *DB) ListUsers(ctx context.Context, after string, limit int) ([]stock.UserWithPrice, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT u.email, u.ticker, u.create_time, u.update_time, t.status,
 			p.id, p.ticker, p.price, p.currency, p.market_time, p.collect_time
-		FROM users u LEFT JOIN ticker_prices p ON p.ticker = u.ticker
+		FROM users u LEFT JOIN ticker_prices p ON p.ticker = u.ticker AND p.last_seq > 0
 		LEFT JOIN tickers t ON t.ticker = u.ticker
 		WHERE u.email > ?
 		ORDER BY u.email LIMIT ?`, after, limit)

@@ -514,16 +514,24 @@ type sumsFix struct {
 }
 
 // plan decides what ticker tk's rows need after a purge removed g of its
-// prices: nothing, dropping them (no price left), cutting the numbers of
-// the oldest prices (only those went), or renumbering.
+// prices: nothing, dropping them (no price left, or only the placeholder
+// lockTickers made), cutting the numbers of the oldest prices (only those
+// went), or renumbering.
 func (f *sumsFix) plan(tk string, g gone, st *tickerState, oldestLeft, firstSeq map[string]int64) {
 	oldest, left := oldestLeft[tk]
 	first, numbered := firstSeq[tk]
 	switch {
+	case st.lastSeq == 0 && !left:
+		// The placeholder lockTickers made: nothing to keep of it. (A purge
+		// that waited for another one that emptied the ticker meets this.)
+		f.emptied = append(f.emptied, tk)
+	case st.lastSeq == 0:
+		// Prices without a state (written before it existed): build it.
+		f.redo = append(f.redo, tk)
 	case g.count == 0:
 	case !left:
 		f.emptied = append(f.emptied, tk)
-	case st.lastSeq > 0 && numbered && oldest > g.newest && first+g.count <= st.lastSeq:
+	case numbered && oldest > g.newest && first+g.count <= st.lastSeq:
 		// The oldest prices went: their numbers go, the others' stand.
 		keep := first + g.count
 		f.cut = append(f.cut, tk, keep)
