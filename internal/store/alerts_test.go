@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
 // setAlert sets email's band (e-mail channel) at at, hysteresis 0.5%.
@@ -248,5 +250,45 @@ func TestPurgeNotifications(t *testing.T) {
 		if diff := cmp.Diff([]string{"above 210 @211"}, crossings(t, db, "a@x.com")); diff != "" {
 			t.Errorf("left mismatch (-want +got):\n%s", diff)
 		}
+	})
+}
+
+// TestDeliveryErrorsAreRecorded: a delivery error quoting bytes that are
+// not UTF-8 (a receiver's status line) or cut inside a character is still
+// recorded, so the attempt counts; MySQL refused it, and the notification
+// was sent again every lease, for ever.
+func TestDeliveryErrorsAreRecorded(t *testing.T) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		db := storetest.Open(t, b)
+		ctx := context.Background()
+		now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+		storetest.AddUser(t, db, "a@x.com", "T", now)
+		err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
+			if _, err := tx.SetAlert(ctx, stock.Alert{Email: "a@x.com", Above: 10, Channels: []stock.Channel{stock.ChannelWebhook},
+				WebhookURL: "http://h/", WebhookSecret: "whsec_AAAA", Hysteresis: 0.005, CreateTime: now}); err != nil {
+				return err
+			}
+			_, err := tx.InsertPrices(ctx, []stock.Price{{Ticker: "T", Price: 11, Currency: "USD", MarketTime: now, CollectTime: now}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, msg := range []string{
+			`webhook: Post "https://h/` + strings.Repeat("é", 300) + `": dial tcp: no such host`, // 512 bytes end inside an é
+			"webhook answered 500 \xff\xfe",
+		} {
+			ns, err := db.ClaimNotifications(ctx, "me", now.Add(time.Hour), now.Add(2*time.Hour), 10)
+			if err != nil || len(ns) != 1 {
+				t.Fatalf("ClaimNotifications = %d, %v; want 1", len(ns), err)
+			}
+			held, err := db.UpdateNotification(ctx, stock.NotificationUpdate{ID: ns[0].ID, Owner: "me", State: stock.NotificationDue,
+				Attempted: true, NextTime: now, LastError: msg})
+			if err != nil || !held {
+				t.Fatalf("UpdateNotification(%.40q…) = %v, %v; want recorded", msg, held, err)
+			}
+		}
+		testkit.WantCount(t, "attempts", storetest.Count(t, db, "notifications", "attempts = 2"), 1)
+		testkit.WantCount(t, "errors kept as valid text", storetest.Count(t, db, "notifications", "last_error = ?", "webhook answered 500 \uFFFD"), 1) // a run of bad bytes is one U+FFFD
 	})
 }

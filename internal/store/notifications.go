@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
@@ -81,9 +83,10 @@ func (db *DB) UpdateNotification(ctx context.Context, u stock.NotificationUpdate
 	if !u.SentTime.IsZero() {
 		sent = micros(u.SentTime)
 	}
-	if len(u.LastError) > 512 {
-		u.LastError = u.LastError[:512]
-	}
+	// The error can quote a receiver's status line or a host name: bytes
+	// MySQL's utf8mb4 column would refuse, and the update with them, so
+	// that the notification were sent again and again.
+	u.LastError = clipUTF8(u.LastError, 512)
 	res, err := db.w.ExecContext(ctx, `UPDATE notifications SET state = ?, attempts = attempts + ?, last_error = ?, next_time = ?,
 		sent_time = ?, owner = '', until_time = 0 WHERE id = ? AND owner = ? AND state = ?`,
 		string(u.State), attempted, u.LastError, micros(u.NextTime), sent, u.ID, u.Owner, string(stock.NotificationDue))
@@ -113,4 +116,17 @@ func (db *DB) PurgeNotifications(ctx context.Context, before time.Time) (int64, 
 	}
 	n, err := res.RowsAffected()
 	return n, db.wrap(err, "purge notifications")
+}
+
+// clipUTF8 returns s as valid UTF-8 (invalid bytes replaced by U+FFFD) of
+// at most n bytes, cut between characters.
+func clipUTF8(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
