@@ -200,6 +200,12 @@ func mysqlConfig(rest string) (*mysql.Config, []string, error) {
 	}
 	pass, _ := u.User.Password()
 	params := u.Query()
+	// The store counts the rows a statement changed (a skipped duplicate
+	// price, a claim taken): with clientFoundRows the driver would count
+	// the rows matched instead, and those counts would lie.
+	if v := params.Get("clientFoundRows"); v != "" && v != "false" {
+		return nil, nil, errors.New("mysql URL: clientFoundRows is not supported: the store relies on counts of changed rows")
+	}
 	params.Set("parseTime", "true")
 	params.Set("loc", "UTC")
 	if params.Get("timeout") == "" {

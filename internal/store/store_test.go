@@ -211,6 +211,8 @@ func TestCheckDSN(t *testing.T) {
 		{"mysql://u:p@db:3307/stock?tls=true", ""},
 		{"mysql://u@h1:3311,h2:3312,h3:3313/stock", ""},
 		{"mysql://u@h1:3311,,h3:3313/stock", `mysql URL: empty host in "h1:3311,,h3:3313"`},
+		{"mysql://u@db/stock?clientFoundRows=true", "mysql URL: clientFoundRows is not supported: the store relies on counts of changed rows"},
+		{"mysql://u@db/stock?clientFoundRows=false", ""},
 		{"sqlite://", "sqlite URL: empty path (use sqlite://stockwatch.db or sqlite://:memory:)"},
 		{"mysql://db/x", "mysql URL: want mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params]"},
 		{"mysql://u@db", "mysql URL: want mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params]"},
