@@ -553,3 +553,48 @@ func TestRetryable(t *testing.T) {
 		}
 	}
 }
+
+// TestGetPriceHistory: the range and the number of points reach the
+// server, and zero times take the server's defaults.
+func TestGetPriceHistory(t *testing.T) {
+	t.Parallel()
+	srv := clienttest.Start(t, clienttest.Options{})
+	srv.AddUser(t, "alice@example.com", "AAPL")
+	var ps []stock.Price
+	for i, v := range []float64{10, 12, 11} {
+		mt := clienttest.Now.Add(-time.Duration(3-i) * time.Hour)
+		ps = append(ps, stock.Price{Ticker: "AAPL", Price: v, Currency: "USD", MarketTime: mt, CollectTime: mt})
+	}
+	srv.InsertPrices(t, ps...)
+	c, _ := dial(t, srv, client.Options{})
+
+	h, err := c.GetPriceHistory(t.Context(), "alice@example.com", time.Time{}, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h.GetSince().AsTime(), clienttest.Now.Add(-24*time.Hour); !got.Equal(want) {
+		t.Errorf("default since = %v, want %v", got, want)
+	}
+	if got := h.GetUntil().AsTime(); !got.Equal(clienttest.Now) {
+		t.Errorf("default until = %v, want %v", got, clienttest.Now)
+	}
+	testkit.WantCount(t, "points", len(h.GetPoints()), 3)
+
+	since := clienttest.Now.Add(-150 * time.Minute)
+	h, err = c.GetPriceHistory(t.Context(), "alice@example.com", since, clienttest.Now.Add(-30*time.Minute), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.GetSince().AsTime(); !got.Equal(since) {
+		t.Errorf("since = %v, want %v", got, since)
+	}
+	if len(h.GetPoints()) != 1 || h.GetCount() != 2 || h.GetPoints()[0].GetPrice() != 11 {
+		t.Errorf("points = %v of %d prices, want the last (11) of 2", h.GetPoints(), h.GetCount())
+	}
+
+	_, err = c.GetPriceHistory(t.Context(), "alice@example.com", time.Time{}, time.Time{}, 2001)
+	wantCode(t, err, codes.InvalidArgument)
+	if got, want := status.Convert(err).Message(), "max_points must be between 1 and 2000, got 2001"; got != want {
+		t.Errorf("message = %q, want %q", got, want)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
@@ -78,6 +79,23 @@ func (c *Client) GetAveragePrice(ctx context.Context, email string, count int) (
 	}
 	req := &pb.GetAveragePriceRequest{Email: email, Count: int32(count)}
 	return call(ctx, c, c.stock.GetAveragePrice, req)
+}
+
+// GetPriceHistory returns the prices of the user's ticker with a market
+// time in [since, until), in time order, downsampled to at most maxPoints
+// (0: the server's default, 500). A zero since means 24 hours before
+// until, a zero until the server's now. INVALID_ARGUMENT for an empty or
+// too long range (over 366 days) or maxPoints outside 0…2000, NOT_FOUND
+// for an unknown e-mail.
+func (c *Client) GetPriceHistory(ctx context.Context, email string, since, until time.Time, maxPoints int32) (*pb.PriceHistory, error) {
+	req := &pb.GetPriceHistoryRequest{Email: email, MaxPoints: maxPoints}
+	if !since.IsZero() {
+		req.Since = timestamppb.New(since)
+	}
+	if !until.IsZero() {
+		req.Until = timestamppb.New(until)
+	}
+	return call(ctx, c, c.stock.GetPriceHistory, req)
 }
 
 // ListUsers returns one page of users, each with their latest price.
