@@ -25,6 +25,7 @@ func TestFlagsAfterArguments(t *testing.T) {
 			"register": {"dave@example.com", "AAPL"}, "update": {"alice@example.com", "MSFT"},
 			"delete": {"bob@example.com", "-y"}, "user": {"alice@example.com"}, "latest": {"alice@example.com"},
 			"average": {"alice@example.com", "3"}, "prices": {"AAPL"}, "purge": {"30d", "-y"},
+			"history": {"alice@example.com", "-since", "7d"},
 		}[c.name]
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

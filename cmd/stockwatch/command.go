@@ -27,6 +27,10 @@ type command struct {
 	// of arguments, before their values); its error is the message of a
 	// usage error.
 	check func() error
+	// asks are the menu's questions after those of args, for what the
+	// command line gives as flags (history's range): their parse stores
+	// the answer where the flag would have.
+	asks []arg
 	// confirm, if set, makes the command ask before it runs (skipped
 	// with -y): it returns what the command will do with p, "delete
 	// alice@example.com", for "Really delete alice@example.com? [y/N]".

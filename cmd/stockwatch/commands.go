@@ -17,7 +17,7 @@ import (
 // declarations, asking for each argument.
 func commands() []*command {
 	return []*command{
-		registerCmd(), updateCmd(), deleteCmd(), userCmd(), latestCmd(), averageCmd(),
+		registerCmd(), updateCmd(), deleteCmd(), userCmd(), latestCmd(), averageCmd(), historyCmd(),
 		usersCmd(), pricesCmd(), purgeCmd(), healthCmd(), versionCmd(),
 	}
 }
@@ -80,13 +80,19 @@ func userCmd() *command {
 }
 
 func latestCmd() *command {
+	var w watch
 	return &command{
 		name:    "latest",
 		args:    []arg{emailArg},
-		summary: "latest price of the user's ticker",
-		help:    "Shows the newest collected price of the ticker EMAIL tracks. Fails with NOT_FOUND if EMAIL is not registered, FAILED_PRECONDITION if no price has been collected yet.",
-		example: "stockwatch latest alice@example.com",
-		run:     rpc(byEmail((*client.Client).GetLatestPrice), answer((*printer).priceText)),
+		summary: "latest price of the user's ticker (-watch: until Ctrl-C)",
+		help: "Shows the newest collected price of the ticker EMAIL tracks. With -watch, asks again every -every\n" +
+			"(15s by default) until Ctrl-C, and prints a line (with -o json, an object) each time the price or\n" +
+			"its market time changes. Fails with NOT_FOUND if EMAIL is not registered, FAILED_PRECONDITION if no\n" +
+			"price has been collected yet.",
+		example: "stockwatch latest alice@example.com -watch",
+		flags:   w.flags,
+		check:   w.check,
+		run:     w.run,
 	}
 }
 

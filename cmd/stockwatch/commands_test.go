@@ -126,6 +126,26 @@ func TestCommands(t *testing.T) {
 		{name: "average_count_not_number", args: []string{"average", "alice@example.com", "ten"}, code: 2},
 		{name: "average_help", args: []string{"average", "-h"}},
 
+		// latest -watch (its runs until Ctrl-C are in TestLatestWatch)
+		{name: "latest_watch_not_found", args: []string{"latest", "-watch", "nobody@example.com"}, code: 1, calls: 1},
+		{name: "latest_bad_every", args: []string{"latest", "alice@example.com", "-watch", "-every", "10ms"}, code: 2},
+		{name: "latest_every_too_long", args: []string{"latest", "alice@example.com", "-watch", "--every=2h"}, code: 2},
+		{name: "latest_every_no_unit", args: []string{"latest", "alice@example.com", "-watch", "-every", "5"}, code: 2},
+
+		// history
+		{name: "history", args: []string{"history", "alice@example.com"}, calls: 1},
+		{name: "history_days", args: []string{"history", "-since", "60d", "alice@example.com"}, calls: 1},
+		{name: "history_json", args: []string{"-o", "json", "history", "alice@example.com", "-since", "60d"}, calls: 1},
+		{name: "history_flat", args: []string{"history", "bob@example.com", "--since=1d12h"}, calls: 1},
+		{name: "history_empty_range", args: []string{"history", "alice@example.com", "-since", "1m"}, calls: 1},
+		{name: "history_empty_range_json", args: []string{"history", "alice@example.com", "-since", "1m", "-o", "json"}, calls: 1},
+		{name: "history_no_price", args: []string{"history", "carol@example.com"}, code: 1, calls: 1},
+		{name: "history_not_found", args: []string{"history", "nobody@example.com"}, code: 1, calls: 1},
+		{name: "history_bad_since", args: []string{"history", "alice@example.com", "-since", "a while"}, code: 2},
+		{name: "history_since_too_long", args: []string{"history", "alice@example.com", "-since", "367d"}, code: 2},
+		{name: "history_since_zero", args: []string{"history", "alice@example.com", "-since", "0d"}, code: 2},
+		{name: "history_help", args: []string{"history", "-h"}},
+
 		// users
 		{name: "users", args: []string{"users"}, calls: 1},
 		{name: "users_json", args: []string{"users", "-o", "json"}, calls: 1},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,6 +51,7 @@ func runMenu(ctx context.Context, s *session, stdin io.Reader) int {
 		{"Show a user", m.command("user")},
 		{"Latest value", m.command("latest")},
 		{"Average of the last X values", m.command("average")},
+		{"Price history (sparkline)", m.command("history")},
 		{"Show all data (users, then prices)" + admin(s.cfg), m.showAll},
 		{"Delete data older than a period" + admin(s.cfg), m.command("purge")},
 		{"Exit", func(context.Context) error { return errQuit }},
@@ -144,7 +146,7 @@ func (m *menu) command(name string) func(ctx context.Context) error {
 	c := lookup(name)
 	return func(ctx context.Context) error {
 		var p params
-		for _, a := range c.args {
+		for _, a := range append(slices.Clip(c.args), c.asks...) {
 			prompt := a.prompt
 			if a.name == emailArg.name && m.email != "" {
 				prompt = fmt.Sprintf("E-mail [%s]: ", m.email)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -175,6 +176,59 @@ func (p *printer) averageText(a *pb.AveragePrice) error {
 	}
 	return p.text("%s: average %s of the last %s (%s%s)", a.GetTicker(), money.Format(a.GetAverage(), a.GetCurrency()),
 		plural(int64(a.GetCount()), "price", "prices"), span, note)
+}
+
+// historyText writes a price history over the range given as since
+// ("24h", "7d"): a heading, a sparkline of its points, then the first,
+// last, lowest and highest price and the change from first to last.
+//
+//	AAPL, last 24h: 3 prices, 2026-03-02 15:01:00 UTC to 2026-03-02 15:03:00 UTC
+//	▁▄█
+//	first 187.10 USD  last 187.42 USD  min 187.10 USD  max 187.42 USD  change +0.2%
+func (p *printer) historyText(h *pb.PriceHistory, since string) error {
+	if len(h.GetPoints()) == 0 {
+		return p.text("%s, last %s: no prices.", h.GetTicker(), since)
+	}
+	price := func(pt *pb.PricePoint) string { return money.Format(pt.GetPrice(), h.GetCurrency()) }
+	span := fmt.Sprintf("%s to %s", p.time(h.GetFirst().GetMarketTime()), p.time(h.GetLast().GetMarketTime()))
+	if h.GetCount() == 1 {
+		span = "at " + p.time(h.GetLast().GetMarketTime())
+	}
+	return p.text("%s, last %s: %s, %s\n%s\nfirst %s  last %s  min %s  max %s  change %s",
+		h.GetTicker(), since, plural(int64(h.GetCount()), "price", "prices"), span, sparkline(h.GetPoints()),
+		price(h.GetFirst()), price(h.GetLast()), price(h.GetMin()), price(h.GetMax()), percent(h.GetChangePercent()))
+}
+
+// sparkBars are the levels of a sparkline, lowest first.
+var sparkBars = []rune("▁▂▃▄▅▆▇█")
+
+// sparkline draws one bar per point, scaled from the lowest point (▁) to
+// the highest (█); a flat line is drawn at mid height (▄), since neither
+// end of the scale means anything then.
+func sparkline(points []*pb.PricePoint) string {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, pt := range points {
+		lo, hi = min(lo, pt.GetPrice()), max(hi, pt.GetPrice())
+	}
+	var b strings.Builder
+	for _, pt := range points {
+		level := 3
+		if hi > lo {
+			level = int(math.Round((pt.GetPrice() - lo) / (hi - lo) * float64(len(sparkBars)-1)))
+		}
+		b.WriteRune(sparkBars[level])
+	}
+	return b.String()
+}
+
+// percent formats a change in percent with its sign and one decimal:
+// "+1.8%", "-0.3%"; "+0.0%" for what rounds to zero either way.
+func percent(v float64) string {
+	v = math.Round(v*10) / 10
+	if v == 0 {
+		v = 0 // not -0, which would print as "-0.0%"
+	}
+	return fmt.Sprintf("%+.1f%%", v)
 }
 
 // usersTable writes users with their latest price as a table.
