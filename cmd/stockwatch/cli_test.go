@@ -148,6 +148,14 @@ func TestCompletionCandidates(t *testing.T) {
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "register\t") {
 		t.Errorf("__complete reg: exit %d, stdout %q", r.code, r.stdout)
 	}
+	r = runCLI(t, t.Context(), "127.0.0.1:1", nil, "", "__complete", "hi")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "history\t") {
+		t.Errorf("__complete hi: exit %d, stdout %q", r.code, r.stdout)
+	}
+	r = runCLI(t, t.Context(), "127.0.0.1:1", nil, "", "__complete", "latest", "alice@example.com", "--w")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "--watch\t") {
+		t.Errorf("__complete latest EMAIL --w: exit %d, stdout %q", r.code, r.stdout)
+	}
 	r = runCLI(t, t.Context(), "127.0.0.1:1", nil, "", "__complete", "users", "-o", "")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "text\njson\n") {
 		t.Errorf("__complete users -o: exit %d, stdout %q", r.code, r.stdout)
