@@ -85,8 +85,7 @@ func TestLatestWatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := clienttest.Start(t, clienttest.Options{})
-			seed(t, srv)
+			srv := seeded(t, clienttest.Options{})
 			var out bytes.Buffer
 			s := testSession(t, srv, &out, tt.json)
 			ctx, cancel := context.WithCancel(t.Context())
@@ -117,8 +116,7 @@ func TestLatestWatch(t *testing.T) {
 // after what it printed before.
 func TestLatestWatchFails(t *testing.T) {
 	t.Parallel()
-	srv := clienttest.Start(t, clienttest.Options{})
-	seed(t, srv)
+	srv := seeded(t, clienttest.Options{})
 	var out bytes.Buffer
 	s := testSession(t, srv, &out, false)
 	clock := newFakeTicks()
@@ -146,8 +144,7 @@ func TestLatestWatchInterrupted(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := clienttest.Start(t, clienttest.Options{})
-			seed(t, srv)
+			srv := seeded(t, clienttest.Options{})
 			ctx, cancel := context.WithTimeout(t.Context(), 2500*time.Millisecond)
 			defer cancel()
 			r := runCLI(t, ctx, srv.Addr, nil, "", args...)
