@@ -207,11 +207,18 @@ func (t *writeTx) notifyCrossings(ctx context.Context, tickers []string, appendO
 	if err := rows.Err(); err != nil {
 		return t.db.wrap(err, "read alerts")
 	}
-	var out [][]any
+	var out, evs [][]any
 	for _, a := range alerts {
 		armA, armB := a.ArmedAbove, a.ArmedBelow
 		for _, p := range appendOf[a.Ticker] {
 			for _, c := range a.Observe(p) {
+				if t.db.events {
+					r, err := alertEventRow(a.Email, c)
+					if err != nil {
+						return t.db.wrap(err, "alert events")
+					}
+					evs = append(evs, r)
+				}
 				for _, ch := range a.Channels {
 					url, secret := "", ""
 					if ch == stock.ChannelWebhook {
@@ -242,5 +249,5 @@ func (t *writeTx) notifyCrossings(ctx context.Context, tickers []string, appendO
 			return t.db.wrap(err, "insert notifications")
 		}
 	}
-	return nil
+	return t.insertEvents(ctx, evs)
 }

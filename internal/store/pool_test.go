@@ -42,6 +42,7 @@ func TestEveryStatementIsRebound(t *testing.T) {
 	pool.SetMaxOpenConns(1)
 	db := newDB(pool, pool, d, "test")
 	db.retries = 5
+	db.events = true // so that the events' inserts run too
 	defer db.Close()
 
 	now := time.Now().UTC().Truncate(time.Second)
@@ -128,6 +129,10 @@ func TestEveryStatementIsRebound(t *testing.T) {
 			}
 			return err
 		}},
+		{"ClaimEvents", func() error { _, err := db.ClaimEvents(ctx, "p1", now, now.Add(time.Minute), 10); return err }},
+		{"PublishedEvents", func() error { _, err := db.PublishedEvents(ctx, "p1", []int64{1}, now); return err }},
+		{"PendingEvents", func() error { _, err := db.PendingEvents(ctx); return err }},
+		{"PurgeEvents", func() error { _, _, err := db.PurgeEvents(ctx, now.Add(-time.Hour)); return err }},
 		{"ListUsers", func() error { _, err := db.ListUsers(ctx, "", 10); return err }},
 		{"ListPrices", func() error {
 			_, err := db.ListPrices(ctx, "AAPL", &stock.PriceCursor{MarketTime: now.Add(time.Hour), ID: 1 << 40}, 10)

@@ -42,6 +42,7 @@ type DB struct {
 	dsn     string        // redacted, for logs
 	node    func() string // the server new connections go to; nil on SQLite
 	retries int           // of a write transaction that deadlocked
+	events  bool          // write events for other systems (WithEvents)
 
 	// beforeCommit, when set (by tests), runs after a write transaction's
 	// statements and before its commit; an error rolls it back.
@@ -51,14 +52,14 @@ type DB struct {
 // Open connects to the database named by dsn (sqlite://PATH,
 // sqlite://:memory:, or mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]/DB[?params],
 // where several hosts are the nodes of one Galera cluster, see
-// docs/galera.md) and applies the embedded migrations. It returns an error if the DSN is
+// docs/galera.md), applies the embedded migrations and then opts. It returns an error if the DSN is
 // malformed, the database is unreachable or a migration fails.
-func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
-	return open(ctx, dsn, log, math.MaxInt64)
+func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*DB, error) {
+	return open(ctx, dsn, log, math.MaxInt64, opts...)
 }
 
 // open is Open, applying the migrations only up to version upTo.
-func open(ctx context.Context, dsn string, log *slog.Logger, upTo int64) (*DB, error) {
+func open(ctx context.Context, dsn string, log *slog.Logger, upTo int64, opts ...Option) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -79,6 +80,9 @@ func open(ctx context.Context, dsn string, log *slog.Logger, upTo int64) (*DB, e
 	if err := db.migrate(ctx, log, upTo); err != nil {
 		db.Close()
 		return nil, err
+	}
+	for _, o := range opts {
+		o(db)
 	}
 	return db, nil
 }

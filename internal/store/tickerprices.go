@@ -222,8 +222,16 @@ func (t *writeTx) insertTickers(ctx context.Context, tickers []string, byTicker 
 		return 0, err
 	}
 	// The prices that moved a ticker's newest on, in order, are the ones
-	// alerts see (alerts.go); a renumbered ticker's are not: its state was
-	// behind, so which price came after which is not known here.
+	// alerts and events see (alerts.go, events.go); a renumbered ticker's
+	// are not: its state was behind, so which price came after which is
+	// not known here.
+	evs, err := t.priceEvents(extend, appendOf)
+	if err != nil {
+		return 0, t.db.wrap(err, "price events")
+	}
+	if err := t.insertEvents(ctx, evs); err != nil {
+		return 0, err
+	}
 	if err := t.notifyCrossings(ctx, extend, appendOf); err != nil {
 		return 0, err
 	}
