@@ -50,6 +50,7 @@ type config struct {
 	NotifyKeep      time.Duration
 	SMTPURL         string
 	MailFrom        string
+	NATSURL         string
 }
 
 func (c config) runsAPI() bool       { return c.Role == "all" || c.Role == "api" }
@@ -93,6 +94,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	cliconfig.DurationVar(fs, &c.NotifyKeep, "notify-keep", 30*24*time.Hour, "notifier: how long sent and failed notifications are kept; 0 keeps all")
 	fs.StringVar(&c.SMTPURL, "smtp-url", "", "notifier: SMTP server of e-mail alerts, smtp://[USER:PASS@]HOST[:PORT][?starttls=mandatory|opportunistic|none] or smtps://…; empty: e-mail alerts fail")
 	fs.StringVar(&c.MailFrom, "mail-from", "", "notifier: sender address of e-mail alerts (needed with -smtp-url)")
+	fs.StringVar(&c.NATSURL, "nats-url", "", "NATS server(s) with JetStream, nats://HOST:PORT[,…]: prices and alert crossings are also published there (stream STOCKWATCH, subjects stockwatch.prices.TICKER and stockwatch.alerts.TICKER); the notifier role publishes; empty: no events")
 	fs.Float64Var(&c.AlertHysteresis, "alert-hysteresis", 100*stock.DefaultHysteresis, "API: percent of a threshold by which a price must come back inside an alert band to re-arm it (bands keep the value they were set with)")
 
 	version := cliconfig.AddVersion(fs)
@@ -227,6 +229,11 @@ func (c config) validateOutputs() error {
 	if c.NotifyAttempts < 1 || c.NotifyAttempts > 100 {
 		return fmt.Errorf("-notify-attempts: must be between 1 and 100, got %d", c.NotifyAttempts)
 	}
+	if c.NATSURL != "" {
+		if err := checkNATSURL(c.NATSURL); err != nil {
+			return fmt.Errorf("-nats-url: %v", err)
+		}
+	}
 	if c.SMTPURL != "" {
 		if _, err := notifier.NewEmail(c.SMTPURL, c.MailFrom, nil); err != nil {
 			return fmt.Errorf("-smtp-url/-mail-from: %v", err)
@@ -266,7 +273,7 @@ func (c config) logValue() []any {
 		"retention", c.Retention, "verify_tickers", c.VerifyTickers, "verify_rate", c.VerifyRate,
 		"verify_burst", c.VerifyBurst, "verify_per_cycle", c.VerifyPerCycle, "admin_token", token,
 		"tls", c.TLSCert != "", "mtls", c.TLSClientCA != "",
-		"alert_hysteresis", c.AlertHysteresis, "notify_attempts", c.NotifyAttempts, "notify_lease", c.NotifyLease, "notify_keep", c.NotifyKeep, "smtp_url", redactURL(c.SMTPURL), "mail_from", c.MailFrom,
+		"alert_hysteresis", c.AlertHysteresis, "notify_attempts", c.NotifyAttempts, "notify_lease", c.NotifyLease, "notify_keep", c.NotifyKeep, "smtp_url", redactURL(c.SMTPURL), "mail_from", c.MailFrom, "nats_url", redactNATS(c.NATSURL),
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -26,6 +27,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/api"
 	"github.com/stockwatch/stockwatch/internal/breaker"
 	"github.com/stockwatch/stockwatch/internal/collector"
+	"github.com/stockwatch/stockwatch/internal/events"
 	"github.com/stockwatch/stockwatch/internal/metrics"
 	"github.com/stockwatch/stockwatch/internal/notifier"
 	"github.com/stockwatch/stockwatch/internal/rest"
@@ -52,6 +54,8 @@ type daemon struct {
 	verify *breaker.Breaker     // the API's ticker checks'; nil without them
 	coll   *collector.Collector // nil unless the collector runs
 	notif  *notifier.Notifier   // nil unless the notifier runs
+	pub    *events.Publisher    // nil unless the notifier runs with -nats-url
+	nc     *nats.Conn           // the publisher's; nil without it
 	rest   *rest.Gateway        // the REST/JSON API; nil unless the API runs with -http-addr
 	web    *web.Server          // the dashboard; nil when rest is
 }
@@ -77,7 +81,7 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 	if err := d.listen(); err != nil {
 		return nil, err
 	}
-	if d.db, err = store.Open(ctx, cfg.DB, log); err != nil {
+	if d.db, err = store.Open(ctx, cfg.DB, log, storeOptions(cfg)...); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", store.Redact(cfg.DB), err)
 	}
 	for name, stats := range d.db.PoolStats() {
@@ -98,6 +102,11 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 	if cfg.runsNotifier() {
 		if err := d.setupNotifier(owner); err != nil {
 			return nil, err
+		}
+		if cfg.NATSURL != "" {
+			if err := d.setupEvents(owner); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if cfg.runsAPI() {
@@ -299,6 +308,9 @@ func (d *daemon) serve(ctx context.Context) error {
 	}
 	if d.notif != nil {
 		g.Go(func() error { return d.notif.Run(gctx) })
+	}
+	if d.pub != nil {
+		g.Go(func() error { return d.pub.Run(gctx) })
 	}
 	var hs *http.Server
 	if d.hlis != nil {
@@ -503,6 +515,9 @@ func (d *daemon) close() {
 	}
 	if d.rest != nil {
 		d.rest.Close() // after the HTTP handlers (shutdown), before the database
+	}
+	if d.nc != nil {
+		d.nc.Close()
 	}
 	if d.db != nil {
 		if err := d.db.Close(); err != nil {
