@@ -83,7 +83,7 @@ type counter struct {
 }
 
 func (c *counter) add(r events.Result, n int) { c.mu.Lock(); c.n[r] += n; c.mu.Unlock() }
-func (c *counter) get(r events.Result) int   { c.mu.Lock(); defer c.mu.Unlock(); return c.n[r] }
+func (c *counter) get(r events.Result) int    { c.mu.Lock(); defer c.mu.Unlock(); return c.n[r] }
 
 func eventually(tb testing.TB, what string, d time.Duration, ok func() bool) {
 	tb.Helper()
@@ -184,4 +184,3 @@ func TestPublisherThroughNATSRestart(t *testing.T) {
 			b, c.get(events.ResultError), c.get(events.ResultDuplicate), dupBefore)
 	})
 }
-

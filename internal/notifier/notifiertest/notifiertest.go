@@ -116,9 +116,11 @@ type SMTP struct {
 	Addr string // host:port
 
 	user, pass string
+	pki        *tlstest.PKI
 	mu         sync.Mutex
 	msgs       []*mail.Message
 	down       bool
+	srv        *smtp.Server // nil while stopped
 }
 
 // NewSMTP starts an SMTP server. With pki it offers STARTTLS with pki's
@@ -126,22 +128,52 @@ type SMTP struct {
 // pass before MAIL.
 func NewSMTP(tb testing.TB, pki *tlstest.PKI, user, pass string) *SMTP {
 	tb.Helper()
-	s := &SMTP{user: user, pass: pass}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
-	srv.Domain = "127.0.0.1"
-	srv.AllowInsecureAuth = pki == nil
-	if pki != nil {
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pki.ServerCert}}
-	}
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	s := &SMTP{user: user, pass: pass, pki: pki}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	go srv.Serve(l)
-	tb.Cleanup(func() { srv.Close() })
 	s.Addr = l.Addr().String()
+	s.serve(l)
+	tb.Cleanup(s.Stop)
 	return s
+}
+
+func (s *SMTP) serve(l net.Listener) {
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	srv.Domain = "127.0.0.1"
+	srv.AllowInsecureAuth = s.pki == nil
+	if s.pki != nil {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{s.pki.ServerCert}}
+	}
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	go srv.Serve(l)
+}
+
+// Stop closes the server and its connections: connecting is refused until
+// Start.
+func (s *SMTP) Stop() {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Close()
+	}
+}
+
+// Start serves again on Addr after Stop, keeping the messages accepted
+// so far. It returns the error of listening there.
+func (s *SMTP) Start() error {
+	l, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return err
+	}
+	s.serve(l)
+	return nil
 }
 
 // SetDown makes the server refuse every message (451) or accept them again.
