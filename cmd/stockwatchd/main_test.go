@@ -77,6 +77,8 @@ func TestConfigErrors(t *testing.T) {
 		{"ZeroNotifyAttempts", []string{"-notify-attempts", "0"}, nil, `stockwatchd: -notify-attempts: must be between 1 and 100, got 0`},
 		{"SMTPURLScheme", []string{"-smtp-url", "http://mail", "-mail-from", "a@x.com"}, nil, `stockwatchd: -smtp-url/-mail-from: want smtp://[USER:PASS@]HOST[:PORT][?starttls=mandatory|opportunistic|none] or smtps://…`},
 		{"SMTPWithoutMailFrom", []string{"-smtp-url", "smtp://mail"}, nil, `stockwatchd: -smtp-url/-mail-from: mail from: email is required`},
+		{"NATSURLScheme", []string{"-nats-url", "http://nats:4222"}, nil, `stockwatchd: -nats-url: "http://nats:4222" is not a nats:// or tls:// URL`},
+		{"NATSURLEnvSecondHost", nil, map[string]string{"STOCKWATCH_NATS_URL": "nats://a:4222, nats://u:pw@"}, `stockwatchd: -nats-url: "nats://u:xxxxx@" is not a nats:// or tls:// URL`},
 		{"ZeroAlertHysteresis", []string{"-alert-hysteresis", "0"}, nil, `stockwatchd: -alert-hysteresis: must be a percent above 0 and at most 50, got 0`},
 		{"AlertHysteresisNaN", nil, map[string]string{"STOCKWATCH_ALERT_HYSTERESIS": "NaN"}, `stockwatchd: -alert-hysteresis: must be a percent above 0 and at most 50, got NaN`},
 		{"KeyWithoutCert", []string{"-tls-key", "k.pem"}, nil, `stockwatchd: -tls-cert and -tls-key: give both or neither`},
