@@ -142,9 +142,10 @@ type Config struct {
 	Poll time.Duration
 	// Batch is how many events one claim takes (default 100).
 	Batch int
-	// Lease is how long a claim holds (default 30s); it must stay well
-	// under Duplicates, so that an event published again after a claim
-	// expired is still dropped as a repeat.
+	// Lease is how long a claim holds (default 30s); a batch publishes
+	// for half of it at most. It must stay well under Duplicates, so that
+	// an event published again after a claim expired is still dropped as
+	// a repeat.
 	Lease time.Duration
 	// PublishTimeout bounds the wait for one ack (default 5s).
 	PublishTimeout time.Duration
@@ -267,8 +268,9 @@ func (p *Publisher) result(r Result, n int) {
 // Once claims one batch of pending events, publishes them in order,
 // marks those JetStream acknowledged published, and returns how many it
 // claimed. At the first publish without an ack it stops and returns that
-// error: the rest stay claimed by this publisher, whose next claim takes
-// them again (another publisher's after the lease).
+// error, and it stops after half the lease: the rest stay claimed by this
+// publisher, whose next claim takes them again (another publisher's after
+// the lease).
 func (p *Publisher) Once(ctx context.Context) (int, error) {
 	now := p.cfg.Now()
 	evs, err := p.st.ClaimEvents(ctx, p.cfg.Owner, now, now.Add(p.cfg.Lease), p.cfg.Batch)
@@ -280,7 +282,13 @@ func (p *Publisher) Once(ctx context.Context) (int, error) {
 		dup      int
 		firstErr error
 	)
+	// Half the lease for the batch: another publisher never takes over a
+	// claim this one is still publishing (unless the process stalls).
+	stop := now.Add(p.cfg.Lease / 2)
 	for _, e := range evs {
+		if p.cfg.Now().After(stop) {
+			break // the rest: this publisher's next claim
+		}
 		pctx, cancel := context.WithTimeout(ctx, p.cfg.PublishTimeout)
 		d, err := Publish(pctx, p.js, p.cfg.Stream, e)
 		cancel()

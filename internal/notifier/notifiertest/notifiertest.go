@@ -121,6 +121,7 @@ type SMTP struct {
 	msgs       []*mail.Message
 	down       bool
 	srv        *smtp.Server // nil while stopped
+	lis        net.Listener // srv's
 }
 
 // NewSMTP starts an SMTP server. With pki it offers STARTTLS with pki's
@@ -148,7 +149,7 @@ func (s *SMTP) serve(l net.Listener) {
 	}
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.lis = srv, l
 	s.mu.Unlock()
 	go srv.Serve(l)
 }
@@ -157,10 +158,12 @@ func (s *SMTP) serve(l net.Listener) {
 // Start.
 func (s *SMTP) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, l := s.srv, s.lis
+	s.srv, s.lis = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
+		// The listener too: Serve may not have registered it yet.
+		l.Close()
 		srv.Close()
 	}
 }
