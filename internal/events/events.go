@@ -286,7 +286,7 @@ func (p *Publisher) Once(ctx context.Context) (int, error) {
 	// claim this one is still publishing (unless the process stalls).
 	stop := now.Add(p.cfg.Lease / 2)
 	for _, e := range evs {
-		if p.cfg.Now().After(stop) {
+		if len(done) > 0 && p.cfg.Now().After(stop) {
 			break // the rest: this publisher's next claim
 		}
 		pctx, cancel := context.WithTimeout(ctx, p.cfg.PublishTimeout)

@@ -185,3 +185,51 @@ func TestPublisherThroughNATSRestart(t *testing.T) {
 			b, c.get(events.ResultError), c.get(events.ResultDuplicate), dupBefore)
 	})
 }
+
+// TestBatchStopsAtHalfTheLease: a batch that has published for half its
+// lease leaves the rest to the publisher's next claim (so that no other
+// publisher takes over a claim still being published), and every event
+// still reaches the stream once.
+func TestBatchStopsAtHalfTheLease(t *testing.T) {
+	srv := natstest.Start(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, storetest.URL(t, storetest.SQLite), nil, store.WithEvents())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	js := jetStream(t, srv.URL)
+	if err := events.EnsureStream(ctx, js, events.StreamConfig()); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	for i := range 5 {
+		p := stock.Price{Ticker: "MSFT", Price: float64(400 + i), Currency: "USD", MarketTime: base.Add(time.Duration(i) * time.Minute), CollectTime: base}
+		if _, err := db.InsertPrices(ctx, []stock.Price{p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every reading of the clock is 10 s after the one before.
+	var mu sync.Mutex
+	now := base
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(10 * time.Second); return now }
+	pub := events.New(db, js, events.Config{Owner: "p", Lease: 30 * time.Second, Now: clock})
+	n, err := pub.Once(ctx)
+	if err != nil || n != 5 {
+		t.Fatalf("Once = %d, %v; want 5 claimed", n, err)
+	}
+	if left := pending(t, db); left == 0 || left == 5 {
+		t.Fatalf("after the first batch %d of 5 pending; want some published and the rest left", left)
+	}
+	for i := 0; pending(t, db) > 0; i++ {
+		if i == 5 {
+			t.Fatalf("%d events never published", pending(t, db))
+		}
+		if _, err := pub.Once(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if msgs := natstest.Messages(t, srv.URL, events.StreamName); len(msgs) != 5 {
+		t.Fatalf("stream holds %d messages, want 5", len(msgs))
+	}
+}
