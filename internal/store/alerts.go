@@ -186,26 +186,9 @@ func (t *writeTx) notifyCrossings(ctx context.Context, tickers []string, appendO
 	if len(tickers) == 0 {
 		return nil
 	}
-	args := make([]any, len(tickers))
-	for i, tk := range tickers {
-		args[i] = tk
-	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE ticker IN (`+placeholders(len(tickers))+`) ORDER BY email`+t.db.d.lockRows, args...)
+	alerts, err := t.lockAlerts(ctx, tickers)
 	if err != nil {
-		return t.db.wrap(err, "read alerts")
-	}
-	var alerts []stock.Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			rows.Close()
-			return t.db.wrap(err, "read alerts")
-		}
-		alerts = append(alerts, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return t.db.wrap(err, "read alerts")
+		return err
 	}
 	var out, evs [][]any
 	for _, a := range alerts {
@@ -237,8 +220,40 @@ func (t *writeTx) notifyCrossings(ctx context.Context, tickers []string, appendO
 			}
 		}
 	}
+	if err := t.insertNotifications(ctx, out); err != nil {
+		return err
+	}
+	return t.insertEvents(ctx, evs)
+}
+
+// lockAlerts returns the alert bands of tickers, locked until the
+// transaction ends, in e-mail order.
+func (t *writeTx) lockAlerts(ctx context.Context, tickers []string) ([]stock.Alert, error) {
+	args := make([]any, len(tickers))
+	for i, tk := range tickers {
+		args[i] = tk
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE ticker IN (`+placeholders(len(tickers))+`) ORDER BY email`+t.db.d.lockRows, args...)
+	if err != nil {
+		return nil, t.db.wrap(err, "read alerts")
+	}
+	defer rows.Close()
+	var alerts []stock.Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, t.db.wrap(err, "read alerts")
+		}
+		alerts = append(alerts, a)
+	}
+	return alerts, t.db.wrap(rows.Err(), "read alerts")
+}
+
+// insertNotifications inserts notification rows (the 18 columns below,
+// in order), in chunks that bound a statement's placeholders.
+func (t *writeTx) insertNotifications(ctx context.Context, rows [][]any) error {
 	const cols = 18
-	for chunk := range slices.Chunk(out, insertChunk*5/cols) {
+	for chunk := range slices.Chunk(rows, insertChunk*5/cols) {
 		var flat []any
 		for _, r := range chunk {
 			flat = append(flat, r...)
@@ -249,5 +264,5 @@ func (t *writeTx) notifyCrossings(ctx context.Context, tickers []string, appendO
 			return t.db.wrap(err, "insert notifications")
 		}
 	}
-	return t.insertEvents(ctx, evs)
+	return nil
 }

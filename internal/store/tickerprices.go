@@ -168,71 +168,34 @@ func (t *writeTx) insertTickers(ctx context.Context, tickers []string, byTicker 
 	if err != nil {
 		return 0, err
 	}
-	var (
-		appends, older []stock.Price
-		olderTickers   []string
-		extend         []string
-	)
-	appendOf := map[string][]stock.Price{}
-	for _, tk := range tickers {
-		st, ps := states[tk], byTicker[tk]
-		slices.SortFunc(ps, byMarketTime)
-		latest, hadOlder := micros(st.latest.MarketTime), false
-		for _, p := range ps {
-			switch mt := micros(p.MarketTime); {
-			case st.lastSeq == 0 || mt > latest:
-				appendOf[tk] = append(appendOf[tk], p)
-			case mt < latest:
-				older = append(older, p)
-				hadOlder = true
-			} // mt == latest: the newest price, stored
-		}
-		if hadOlder {
-			olderTickers = append(olderTickers, tk)
-		}
-		if len(appendOf[tk]) > 0 {
-			appends = append(appends, appendOf[tk]...)
-			extend = append(extend, tk)
-		}
-	}
-	n, err := t.insertPriceRows(ctx, appends)
+	sp := splitNewer(tickers, byTicker, states)
+	n, err := t.insertPriceRows(ctx, sp.appends)
 	if err != nil {
 		return 0, err
 	}
 	redo := map[string]bool{}
-	if n != int64(len(appends)) {
+	if n != int64(len(sp.appends)) {
 		// A newer price than the state's was already stored: the state
 		// was behind (prices written without it). Renumber from the table.
-		for _, tk := range extend {
+		for _, tk := range sp.extend {
 			redo[tk] = true
 		}
-		extend = nil
+		sp.extend = nil
 	}
-	m, err := t.insertPriceRows(ctx, older)
+	m, err := t.insertPriceRows(ctx, sp.older)
 	if err != nil {
 		return 0, err
 	}
 	if m > 0 {
-		for _, tk := range olderTickers {
+		for _, tk := range sp.olderTickers {
 			redo[tk] = true
 		}
-		extend = slices.DeleteFunc(extend, func(tk string) bool { return redo[tk] })
+		sp.extend = slices.DeleteFunc(sp.extend, func(tk string) bool { return redo[tk] })
 	}
-	if err := t.extend(ctx, extend, appendOf, states); err != nil {
+	if err := t.extend(ctx, sp.extend, sp.appendOf, states); err != nil {
 		return 0, err
 	}
-	// The prices that moved a ticker's newest on, in order, are the ones
-	// alerts and events see (alerts.go, events.go); a renumbered ticker's
-	// are not: its state was behind, so which price came after which is
-	// not known here.
-	evs, err := t.priceEvents(extend, appendOf)
-	if err != nil {
-		return 0, t.db.wrap(err, "price events")
-	}
-	if err := t.insertEvents(ctx, evs); err != nil {
-		return 0, err
-	}
-	if err := t.notifyCrossings(ctx, extend, appendOf); err != nil {
+	if err := t.afterNewest(ctx, sp.extend, sp.appendOf); err != nil {
 		return 0, err
 	}
 	for _, tk := range slices.Sorted(maps.Keys(redo)) {
@@ -241,6 +204,59 @@ func (t *writeTx) insertTickers(ctx context.Context, tickers []string, byTicker 
 		}
 	}
 	return n + m, nil
+}
+
+// newerSplit is a batch of prices split by where they go: after each
+// ticker's newest (appendOf, all of them in appends; extend names those
+// tickers) or before it (older; olderTickers names those tickers).
+type newerSplit struct {
+	appendOf             map[string][]stock.Price
+	appends, older       []stock.Price
+	extend, olderTickers []string
+}
+
+// splitNewer splits the prices of tickers, sorted by market time, against
+// their states. A price at a ticker's newest market time is stored
+// already and goes nowhere.
+func splitNewer(tickers []string, byTicker map[string][]stock.Price, states map[string]*tickerState) newerSplit {
+	sp := newerSplit{appendOf: map[string][]stock.Price{}}
+	for _, tk := range tickers {
+		st, ps := states[tk], byTicker[tk]
+		slices.SortFunc(ps, byMarketTime)
+		latest, hadOlder := micros(st.latest.MarketTime), false
+		for _, p := range ps {
+			switch mt := micros(p.MarketTime); {
+			case st.lastSeq == 0 || mt > latest:
+				sp.appendOf[tk] = append(sp.appendOf[tk], p)
+			case mt < latest:
+				sp.older = append(sp.older, p)
+				hadOlder = true
+			}
+		}
+		if hadOlder {
+			sp.olderTickers = append(sp.olderTickers, tk)
+		}
+		if len(sp.appendOf[tk]) > 0 {
+			sp.appends = append(sp.appends, sp.appendOf[tk]...)
+			sp.extend = append(sp.extend, tk)
+		}
+	}
+	return sp
+}
+
+// afterNewest writes what the prices that moved a ticker's newest on, in
+// order, cause: events (events.go) and alert notifications (alerts.go). A
+// renumbered ticker's prices cause none: its state was behind, so which
+// price came after which is not known here.
+func (t *writeTx) afterNewest(ctx context.Context, extend []string, appendOf map[string][]stock.Price) error {
+	evs, err := t.priceEvents(extend, appendOf)
+	if err != nil {
+		return t.db.wrap(err, "price events")
+	}
+	if err := t.insertEvents(ctx, evs); err != nil {
+		return err
+	}
+	return t.notifyCrossings(ctx, extend, appendOf)
 }
 
 // insertPriceRows inserts ps, skipping those whose (ticker, market time)
