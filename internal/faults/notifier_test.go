@@ -136,3 +136,47 @@ func unique(ids []string) map[string]bool {
 	}
 	return m
 }
+
+// TestTwoNotifiers: two notifiers on one database, neither killed, share
+// the due notifications by their claims: every one is delivered, and none
+// twice (a repeat needs a claim that lapsed: a notifier that died or
+// stalled past -notify-lease).
+func TestTwoNotifiers(t *testing.T) {
+	t.Parallel()
+	bin := buildDaemon(t)
+	url := storetest.URL(t, storetest.MySQL) // a SQLite file serves one process
+	const n = 200
+	hook := notifiertest.NewReceiver(t)
+	hook.Check(hookSecret, time.Now)
+	hook.SetDelay(10 * time.Millisecond)
+	prepareCrossings(t, url, n, hook.URL)
+	var cmds []*exec.Cmd
+	for range 2 {
+		cmd := exec.Command(bin, "-role", "notifier", "-db", url, "-http-addr", "", "-log-format", "json", "-log-level", "warn")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(unique(hook.IDs())) < n && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, cmd := range cmds {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, cmd := range cmds {
+		_ = cmd.Wait()
+	}
+	db, err := store.Open(context.Background(), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ids, sent := hook.IDs(), storetest.Count(t, db, "notifications", "state = ?", string(stock.NotificationSent))
+	if got := unique(ids); len(got) != n || len(ids) != n || sent != n {
+		t.Errorf("two notifiers: %d deliveries, %d distinct, %d marked sent; want %d of each", len(ids), len(got), sent, n)
+	}
+	fmt.Printf("two-notifiers: %d notifications, 2 notifiers, %d deliveries, %d distinct, %d repeats, %d marked sent\n",
+		n, len(ids), len(unique(ids)), len(ids)-len(unique(ids)), sent)
+}
