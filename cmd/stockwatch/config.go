@@ -50,7 +50,7 @@ func twins() cliconfig.Twins {
 // defaults so that a second flag set (a command's) starts from the first.
 func (c *config) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.config, "config", c.config, "configuration `file` (TOML); missing is fine unless named here or in the twin; empty: none")
-	fs.StringVar(&c.addr, "addr", c.addr, "`host:port` of the server")
+	fs.StringVar(&c.addr, "addr", c.addr, "`host:port` of the server; several replicas: host:port,host:port,... or dns:///name:port")
 	cliconfig.DurationVar(fs, &c.timeout, "timeout", c.timeout, "timeout of each attempt of a call")
 	fs.IntVar(&c.retries, "retries", c.retries, "retries of a call that failed with UNAVAILABLE, DEADLINE_EXCEEDED or ABORTED")
 	fs.StringVar(&c.output, "o", c.output, "output `format`: text or json (one object per line)")
@@ -68,6 +68,8 @@ func (c config) validate() error {
 	switch {
 	case c.addr == "":
 		return usagef("", "-addr: must not be empty")
+	case client.CheckAddr(c.addr) != nil:
+		return usagef("", "-addr: %v", client.CheckAddr(c.addr))
 	case c.timeout <= 0:
 		return usagef("", "-timeout: must be positive, got %s", c.timeout)
 	case c.retries < 0 || c.retries > 100:

@@ -9,6 +9,10 @@
 // UNAVAILABLE, DEADLINE_EXCEEDED and ABORTED are retried, with exponential
 // backoff and full jitter; every other code is the answer.
 //
+// Several servers (Dial's a:1,b:2,c:3 or dns:///name:port): calls go
+// round-robin to the replicas that answer SERVING to grpc.health.v1, so a
+// retry lands on another replica than the attempt that failed.
+//
 // The package does not validate arguments: the server does, and callers
 // that want to catch mistakes before sending use stock.ParseEmail,
 // stock.ParseTicker and stock.ValidateCount.
@@ -16,7 +20,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -114,7 +117,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Client talks to one Stockwatch server. It is safe for concurrent use.
+// Client talks to one Stockwatch server, or to several replicas. It is safe for concurrent use.
 type Client struct {
 	conn   *grpc.ClientConn
 	stock  pb.StockServiceClient
@@ -122,13 +125,18 @@ type Client struct {
 	opts   Options
 }
 
-// Dial returns a Client for the server at addr (host:port). It connects
-// lazily: an unreachable server shows up as UNAVAILABLE on the first call,
-// not here. It returns an error if the TLS files cannot be loaded or the
-// address cannot be parsed.
+// Dial returns a Client for the server at addr (host:port), or for
+// several replicas of it (a:1,b:2,c:3 or dns:///name:port; see CheckAddr).
+// With several, calls are spread round-robin over the replicas whose
+// health status is SERVING, and each retry goes to the next one, so a
+// call whose replica dies is retried on another. It connects lazily: an
+// unreachable server shows up as UNAVAILABLE on the first call, not here.
+// It returns an error if the TLS files cannot be loaded or the address is
+// malformed (CheckAddr's error).
 func Dial(addr string, opts Options) (*Client, error) {
-	if addr == "" {
-		return nil, errors.New("dial: empty address")
+	t, err := parseTarget(addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
 	}
 	opts = opts.withDefaults()
 	creds := insecure.NewCredentials()
@@ -157,8 +165,9 @@ func Dial(addr string, opts Options) (*Client, error) {
 	if opts.Token != "" {
 		dopts = append(dopts, grpc.WithPerRPCCredentials(bearer(opts.Token)))
 	}
+	dopts = append(dopts, t.dialOptions()...)
 	dopts = append(dopts, opts.DialOptions...)
-	conn, err := grpc.NewClient(addr, dopts...)
+	conn, err := grpc.NewClient(t.name, dopts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}

@@ -31,6 +31,12 @@ func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
 // dial returns a client of srv that never really sleeps between retries.
 func dial(tb testing.TB, srv *clienttest.Server, opts client.Options) (*client.Client, *sleeps) {
 	tb.Helper()
+	return dialAddr(tb, srv.Addr, opts)
+}
+
+// dialAddr is dial for any address Dial takes.
+func dialAddr(tb testing.TB, addr string, opts client.Options) (*client.Client, *sleeps) {
+	tb.Helper()
 	s := &sleeps{}
 	if opts.Sleep == nil {
 		opts.Sleep = s.sleep
@@ -38,7 +44,7 @@ func dial(tb testing.TB, srv *clienttest.Server, opts client.Options) (*client.C
 	if opts.Rand == nil {
 		opts.Rand = func() float64 { return 0.5 }
 	}
-	c, err := client.Dial(srv.Addr, opts)
+	c, err := client.Dial(addr, opts)
 	if err != nil {
 		tb.Fatalf("Dial: %v", err)
 	}

@@ -41,6 +41,9 @@ type Options struct {
 	AdminToken string
 	// TLS, when set, serves TLS (mTLS if it requires client certificates).
 	TLS *tls.Config
+	// DB, when set, is the database to serve (replicas of one service
+	// share it); default a fresh SQLite database.
+	DB *store.DB
 }
 
 // Server is a running in-process API server, stopped when the test ends.
@@ -52,7 +55,9 @@ type Server struct {
 	// Health is the health service; tests may change its status.
 	Health *health.Server
 
-	now time.Time
+	now      time.Time
+	stop     func()
+	stopOnce sync.Once
 
 	mu     sync.Mutex
 	calls  map[string]int      // method short name → attempts seen
@@ -73,8 +78,11 @@ func Start(tb testing.TB, opts Options) *Server {
 	if opts.Now.IsZero() {
 		opts.Now = Now
 	}
+	if opts.DB == nil {
+		opts.DB = storetest.Open(tb, storetest.SQLite)
+	}
 	s := &Server{
-		DB:     storetest.Open(tb, storetest.SQLite),
+		DB:     opts.DB,
 		Health: health.NewServer(),
 		now:    opts.Now,
 		calls:  map[string]int{},
@@ -104,12 +112,19 @@ func Start(tb testing.TB, opts Options) *Server {
 		defer close(done)
 		_ = gs.Serve(lis)
 	}()
-	tb.Cleanup(func() {
+	s.stop = func() {
 		gs.Stop()
 		<-done
-	})
+	}
+	tb.Cleanup(s.Stop)
 	return s
 }
+
+// Stop stops the server as a crash would, as far as its clients can
+// tell: the listener and every connection close at once, and the calls in
+// flight lose their replies (their handlers may still commit). It may be
+// called more than once.
+func (s *Server) Stop() { s.stopOnce.Do(s.stop) }
 
 func shortName(fullMethod string) string {
 	return fullMethod[strings.LastIndex(fullMethod, "/")+1:]
