@@ -217,6 +217,14 @@ func mysqlConfig(rest string) (*mysql.Config, []string, error) {
 		// charset; the driver refuses it for charsets where it is not).
 		params.Set("interpolateParams", "true")
 	}
+	if len(hosts) > 1 && !params.Has("wsrep_sync_wait") {
+		// Several hosts are the nodes of a Galera cluster, and replicas
+		// preferring different nodes serve one client's calls in turn: a
+		// read must see what the client's last call committed on another
+		// node (an update right after a register, a replay), so every
+		// read waits for the node's apply queue first (a causal read).
+		params.Set("wsrep_sync_wait", "1")
+	}
 	dsn := fmt.Sprintf("%s:%s@tcp(%s)/%s?%s", u.User.Username(), pass, hosts[0], db, params.Encode())
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {

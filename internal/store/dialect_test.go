@@ -94,3 +94,24 @@ func TestMySQLHosts(t *testing.T) {
 		})
 	}
 }
+
+// TestMySQLCausalReads: with several hosts (Galera nodes) every read waits
+// for the node's apply queue (wsrep_sync_wait=1) unless the URL says
+// otherwise; one host is left as it is (MySQL has no such variable).
+func TestMySQLCausalReads(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ rest, want string }{
+		{"u@h1/x", ""},
+		{"u@h1/x?wsrep_sync_wait=3", "3"},
+		{"u@h1,h2/x", "1"},
+		{"u@h1,h2/x?wsrep_sync_wait=0", "0"},
+	} {
+		cfg, _, err := mysqlConfig(tt.rest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Params["wsrep_sync_wait"]; got != tt.want {
+			t.Errorf("mysqlConfig(%q): wsrep_sync_wait = %q, want %q", tt.rest, got, tt.want)
+		}
+	}
+}

@@ -122,3 +122,19 @@ func repoRoot(tb testing.TB) string {
 		dir = up
 	}
 }
+
+// GaleraURL returns the URL with every node of nodes (as Galera returns
+// them: one host each, same user, database and parameters), starting with
+// node first (0-based) and going round: the -db of a replica that prefers
+// its own node and fails over to the next ones.
+func GaleraURL(nodes []string, first int) string {
+	hosts := make([]string, len(nodes))
+	var head, tail string
+	for i, u := range nodes {
+		at := strings.LastIndex(u, "@")
+		slash := at + 1 + strings.Index(u[at+1:], "/")
+		head, tail = u[:at+1], u[slash:]
+		hosts[(i-first+len(nodes))%len(nodes)] = u[at+1 : slash]
+	}
+	return head + strings.Join(hosts, ",") + tail
+}
