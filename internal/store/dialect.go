@@ -346,7 +346,8 @@ func mysqlDialect() dialect {
 		},
 		isUnavailable: func(err error) bool {
 			switch mysqlNumber(err) {
-			case erConCount, erServerShutdown, erReadOnly, erReadOnlyTx, erConnKilled, erClientTimeout, erNodeNotReady:
+			case erConCount, erServerShutdown, erReadOnly, erReadOnlyTx, erConnKilled, erClientTimeout, erNodeNotReady,
+				erLockWaitTimeout: // reruns spent: "try restarting transaction" is the client's to do
 				return true
 			}
 			var ne net.Error

@@ -30,6 +30,8 @@ func TestMySQLUnavailable(t *testing.T) {
 		{erReadOnlyTx, true},
 		{erConnKilled, true},
 		{erClientTimeout, true},
+		{erNodeNotReady, true},
+		{erLockWaitTimeout, true}, // after the store's reruns; also a causal read's timeout on Galera
 		{erDupEntry, false},
 		{1064, false}, // syntax error
 	} {

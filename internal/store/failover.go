@@ -167,8 +167,13 @@ var (
 )
 
 // check marks c bad when err says its node is not ready, and returns err.
+// A lock wait timeout counts too: with causal reads (wsrep_sync_wait) it
+// is what a read answers on a node cut off from the others before the
+// node knows it, and otherwise rare enough that a new connection (to the
+// same node if it is ready) costs nothing.
 func (c *nodeConn) check(err error) error {
-	if mysqlNumber(err) == erNodeNotReady {
+	switch mysqlNumber(err) {
+	case erNodeNotReady, erLockWaitTimeout:
 		c.bad.Store(true)
 	}
 	return err
