@@ -71,7 +71,7 @@ func parseRunConfig(args []string, stdout io.Writer) (runConfig, error) {
 func (c *runConfig) register(fs *flag.FlagSet) listFlags {
 	var l listFlags
 	l.backends = fs.String("backends", "mysql,sqlite", "backends to run, in order: mysql, sqlite")
-	fs.StringVar(&c.MySQL, "mysql", "mysql://root@127.0.0.1:3306", "MariaDB/MySQL server on which the run creates (and drops) stockwatch_bench_* databases")
+	fs.StringVar(&c.MySQL, "mysql", "mysql://root@127.0.0.1:3306", "MariaDB/MySQL server on which the run creates (and drops) stockwatch_bench_* databases; several hosts (Galera nodes) go to the daemon's -db")
 	fs.IntVar(&c.Users, "users", 10_000, "preloaded users")
 	fs.IntVar(&c.Tickers, "tickers", 1_000, "tickers the users track")
 	fs.IntVar(&c.Prices, "prices", 1_000_000, "preloaded prices, spread evenly over the tickers")

@@ -29,11 +29,14 @@ func (h *harness) connectMySQL(ctx context.Context, br *backendReport) error {
 	userHost, _, _ = strings.Cut(userHost, "/")
 	at := strings.LastIndex(userHost, "@")
 	if at < 0 {
-		return fmt.Errorf("-mysql %q: want mysql://USER[:PASS]@HOST[:PORT]", store.Redact(h.cfg.MySQL))
+		return fmt.Errorf("-mysql %q: want mysql://USER[:PASS]@HOST[:PORT][,HOST[:PORT]...]", store.Redact(h.cfg.MySQL))
 	}
 	mc := mysql.NewConfig()
 	mc.User, mc.Passwd, _ = strings.Cut(userHost[:at], ":")
-	mc.Net, mc.Addr, mc.Timeout = "tcp", userHost[at+1:], 5*time.Second
+	// Several hosts (a Galera cluster's nodes, which the daemon's -db
+	// takes): databases are created through the first.
+	first, _, _ := strings.Cut(userHost[at+1:], ",")
+	mc.Net, mc.Addr, mc.Timeout = "tcp", first, 5*time.Second
 	if !strings.Contains(mc.Addr, ":") {
 		mc.Addr += ":3306"
 	}
