@@ -307,3 +307,28 @@ func TestDNSTarget(t *testing.T) {
 		t.Errorf("status = %v", resp.GetStatus())
 	}
 }
+
+// TestNoReplicaServing: with every replica NOT_SERVING, a call (Health
+// too) fails UNAVAILABLE, saying so, instead of reaching one of them.
+func TestNoReplicaServing(t *testing.T) {
+	t.Parallel()
+	srvs, addr := replicas(t, 2)
+	c, _ := dialAddr(t, addr, client.Options{Retries: 1})
+	warm(t, t.Context(), c, srvs...)
+	for _, s := range srvs {
+		s.Health.SetServingStatus(pb.StockService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := c.Health(t.Context())
+		if status.Code(err) == codes.Unavailable {
+			if msg := status.Convert(err).Message(); !strings.Contains(msg, "health check failed") {
+				t.Errorf("message = %q, want the failed health check", msg)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Health with no replica serving: %v, want UNAVAILABLE within 10s", err)
+		}
+	}
+}
