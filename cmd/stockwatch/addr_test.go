@@ -30,9 +30,8 @@ func TestAddrList(t *testing.T) {
 	}
 
 	db := storetest.Open(t, storetest.SQLite)
-	live := clienttest.Start(t, clienttest.Options{DB: db})
+	live := seeded(t, clienttest.Options{DB: db})
 	dead := clienttest.Start(t, clienttest.Options{DB: db})
-	seed(t, live)
 	dead.Stop()
 	addr := dead.Addr + "," + live.Addr
 	for range 3 { // whichever replica a call would have gone to first
