@@ -25,7 +25,13 @@ func TestFlagsAfterArguments(t *testing.T) {
 			"register": {"dave@example.com", "AAPL"}, "update": {"alice@example.com", "MSFT"},
 			"delete": {"bob@example.com", "-y"}, "user": {"alice@example.com"}, "latest": {"alice@example.com"},
 			"average": {"alice@example.com", "3"}, "prices": {"AAPL"}, "purge": {"30d", "-y"},
-			"history": {"alice@example.com", "-since", "7d"},
+			"history": {"alice@example.com", "-since", "7d"}, "alert-set": {"alice@example.com", "-above", "210"},
+			"alert-show": {"alice@example.com"}, "alert-clear": {"alice@example.com"}, "notifications": {"alice@example.com"},
+		}[c.name]
+		// The alert commands but alert-set need a band, notifications its
+		// crossings.
+		arrange := map[string]func(testing.TB, *clienttest.Server){
+			"alert-show": aliceBand, "alert-clear": aliceBand, "notifications": aliceCrossings,
 		}[c.name]
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -36,7 +42,11 @@ func TestFlagsAfterArguments(t *testing.T) {
 				append(append([]string{c.name}, args...), "--o=json", "--timeout", "5s"),
 			} {
 				srv := seeded(t, clienttest.Options{})
+				if arrange != nil {
+					arrange(t, srv)
+				}
 				r := runCLI(t, t.Context(), srv.Addr, nil, "", line...)
+				r.stdout = secretRE.ReplaceAllString(r.stdout, "whsec_BASE64") // one per server
 				if r.code != 0 || !strings.HasPrefix(r.stdout, "{") {
 					t.Fatalf("%q: exit %d, stdout %q, stderr %q; want 0 and JSON", line, r.code, r.stdout, r.stderr)
 				}

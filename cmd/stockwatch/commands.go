@@ -18,6 +18,7 @@ import (
 func commands() []*command {
 	return []*command{
 		registerCmd(), updateCmd(), deleteCmd(), userCmd(), latestCmd(), averageCmd(), historyCmd(),
+		alertSetCmd(), alertShowCmd(), alertClearCmd(), notificationsCmd(),
 		usersCmd(), pricesCmd(), purgeCmd(), healthCmd(), versionCmd(),
 	}
 }

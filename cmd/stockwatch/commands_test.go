@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +148,39 @@ func TestCommands(t *testing.T) {
 		{name: "history_since_zero", args: []string{"history", "alice@example.com", "-since", "0d"}, code: 2},
 		{name: "history_help", args: []string{"history", "-h"}},
 
+		// alert-set, alert-show, alert-clear, notifications
+		{name: "alert_set", args: []string{"alert-set", "alice@example.com", "-above", "210", "-below", "180"}, calls: 1,
+			check: func(tb testing.TB, srv *clienttest.Server) {
+				testkit.WantCount(tb, "bands", storetest.Count(tb, srv.DB, "alerts", "email = ? AND above = 210 AND below = 180", "alice@example.com"), 1)
+			}},
+		{name: "alert_set_webhook", args: []string{"alert-set", "alice@example.com", "-below", "180", "-webhook", "https://hooks.example.com/sw", "-email"}, calls: 1},
+		{name: "alert_set_webhook_json", args: []string{"-o", "json", "alert-set", "alice@example.com", "-above", "210", "--webhook=https://hooks.example.com/sw"}, calls: 1},
+		{name: "alert_set_again", args: []string{"alert-set", "alice@example.com", "-above", "200", "-webhook", "https://hooks.example.com/sw"}, calls: 1, arrange: aliceBand},
+		{name: "alert_set_not_found", args: []string{"alert-set", "nobody@example.com", "-above", "210"}, code: 1, calls: 1},
+		{name: "alert_set_no_threshold", args: []string{"alert-set", "alice@example.com", "-webhook", "https://hooks.example.com/sw"}, code: 2},
+		{name: "alert_set_above_not_number", args: []string{"alert-set", "alice@example.com", "-above", "lots"}, code: 2},
+		{name: "alert_set_inverted", args: []string{"alert-set", "alice@example.com", "-above", "180", "-below", "210"}, code: 2},
+		{name: "alert_set_negative", args: []string{"alert-set", "alice@example.com", "-below=-5"}, code: 2},
+		{name: "alert_set_bad_webhook", args: []string{"alert-set", "alice@example.com", "-above", "210", "-webhook", "ftp://hooks.example.com"}, code: 2},
+		{name: "alert_set_help", args: []string{"alert-set", "-h"}},
+		{name: "alert_show", args: []string{"alert-show", "alice@example.com"}, calls: 1, arrange: aliceBand},
+		{name: "alert_show_json", args: []string{"alert-show", "alice@example.com", "-o", "json"}, calls: 1, arrange: aliceBand},
+		{name: "alert_show_none", args: []string{"alert-show", "bob@example.com"}, code: 1, calls: 1},
+		{name: "alert_show_none_json", args: []string{"-o", "json", "alert-show", "bob@example.com"}, code: 1, calls: 1},
+		{name: "alert_show_not_found", args: []string{"alert-show", "nobody@example.com"}, code: 1, calls: 1},
+		{name: "alert_clear", args: []string{"alert-clear", "alice@example.com"}, calls: 1, arrange: aliceBand,
+			check: func(tb testing.TB, srv *clienttest.Server) {
+				testkit.WantCount(tb, "bands", storetest.Count(tb, srv.DB, "alerts", ""), 0)
+			}},
+		{name: "alert_clear_json", args: []string{"-o", "json", "alert-clear", "alice@example.com"}, calls: 1, arrange: aliceBand},
+		{name: "alert_clear_none", args: []string{"alert-clear", "alice@example.com"}, code: 1, calls: 1},
+		{name: "notifications", args: []string{"notifications", "alice@example.com"}, calls: 1, arrange: aliceCrossings},
+		{name: "notifications_json", args: []string{"notifications", "-o", "json", "alice@example.com"}, calls: 1, arrange: aliceCrossings},
+		{name: "notifications_limit", args: []string{"notifications", "alice@example.com", "-limit", "1"}, calls: 1, arrange: aliceCrossings},
+		{name: "notifications_none", args: []string{"notifications", "bob@example.com"}, calls: 1},
+		{name: "notifications_not_found", args: []string{"notifications", "nobody@example.com"}, code: 1, calls: 1},
+		{name: "notifications_help", args: []string{"notifications", "-h"}},
+
 		// users
 		{name: "users", args: []string{"users"}, calls: 1},
 		{name: "users_json", args: []string{"users", "-o", "json"}, calls: 1},
@@ -229,12 +264,35 @@ func TestCommands(t *testing.T) {
 			if got := srv.StockCalls(); tt.calls >= 0 && got != tt.calls {
 				t.Errorf("RPCs sent = %d, want %d", got, tt.calls)
 			}
+			// A webhook secret is random: its golden shows its form.
+			r.stdout = secretRE.ReplaceAllString(r.stdout, "whsec_BASE64")
 			checkGolden(t, tt.name, r)
 			if tt.check != nil {
 				tt.check(t, srv)
 			}
 		})
 	}
+}
+
+// secretRE matches a webhook secret: "whsec_" and the base64 of 32 bytes.
+var secretRE = regexp.MustCompile(`whsec_[A-Za-z0-9+/]{43}=`)
+
+// aliceBand sets alice's band on AAPL: above 190, below 185, by e-mail.
+func aliceBand(tb testing.TB, srv *clienttest.Server) {
+	srv.SetAlert(tb, "alice@example.com", 190, 185)
+}
+
+// aliceCrossings sets alice's band and stores two newer AAPL prices that
+// cross it, up then down; the notifier sent the first and gave up on the
+// second.
+func aliceCrossings(tb testing.TB, srv *clienttest.Server) {
+	aliceBand(tb, srv)
+	at := clienttest.Now.Truncate(time.Minute)
+	srv.InsertPrices(tb,
+		stock.Price{Ticker: "AAPL", Price: 191.5, Currency: "USD", MarketTime: at.Add(-30 * time.Second), CollectTime: at.Add(-30 * time.Second)},
+		stock.Price{Ticker: "AAPL", Price: 184.9, Currency: "USD", MarketTime: at, CollectTime: at},
+	)
+	srv.Deliver(tb, nil, errors.New("smtp: 550 mailbox unavailable"))
 }
 
 // msftUnknown settles MSFT (carol's ticker) as unknown to Yahoo Finance.
@@ -322,6 +380,46 @@ func TestUsageErrorOrder(t *testing.T) {
 			if r.code != 2 || r.stdout != "" || r.stderr != tt.want {
 				t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing and %q", r.code, r.stdout, r.stderr, tt.want)
 			}
+		})
+	}
+}
+
+// TestAlertRetriedAfterLostReply: the server commits alert-set or
+// alert-clear but the reply is lost twice; the command retries with the
+// same request id and reports the one effect (the set's secret too, from
+// the replay), not NOT_FOUND or a second secret.
+func TestAlertRetriedAfterLostReply(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, method string
+		args         []string
+		arrange      func(testing.TB, *clienttest.Server)
+		want         *regexp.Regexp // stdout
+		bands        int
+	}{
+		{"set", "SetAlert", []string{"alert-set", "alice@example.com", "-above", "210"}, nil,
+			regexp.MustCompile(`\AAlert set for alice@example.com: AAPL above 210.00, by e-mail.\nWebhook secret: whsec_[A-Za-z0-9+/]{43}=\n`), 1},
+		{"clear", "DeleteAlert", []string{"alert-clear", "alice@example.com"}, aliceBand,
+			regexp.MustCompile(`\ACleared the price alert of alice@example.com.\n\z`), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := seeded(t, clienttest.Options{})
+			if tt.arrange != nil {
+				tt.arrange(t, srv)
+			}
+			srv.FailAfterCommit(tt.method, 2, codes.Unavailable)
+			r := runCLI(t, t.Context(), srv.Addr, nil, "", tt.args...)
+			if r.code != 0 || !tt.want.MatchString(r.stdout) {
+				t.Fatalf("exit status %d, stdout %q, stderr %q; want 0 and %s", r.code, r.stdout, r.stderr, tt.want)
+			}
+			ids := srv.RequestIDs(tt.method)
+			if len(ids) != 3 || ids[0] != ids[1] || ids[1] != ids[2] || ids[0] == "" {
+				t.Errorf("request ids of the attempts = %q, want one id three times", ids)
+			}
+			testkit.WantCount(t, "bands", storetest.Count(t, srv.DB, "alerts", ""), tt.bands)
+			testkit.WantCount(t, "request records", storetest.Count(t, srv.DB, "requests", ""), 1)
 		})
 	}
 }

@@ -91,7 +91,12 @@ func explain(err error, cfg config) *failure {
 	code, msg := codeName(st.Code().String()), st.Message()
 	switch st.Code() {
 	case codes.NotFound:
-		if p.email != "" {
+		switch {
+		case p.email == "":
+		case strings.HasSuffix(msg, " has no alert"):
+			// GetAlert and DeleteAlert: a registered user without a band.
+			msg = p.email + " has no price alert: alert-set sets one"
+		default:
 			msg = p.email + " is not registered"
 		}
 	case codes.AlreadyExists:

@@ -120,6 +120,36 @@ func (c *Client) DeletePrices(ctx context.Context, olderThan time.Duration) (*pb
 	return call(ctx, c, c.stock.DeletePrices, req)
 }
 
+// SetAlert sets (or replaces) the user's alert band: above and below in
+// the ticker's currency (0: that side unset), told on channels, webhooks
+// to webhookURL. The reply carries the webhook secret when this call made
+// one. INVALID_ARGUMENT for a bad field, NOT_FOUND for an unknown e-mail.
+func (c *Client) SetAlert(ctx context.Context, email string, above, below float64, channels []pb.Channel, webhookURL string) (*pb.Alert, error) {
+	req := &pb.SetAlertRequest{RequestId: newRequestID(), Email: email, Above: above, Below: below, Channels: channels, WebhookUrl: webhookURL}
+	return call(ctx, c, c.stock.SetAlert, req)
+}
+
+// GetAlert returns the user's alert band, without its secret. NOT_FOUND
+// for an unknown e-mail or a user without a band.
+func (c *Client) GetAlert(ctx context.Context, email string) (*pb.Alert, error) {
+	req := &pb.GetAlertRequest{Email: email}
+	return call(ctx, c, c.stock.GetAlert, req)
+}
+
+// DeleteAlert clears the user's alert band. NOT_FOUND for an unknown
+// e-mail or a user without a band.
+func (c *Client) DeleteAlert(ctx context.Context, email string) (*pb.DeleteAlertResponse, error) {
+	req := &pb.DeleteAlertRequest{RequestId: newRequestID(), Email: email}
+	return call(ctx, c, c.stock.DeleteAlert, req)
+}
+
+// ListNotifications returns one page of the user's notifications, newest
+// first. Paging as in ListUsers; NOT_FOUND for an unknown e-mail.
+func (c *Client) ListNotifications(ctx context.Context, email string, pageSize int32, pageToken string) (*pb.ListNotificationsResponse, error) {
+	req := &pb.ListNotificationsRequest{Email: email, PageSize: pageSize, PageToken: pageToken}
+	return call(ctx, c, c.stock.ListNotifications, req)
+}
+
 // Health asks the server's grpc.health.v1 service about StockService. It
 // returns the answer whatever the serving status; an error only when the
 // server could not be asked.
@@ -144,6 +174,15 @@ func (c *Client) PricePages(ctx context.Context, ticker string, pageSize int32) 
 	return pages(func(token string) (*pb.ListPricesResponse, error) {
 		return c.ListPrices(ctx, ticker, pageSize, token)
 	})
+}
+
+// AllNotifications iterates over every notification of the user, newest
+// first, page by page as UserPages fetches them. After an error the
+// iteration stops.
+func (c *Client) AllNotifications(ctx context.Context, email string, pageSize int32) iter.Seq2[*pb.Notification, error] {
+	return items(pages(func(token string) (*pb.ListNotificationsResponse, error) {
+		return c.ListNotifications(ctx, email, pageSize, token)
+	}), (*pb.ListNotificationsResponse).GetNotifications)
 }
 
 // AllUsers iterates over every user, page by page as UserPages fetches

@@ -250,3 +250,41 @@ func (s *Server) AddUser(tb testing.TB, email, ticker string) {
 	tb.Helper()
 	storetest.AddUser(tb, s.DB, email, ticker, s.now)
 }
+
+// SetAlert sets email's band directly (0: a side unset), told by e-mail,
+// as if a client had, without counting as a call.
+func (s *Server) SetAlert(tb testing.TB, email string, above, below float64) {
+	tb.Helper()
+	err := s.DB.Tx(context.Background(), func(ctx context.Context, tx stock.Tx) error {
+		_, err := tx.SetAlert(ctx, stock.Alert{Email: email, Above: above, Below: below,
+			Channels: []stock.Channel{stock.ChannelEmail}, Hysteresis: stock.DefaultHysteresis, CreateTime: s.now})
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("set alert: %v", err)
+	}
+}
+
+// Deliver claims every due notification and records for each, in id
+// order, the next of outcomes (sent, or an attempt failed with the
+// error's text), as a notifier would.
+func (s *Server) Deliver(tb testing.TB, outcomes ...error) {
+	tb.Helper()
+	ctx := context.Background()
+	ns, err := s.DB.ClaimNotifications(ctx, "clienttest", s.now, s.now.Add(time.Minute), 100)
+	if err != nil {
+		tb.Fatalf("claim notifications: %v", err)
+	}
+	for i, n := range ns {
+		if i >= len(outcomes) {
+			break
+		}
+		u := stock.NotificationUpdate{ID: n.ID, Owner: "clienttest", State: stock.NotificationSent, Attempted: true, SentTime: s.now}
+		if outcomes[i] != nil {
+			u = stock.NotificationUpdate{ID: n.ID, Owner: "clienttest", State: stock.NotificationFailed, Attempted: true, LastError: outcomes[i].Error()}
+		}
+		if _, err := s.DB.UpdateNotification(ctx, u); err != nil {
+			tb.Fatalf("update notification: %v", err)
+		}
+	}
+}
