@@ -93,8 +93,7 @@ func explain(err error, cfg config) *failure {
 	case codes.NotFound:
 		switch {
 		case p.email == "":
-		case strings.HasSuffix(msg, " has no alert"):
-			// GetAlert and DeleteAlert: a registered user without a band.
+		case noBand(st):
 			msg = p.email + " has no price alert: alert-set sets one"
 		default:
 			msg = p.email + " is not registered"
@@ -119,6 +118,13 @@ func explain(err error, cfg config) *failure {
 		msg = "interrupted"
 	}
 	return &failure{Code: code, Message: msg}
+}
+
+// noBand reports whether st is the NOT_FOUND of GetAlert or DeleteAlert
+// for a registered user without a band (not an unknown user): the
+// server's message is the one way to tell them apart.
+func noBand(st *status.Status) bool {
+	return st.Code() == codes.NotFound && strings.HasSuffix(st.Message(), " has no alert")
 }
 
 // unavailable explains an UNAVAILABLE status whose message is msg: the

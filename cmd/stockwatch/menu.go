@@ -54,6 +54,7 @@ func runMenu(ctx context.Context, s *session, stdin io.Reader) int {
 		{"Price history (sparkline)", m.command("history")},
 		{"Show all data (users, then prices)" + admin(s.cfg), m.showAll},
 		{"Delete data older than a period" + admin(s.cfg), m.command("purge")},
+		{"Price alert (show, set, clear)", m.alert},
 		{"Exit", func(context.Context) error { return errQuit }},
 	}
 	// The menu prints text whatever -o says: it is for people.

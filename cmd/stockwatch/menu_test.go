@@ -30,53 +30,64 @@ func TestMenu(t *testing.T) {
 		calls   int
 	}{
 		{name: "eof", input: ""},
-		{name: "exit", input: "10\n"},
+		{name: "exit", input: "11\n"},
 		{name: "quit", input: "q\n"},
 		{name: "quit_word", input: " Quit \n"},
 		{name: "exit_word", input: "exit\n"},
 		// The e-mail given once is offered, and taken by an empty answer.
 		{name: "remembered_email", input: "4\nalice@example.com\n5\n\n6\n\n2\n4\nbob@example.com\n5\n\nq\n", calls: 5},
-		{name: "invalid_choice", input: "0\n11\nthree\n\n 10 \n"},
-		{name: "register", input: "1\nDave@Example.com\nbrk-b\n10\n", calls: 1,
+		{name: "invalid_choice", input: "0\n12\nthree\n\n 11 \n"},
+		{name: "register", input: "1\nDave@Example.com\nbrk-b\n11\n", calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
 				if n := storetest.Count(tb, srv.DB, "users", "email = ? AND ticker = ?", "dave@example.com", "BRK-B"); n != 1 {
 					tb.Errorf("dave@example.com tracking BRK-B: %d rows, want 1", n)
 				}
 			}},
 		{name: "register_invalid", calls: 1,
-			input: "1\nnot an e-mail\n\nDave <dave@example.com>\ndave@example.com\nAAPL;\n\n$$$\naapl\n10\n"},
-		{name: "register_exists", input: "1\nalice@example.com\nMSFT\n10\n", calls: 1},
+			input: "1\nnot an e-mail\n\nDave <dave@example.com>\ndave@example.com\nAAPL;\n\n$$$\naapl\n11\n"},
+		{name: "register_exists", input: "1\nalice@example.com\nMSFT\n11\n", calls: 1},
 		{name: "register_invalid_email_eof", input: "1\nalice@\n"},
 		{name: "register_invalid_ticker_eof", input: "1\ndave@example.com\nnot a ticker\n"},
-		{name: "update", input: "2\nalice@example.com\nmsft\n10\n", calls: 1,
+		{name: "update", input: "2\nalice@example.com\nmsft\n11\n", calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
 				testkit.WantCount(tb, "users tracking MSFT", storetest.Count(tb, srv.DB, "users", "ticker = ?", "MSFT"), 2)
 			}},
 		{name: "update_not_found", input: "2\nnobody@example.com\nMSFT\n", calls: 1},
 		// The second delete takes the remembered e-mail: it is gone.
-		{name: "delete", input: "3\nbob@example.com\ny\n3\n\nyes\n10\n", calls: 2,
+		{name: "delete", input: "3\nbob@example.com\ny\n3\n\nyes\n11\n", calls: 2,
 			check: func(tb testing.TB, srv *clienttest.Server) {
 				testkit.WantCount(tb, "users", storetest.Count(tb, srv.DB, "users", ""), 2)
 			}},
-		{name: "show_user", input: "4\nx\nALICE@example.com\n4\nnobody@example.com\n10\n", calls: 2},
-		{name: "latest", input: "5\nalice@example.com\n5\ncarol@example.com\n5\nbob@example.com\n10\n", calls: 3},
-		{name: "average", input: "6\nalice@example.com\nabc\n0\n10001\n-3\n2.5\n\n2\n10\n", calls: 1},
-		{name: "average_fewer", input: "6\nbob@example.com\n10000\n10\n", calls: 1},
+		{name: "show_user", input: "4\nx\nALICE@example.com\n4\nnobody@example.com\n11\n", calls: 2},
+		{name: "latest", input: "5\nalice@example.com\n5\ncarol@example.com\n5\nbob@example.com\n11\n", calls: 3},
+		{name: "average", input: "6\nalice@example.com\nabc\n0\n10001\n-3\n2.5\n\n2\n11\n", calls: 1},
+		{name: "average_fewer", input: "6\nbob@example.com\n10000\n11\n", calls: 1},
 		{name: "average_invalid_count_eof", input: "6\nalice@example.com\nten\n"},
 		// The e-mail is remembered; the range is asked again until valid,
 		// and an empty answer is 24h.
-		{name: "history", input: "7\nalice@example.com\n\n7\n\nsoon\n367d\n60d\n10\n", calls: 2},
-		{name: "show_all", input: "8\n10\n", calls: 2},
-		{name: "show_all_paged", input: "8\nmaybe\n\n\n10\n", calls: 4, arrange: manyRows},
-		{name: "show_all_quit", input: "8\nq\nq\n10\n", calls: 2, arrange: manyRows},
-		{name: "show_all_unauthenticated", input: "8\n10\n", token: "s3cret", calls: 1},
+		{name: "history", input: "7\nalice@example.com\n\n7\n\nsoon\n367d\n60d\n11\n", calls: 2},
+		{name: "show_all", input: "8\n11\n", calls: 2},
+		{name: "show_all_paged", input: "8\nmaybe\n\n\n11\n", calls: 4, arrange: manyRows},
+		{name: "show_all_quit", input: "8\nq\nq\n11\n", calls: 2, arrange: manyRows},
+		{name: "show_all_unauthenticated", input: "8\n11\n", token: "s3cret", calls: 1},
 		{name: "delete_no", input: "3\nbob@example.com\nmaybe\n\n3\n\nn\nq\n"},
-		{name: "purge", input: "9\nsoon\n-1h\n0\n30\n30d\ny\n10\n", calls: 1,
+		{name: "purge", input: "9\nsoon\n-1h\n0\n30\n30d\ny\n11\n", calls: 1,
 			check: func(tb testing.TB, srv *clienttest.Server) {
 				testkit.WantCount(tb, "prices left", storetest.Count(tb, srv.DB, "stock_prices", ""), 4)
 			}},
 		{name: "purge_invalid_eof", input: "9\nyesterday\n"},
-		{name: "crlf", input: "4\r\nalice@example.com\r\n10\r\n", calls: 1},
+		// Price alert: a user without a band sets one (bad answers asked
+		// again, a bad band asks for all of it again), the remembered
+		// e-mail shows it and clears it; an unknown user is an error.
+		{name: "alert", calls: 4,
+			input: "10\nalice@example.com\nx\ns\nlots\n180\n210\n\n210\n180\nhttps://hooks.example.com/sw\nmaybe\ny\n10\n\nc\n11\n",
+			check: func(tb testing.TB, srv *clienttest.Server) {
+				testkit.WantCount(tb, "bands", storetest.Count(tb, srv.DB, "alerts", ""), 0)
+			}},
+		{name: "alert_show_back", input: "10\nalice@example.com\n\n11\n", calls: 1, arrange: aliceBand},
+		{name: "alert_not_found", input: "10\nnobody@example.com\n11\n", calls: 1},
+		{name: "alert_eof", input: "10\nalice@example.com\ns\n190\n", calls: 1},
+		{name: "crlf", input: "4\r\nalice@example.com\r\n11\r\n", calls: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +104,7 @@ func TestMenu(t *testing.T) {
 			if got := srv.StockCalls(); got != tt.calls {
 				t.Errorf("RPCs sent = %d, want %d", got, tt.calls)
 			}
+			r.stdout = secretRE.ReplaceAllString(r.stdout, "whsec_BASE64") // random
 			checkGolden(t, "menu_"+tt.name, r)
 			if tt.check != nil {
 				tt.check(t, srv)

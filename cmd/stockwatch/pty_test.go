@@ -118,7 +118,7 @@ func TestMenuInTerminal(t *testing.T) {
 	srv := seeded(t, clienttest.Options{})
 	term, exited := startInTerminal(t, "-addr", srv.Addr)
 
-	term.expect(t, "Choose 1-10 or q: ")
+	term.expect(t, "Choose 1-11 or q: ")
 	term.send(t, "1\r")
 	term.expect(t, "E-mail: ")
 	term.send(t, "dave@example\r") // no dot in the domain: net/mail accepts it
@@ -129,7 +129,7 @@ func TestMenuInTerminal(t *testing.T) {
 	term.send(t, "aapl\r")
 	term.expect(t, "Registered dave@example, tracking AAPL.")
 
-	term.expect(t, "Choose 1-10 or q: ")
+	term.expect(t, "Choose 1-11 or q: ")
 	term.send(t, "5\r")
 	term.expect(t, "E-mail [dave@example]: ")
 	term.send(t, "\r")
@@ -137,7 +137,7 @@ func TestMenuInTerminal(t *testing.T) {
 	term.expect(t, "AAPL: 187.42 USD, ")
 	term.expect(t, " ago (2026-03-02 15:03:00 UTC)")
 
-	term.expect(t, "Choose 1-10 or q: ")
+	term.expect(t, "Choose 1-11 or q: ")
 	term.send(t, "3\r")
 	term.expect(t, "E-mail [dave@example]: ")
 	term.send(t, "\r")
@@ -145,7 +145,7 @@ func TestMenuInTerminal(t *testing.T) {
 	term.send(t, "y\r")
 	term.expect(t, "Deleted dave@example.")
 
-	term.expect(t, "Choose 1-10 or q: ")
+	term.expect(t, "Choose 1-11 or q: ")
 	term.send(t, "q\r")
 	waitExit(t, exited, 0)
 	if n := storetest.Count(t, srv.DB, "users", "email = ?", "dave@example"); n != 0 {
