@@ -31,6 +31,16 @@ type chart struct {
 	// Summary says in words what the chart shows, for screen readers and
 	// as the chart's title.
 	Summary string
+	// Bands are the user's alert thresholds, as dashed lines.
+	Bands []bandLine
+}
+
+// bandLine is one threshold of an alert band drawn across the chart.
+type bandLine struct {
+	Class  string // "above" or "below"
+	Y      string
+	LabelY string
+	Label  string
 }
 
 // marker is a marked point with its label.
@@ -41,9 +51,11 @@ type marker struct {
 	Label  string
 }
 
-// newChart draws h, the history of [since, until); nil when it holds no
-// price.
-func newChart(h *pb.PriceHistory, since, until time.Time) *chart {
+// newChart draws h, the history of [since, until), with the thresholds of
+// band (nil: none) as dashed lines; the price axis spans the thresholds
+// too, so that a line is always on the chart. It returns nil when h holds
+// no price.
+func newChart(h *pb.PriceHistory, since, until time.Time, band *pb.Alert) *chart {
 	pts := h.GetPoints()
 	if len(pts) == 0 || !since.Before(until) {
 		return nil
@@ -51,6 +63,22 @@ func newChart(h *pb.PriceHistory, since, until time.Time) *chart {
 	pl := plot{
 		since: since, span: until.Sub(since).Seconds(), lo: h.GetMin().GetPrice(), hi: h.GetMax().GetPrice(),
 		w: float64(chartWidth - 2*padX), h: float64(chartHeight - padTop - padBottom), cur: h.GetCurrency(),
+	}
+	sides := []struct {
+		class string
+		v     float64
+	}{{"above", band.GetAbove()}, {"below", band.GetBelow()}}
+	for _, sd := range sides {
+		if sd.v > 0 {
+			pl.lo, pl.hi = min(pl.lo, sd.v), max(pl.hi, sd.v)
+		}
+	}
+	var bands []bandLine
+	for _, sd := range sides {
+		if sd.v > 0 {
+			y := pl.y(sd.v)
+			bands = append(bands, bandLine{Class: sd.class, Y: num(y), LabelY: num(y - 4), Label: "alert " + sd.class + " " + pl.amount(sd.v)})
+		}
 	}
 	var b strings.Builder
 	for i, p := range pts {
@@ -62,18 +90,22 @@ func newChart(h *pb.PriceHistory, since, until time.Time) *chart {
 		b.WriteString(num(pl.y(p.GetPrice())))
 	}
 	layout := axisLayout(until.Sub(since))
-	return &chart{
+	c := &chart{
 		Width: chartWidth, Height: chartHeight, Points: b.String(),
 		Max:   pl.mark(h.GetMax(), "max", true),
 		Min:   pl.mark(h.GetMin(), "min", false),
 		Last:  pl.mark(h.GetLast(), "last", true),
 		Start: since.UTC().Format(layout), End: until.UTC().Format(layout) + " UTC",
-		AxisY: chartHeight - 8,
+		AxisY: chartHeight - 8, Bands: bands,
 		Summary: h.GetTicker() + " from " + since.UTC().Format("2006-01-02 15:04") + " to " +
 			until.UTC().Format("2006-01-02 15:04 UTC") + ": " + strconv.Itoa(int(h.GetCount())) +
 			" prices, first " + pl.amount(h.GetFirst().GetPrice()) + ", last " + pl.amount(h.GetLast().GetPrice()) +
-			", lowest " + pl.amount(pl.lo) + ", highest " + pl.amount(pl.hi) + " " + pl.cur,
+			", lowest " + pl.amount(h.GetMin().GetPrice()) + ", highest " + pl.amount(h.GetMax().GetPrice()) + " " + pl.cur,
 	}
+	for _, b := range bands {
+		c.Summary += "; " + b.Label
+	}
+	return c
 }
 
 // plot maps a price history's times and prices to the chart's plotting

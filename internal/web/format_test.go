@@ -76,7 +76,7 @@ func TestChart(t *testing.T) {
 		Points: []*pb.PricePoint{pt(0, 10), pt(30, 20), pt(60, 15)},
 		First:  pt(0, 10), Last: pt(60, 15), Min: pt(0, 10), Max: pt(30, 20),
 	}
-	got := newChart(h, since, until)
+	got := newChart(h, since, until, nil)
 	want := &chart{
 		Width: 640, Height: 260, AxisY: 252,
 		// x from 12 to 628, y from 28 (20) to 220 (10).
@@ -90,11 +90,26 @@ func TestChart(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("chart mismatch (-want +got):\n%s", diff)
 	}
-	if c := newChart(&pb.PriceHistory{Ticker: "AAPL"}, since, until); c != nil {
+	if c := newChart(&pb.PriceHistory{Ticker: "AAPL"}, since, until, nil); c != nil {
 		t.Errorf("chart of no price = %+v, want nil", c)
 	}
+	// A band: the axis spans its lines too (10 to 25), each labelled.
+	banded := newChart(h, since, until, &pb.Alert{Above: 25, Below: 12})
+	wantBands := []bandLine{
+		{Class: "above", Y: "28.0", LabelY: "24.0", Label: "alert above 25.00"},
+		{Class: "below", Y: "194.4", LabelY: "190.4", Label: "alert below 12.00"},
+	}
+	if diff := cmp.Diff(wantBands, banded.Bands); diff != "" {
+		t.Errorf("band lines mismatch (-want +got):\n%s", diff)
+	}
+	if want := "12.0,220.0 320.0,92.0 628.0,156.0"; banded.Points != want {
+		t.Errorf("banded points = %q, want %q", banded.Points, want)
+	}
+	if want := want.Summary + "; alert above 25.00; alert below 12.00"; banded.Summary != want {
+		t.Errorf("banded summary = %q, want %q", banded.Summary, want)
+	}
 	flat := &pb.PriceHistory{Points: []*pb.PricePoint{pt(0, 5), pt(60, 5)}, Min: pt(0, 5), Max: pt(0, 5), First: pt(0, 5), Last: pt(60, 5)}
-	if c := newChart(flat, since, until); c.Points != "12.0,124.0 628.0,124.0" {
+	if c := newChart(flat, since, until, nil); c.Points != "12.0,124.0 628.0,124.0" {
 		t.Errorf("flat chart points = %q, want a line across the middle", c.Points)
 	}
 }

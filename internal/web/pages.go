@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/stockwatch/stockwatch/internal/stock"
@@ -19,9 +21,11 @@ import (
 // next page to show (?done=…): fixed texts, so that a link cannot make a
 // page say something else.
 var notices = map[string]string{
-	"registered": "Registered.",
-	"updated":    "Ticker updated.",
-	"deleted":    "The user was deleted.",
+	"registered":  "Registered.",
+	"updated":     "Ticker updated.",
+	"deleted":     "The user was deleted.",
+	"alert-set":   "Price alert set.",
+	"alert-clear": "Price alert cleared.",
 }
 
 // homePage is the data of / : look up a user, or register one.
@@ -112,7 +116,25 @@ type userPage struct {
 	HistoryError string
 
 	Update registerForm // RequestID and Ticker
+
+	Alert      *pb.Alert // nil: no band
+	AlertError string
+	AlertForm  alertForm
+	ClearID    string // the request id of the clear form
+	// Secret is the webhook secret that the band just set made: shown
+	// on this page only.
+	Secret string
 }
+
+// alertForm is the form that sets the band, as submitted or prefilled.
+type alertForm struct {
+	RequestID, Above, Below, Webhook string
+	Email                            bool
+}
+
+// Currency is the currency of the user's ticker, as its latest price
+// says ("" before any): the band's thresholds are in it.
+func (p userPage) Currency() string { return p.Latest.GetCurrency() }
 
 // Change is the history's change in percent, with its sign.
 func (p userPage) Change() string {
@@ -148,6 +170,19 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request, code int, p us
 	}
 	q := r.URL.Query()
 
+	if p.Alert, err = s.api.GetAlert(ctx, &pb.GetAlertRequest{Email: email}); err != nil {
+		p.Alert = nil
+		if status.Code(err) != codes.NotFound {
+			_, p.AlertError = apiError(err)
+		}
+	}
+	if p.AlertForm.RequestID == "" {
+		p.AlertForm = newAlertForm(p.Alert)
+	}
+	if p.ClearID == "" {
+		p.ClearID = uuid.NewString()
+	}
+
 	if p.Latest, err = s.api.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: email}); err != nil {
 		_, p.LatestError = apiError(err)
 	} else {
@@ -181,7 +216,7 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request, code int, p us
 	if err != nil {
 		_, p.HistoryError = apiError(err)
 	} else {
-		p.Chart = newChart(p.History, since, until)
+		p.Chart = newChart(p.History, since, until, p.Alert)
 	}
 	s.render(w, code, "user", p)
 }
@@ -230,4 +265,80 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seeOther(w, r, "/?done=deleted")
+}
+
+// newAlertForm is the set form with a fresh request id, prefilled with
+// band (nil: none, e-mail checked).
+func newAlertForm(band *pb.Alert) alertForm {
+	f := alertForm{RequestID: uuid.NewString(), Email: band == nil, Webhook: band.GetWebhookUrl()}
+	if v := band.GetAbove(); v > 0 {
+		f.Above = strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	if v := band.GetBelow(); v > 0 {
+		f.Below = strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	for _, c := range band.GetChannels() {
+		f.Email = f.Email || c == pb.Channel_CHANNEL_EMAIL
+	}
+	return f
+}
+
+// threshold parses a threshold field: empty is 0 (that side unset).
+func threshold(name, v string) (float64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return 0, status.Errorf(codes.InvalidArgument, "%s %q is not a number", name, v)
+	}
+	return f, nil
+}
+
+// setAlert sets the band of the form: e-mail when its box is ticked, the
+// webhook when a URL is given. A new webhook secret is shown on the page
+// it answers (it is shown only once); otherwise it redirects.
+func (s *Server) setAlert(w http.ResponseWriter, r *http.Request) {
+	email := r.PathValue("email")
+	f := alertForm{
+		RequestID: r.PostFormValue("request_id"), Above: r.PostFormValue("above"), Below: r.PostFormValue("below"),
+		Webhook: strings.TrimSpace(r.PostFormValue("webhook")), Email: r.PostFormValue("email") != "",
+	}
+	req := &pb.SetAlertRequest{RequestId: f.RequestID, Email: email, WebhookUrl: f.Webhook}
+	if f.Email {
+		req.Channels = append(req.Channels, pb.Channel_CHANNEL_EMAIL)
+	}
+	if f.Webhook != "" {
+		req.Channels = append(req.Channels, pb.Channel_CHANNEL_WEBHOOK)
+	}
+	var a *pb.Alert
+	var err error
+	if req.Above, err = threshold("above", f.Above); err == nil {
+		if req.Below, err = threshold("below", f.Below); err == nil {
+			a, err = s.api.SetAlert(r.Context(), req)
+		}
+	}
+	if err != nil {
+		code, msg := apiError(err)
+		f.RequestID = nextRequestID(err, f.RequestID)
+		s.showUser(w, r, code, userPage{Error: msg, AlertForm: f})
+		return
+	}
+	if a.GetWebhookSecret() == "" {
+		seeOther(w, r, userURL(a.GetEmail())+"?done=alert-set")
+		return
+	}
+	s.showUser(w, r, http.StatusOK, userPage{Notice: notices["alert-set"], Secret: a.GetWebhookSecret()})
+}
+
+func (s *Server) clearAlert(w http.ResponseWriter, r *http.Request) {
+	email := r.PathValue("email")
+	id := r.PostFormValue("request_id")
+	if _, err := s.api.DeleteAlert(r.Context(), &pb.DeleteAlertRequest{RequestId: id, Email: email}); err != nil {
+		code, msg := apiError(err)
+		s.showUser(w, r, code, userPage{Error: msg, ClearID: nextRequestID(err, id)})
+		return
+	}
+	seeOther(w, r, userURL(email)+"?done=alert-clear")
 }

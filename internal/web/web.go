@@ -84,6 +84,8 @@ func New(api pb.StockServiceClient, cfg Config) (*Server, error) {
 	mux.HandleFunc("POST /{$}", s.register)
 	mux.HandleFunc("GET /u/{email}", s.user)
 	mux.HandleFunc("POST /u/{email}/ticker", s.updateTicker)
+	mux.HandleFunc("POST /u/{email}/alert", s.setAlert)
+	mux.HandleFunc("POST /u/{email}/alert/clear", s.clearAlert)
 	mux.HandleFunc("GET /u/{email}/delete", s.confirmDelete)
 	mux.HandleFunc("POST /u/{email}/delete", s.deleteUser)
 	mux.HandleFunc("GET /admin", s.admin)

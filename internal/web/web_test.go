@@ -3,11 +3,15 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
@@ -328,4 +332,94 @@ func TestStaticAndNotFound(t *testing.T) {
 	}
 	e.get(t, "/nowhere").want(t, "unknown path", 404, `<h1>Not found</h1>`, `There is no page at this address.`)
 	e.get(t, "/static/nothing.css").want(t, "unknown asset", 404)
+}
+
+// TestAlert: the user page's alert form sets the band once (the secret
+// shown on that answer only, and again by its replay), the chart draws
+// the band's lines, the clear form clears it once; errors re-render the
+// page with the API's message and the values typed.
+func TestAlert(t *testing.T) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b, "")
+		storetest.AddUser(t, e.db, "alice@example.com", "AAPL", t0)
+		e.insertPrices(t, "AAPL", 180, 185, 190)
+		p := e.get(t, "/u/alice@example.com")
+		p.want(t, "no band", 200, `<p class="muted" id="alert-none">No price alert.</p>`,
+			`<label><input type="checkbox" name="email" value="on" checked> E-mail to alice@example.com</label>`,
+			`<input id="alert-above" name="above" inputmode="decimal" value="">`)
+		if strings.Contains(p.body, `class="band`) {
+			t.Error("a chart without a band draws a band line")
+		}
+		id := p.requestID(t, "alert-form")
+		if id2 := e.get(t, "/u/alice@example.com").requestID(t, "alert-form"); id2 == id {
+			t.Errorf("two renderings of the alert form carry one request id %s", id)
+		}
+
+		f := form("request_id", id, "above", "210", "below", " 170 ", "email", "on", "webhook", "https://hooks.example.com/sw")
+		set := e.post(t, "/u/alice@example.com/alert", f)
+		set.want(t, "set", 200, `<p class="notice" role="status">Price alert set.</p>`,
+			`<p class="notice" role="status" id="alert-secret">Webhook secret: <code>whsec_`,
+			`Store it: it is shown only once.`)
+		secret := secretOf(t, set.body)
+		if again := e.post(t, "/u/alice@example.com/alert", f); secretOf(t, again.body) != secret {
+			t.Errorf("the same form again shows secret %q, want the first one %q", secretOf(t, again.body), secret)
+		}
+		testkit.WantCount(t, "request records", storetest.Count(t, e.db, "requests", ""), 1)
+
+		p = e.get(t, "/u/alice@example.com")
+		p.want(t, "band", 200,
+			`<p id="alert-band">Told when AAPL goes above <strong>210.00</strong> or below <strong>170.00</strong> USD, by e-mail and webhook (<code>https://hooks.example.com/sw</code>); once per crossing, again after the price came back inside by 0.5%.</p>`,
+			// The axis spans 170 to 210: the lines at the top and bottom.
+			`<line class="band above" x1="0" y1="28.0" x2="640" y2="28.0" stroke-dasharray="6 4"/>`,
+			`<text class="band above" x="640" y="24.0" dx="-4" text-anchor="end">alert above 210.00</text>`,
+			`<line class="band below" x1="0" y1="220.0" x2="640" y2="220.0" stroke-dasharray="6 4"/>`,
+			`<text class="band below" x="640" y="216.0" dx="-4" text-anchor="end">alert below 170.00</text>`,
+			`highest 190.00 USD; alert above 210.00; alert below 170.00</title>`,
+			`<input id="alert-above" name="above" inputmode="decimal" value="210">`,
+			`<input id="alert-webhook" name="webhook" type="url" maxlength="2048" spellcheck="false" value="https://hooks.example.com/sw">`)
+		if strings.Contains(p.body, "whsec_") {
+			t.Error("the page shows the secret again")
+		}
+
+		// A band replaced: no new secret, so a redirect.
+		e.post(t, "/u/alice@example.com/alert", form("request_id", p.requestID(t, "alert-form"), "below", "175", "email", "on")).
+			wantRedirect(t, "set again", "/u/alice@example.com?done=alert-set")
+		e.get(t, "/u/alice@example.com?done=alert-set").want(t, "after", 200, `<p class="notice" role="status">Price alert set.</p>`,
+			`<p id="alert-band">Told when AAPL goes below <strong>175.00</strong> USD, by e-mail; once per crossing`)
+
+		for _, tt := range []struct {
+			name string
+			f    url.Values
+			want []string
+		}{
+			{"not a number", form("above", "lots", "email", "on"), []string{`<p class="error" role="alert">Above &#34;lots&#34; is not a number.</p>`, `name="above" inputmode="decimal" value="lots"`}},
+			{"inverted", form("above", "170", "below", "210", "email", "on"), []string{`<p class="error" role="alert">Below (210) must be less than above (170).</p>`, `name="below" inputmode="decimal" value="210"`}},
+			{"no threshold", form("email", "on"), []string{`<p class="error" role="alert">Above or below is required.</p>`}},
+			{"no channel", form("above", "200"), []string{`<p class="error" role="alert">At least one channel is required.</p>`, `name="email" value="on"> E-mail`}},
+		} {
+			tt.f.Set("request_id", uuid.NewString())
+			e.post(t, "/u/alice@example.com/alert", tt.f).want(t, tt.name, 400, tt.want...)
+		}
+		e.post(t, "/u/bob@example.com/alert", form("above", "200", "email", "on")).want(t, "unknown user", 404, `User bob@example.com not found.`)
+
+		clear := form("request_id", e.get(t, "/u/alice@example.com").requestID(t, "alert-clear-form"))
+		e.post(t, "/u/alice@example.com/alert/clear", clear).wantRedirect(t, "clear", "/u/alice@example.com?done=alert-clear")
+		e.post(t, "/u/alice@example.com/alert/clear", clear).wantRedirect(t, "the same clear again", "/u/alice@example.com?done=alert-clear")
+		testkit.WantCount(t, "bands", storetest.Count(t, e.db, "alerts", ""), 0)
+		e.get(t, "/u/alice@example.com?done=alert-clear").want(t, "cleared", 200, `<p class="notice" role="status">Price alert cleared.</p>`,
+			`<p class="muted" id="alert-none">No price alert.</p>`)
+		e.post(t, "/u/alice@example.com/alert/clear", form("request_id", uuid.NewString())).want(t, "none to clear", 404,
+			`<p class="error" role="alert">User alice@example.com has no alert.</p>`)
+	})
+}
+
+// secretOf returns the webhook secret a page shows.
+func secretOf(tb testing.TB, body string) string {
+	tb.Helper()
+	_, after, ok := strings.Cut(body, `Webhook secret: <code>`)
+	if !ok {
+		tb.Fatalf("no secret on the page:\n%s", body)
+	}
+	s, _, _ := strings.Cut(after, `</code>`)
+	return s
 }
