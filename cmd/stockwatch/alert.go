@@ -80,8 +80,7 @@ func alertSetCmd() *command {
 			if s := a.GetWebhookSecret(); s != "" {
 				// Made by the first band of a user, webhook or not: the
 				// only chance to see what signs a webhook added later.
-				return out.text("Webhook secret: %s\nStore it: it is shown only once. It signs this user's webhook notifications\n"+
-					"(webhook-signature), also those of a webhook set later.", s)
+				return out.text("Webhook secret: %s\nStore it: it is shown only once; it signs this user's webhooks, now and later.", s)
 			}
 			return nil
 		}),
