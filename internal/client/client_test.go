@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +125,36 @@ func TestRetryAfterLostReply(t *testing.T) {
 			},
 			check: func(tb testing.TB, srv *clienttest.Server, resp any) {
 				testkit.WantCount(tb, "users", storetest.Count(tb, srv.DB, "users", ""), 0)
+			},
+		},
+		{
+			// The replay answers the first reply's webhook secret: the one
+			// chance to see it is not lost with the reply.
+			name:    "SetAlert",
+			method:  "SetAlert",
+			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.AddUser(tb, "alice@example.com", "AAPL") },
+			call: func(ctx context.Context, c *client.Client) (any, error) {
+				return c.SetAlert(ctx, "alice@example.com", 210, 180, []pb.Channel{pb.Channel_CHANNEL_WEBHOOK}, "https://hooks.example.com/sw")
+			},
+			check: func(tb testing.TB, srv *clienttest.Server, resp any) {
+				if a := resp.(*pb.Alert); a.GetAbove() != 210 || a.GetBelow() != 180 || !strings.HasPrefix(a.GetWebhookSecret(), "whsec_") {
+					tb.Errorf("response = %v, want the band with its secret", a)
+				}
+				testkit.WantCount(tb, "bands", storetest.Count(tb, srv.DB, "alerts", ""), 1)
+			},
+		},
+		{
+			name:   "DeleteAlert",
+			method: "DeleteAlert",
+			arrange: func(tb testing.TB, srv *clienttest.Server) {
+				srv.AddUser(tb, "alice@example.com", "AAPL")
+				srv.SetAlert(tb, "alice@example.com", 210, 0)
+			},
+			call: func(ctx context.Context, c *client.Client) (any, error) {
+				return c.DeleteAlert(ctx, "alice@example.com")
+			},
+			check: func(tb testing.TB, srv *clienttest.Server, resp any) {
+				testkit.WantCount(tb, "bands", storetest.Count(tb, srv.DB, "alerts", ""), 0)
 			},
 		},
 		{
@@ -524,6 +555,24 @@ func TestPaging(t *testing.T) {
 		break
 	}
 	testkit.WantCount(t, "ListPrices calls after break", srv.Calls("ListPrices")-before, 1)
+
+	// Notifications: two crossings of a band 105–110 (up, then down),
+	// newest first, one a page.
+	srv.SetAlert(t, "a@example.com", 110, 105)
+	srv.InsertPrices(t,
+		stock.Price{Ticker: "AAPL", Price: 111, Currency: "USD", MarketTime: clienttest.Now.Add(time.Minute), CollectTime: clienttest.Now},
+		stock.Price{Ticker: "AAPL", Price: 104, Currency: "USD", MarketTime: clienttest.Now.Add(2 * time.Minute), CollectTime: clienttest.Now})
+	var dirs []string
+	for n, err := range c.AllNotifications(t.Context(), "a@example.com", 1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, n.GetDirection())
+	}
+	if diff := cmp.Diff([]string{"below", "above"}, dirs); diff != "" {
+		t.Errorf("notifications, newest first, mismatch (-want +got):\n%s", diff)
+	}
+	testkit.WantCount(t, "ListNotifications calls", srv.Calls("ListNotifications"), 2)
 
 	srv.FailBefore("ListUsers", 1, codes.PermissionDenied)
 	var errs []error
