@@ -66,8 +66,9 @@ func alertSetCmd() *command {
 			"newly collected price goes above -above or below -below (at least one; below < above, in the ticker's\n" +
 			"currency), told again only after the price came back inside the band. By e-mail to EMAIL unless\n" +
 			"-webhook is given (-email -webhook URL: both); e-mail needs a server run with -smtp-url, or the\n" +
-			"notification fails. The first band with a webhook prints its signing secret: store it, it is shown\n" +
-			"only once. Changing the user's ticker clears the band. Fails with NOT_FOUND if EMAIL is not registered.",
+			"notification fails. A user's first band prints the secret that signs their webhooks (also those of a\n" +
+			"webhook added later): store it, it is shown only once. Changing the user's ticker clears the band.\n" +
+			"Fails with NOT_FOUND if EMAIL is not registered.",
 		example: "stockwatch alert-set alice@example.com -above 210 -below 180 -webhook https://hooks.example.com/sw",
 		flags:   b.flags,
 		check:   b.check,
