@@ -241,8 +241,10 @@ func TestPurgeNotifications(t *testing.T) {
 			}
 		}
 		// The first is sent, the second failed, the third due; all old.
-		storetest.MustExec(t, db, `UPDATE notifications SET state = 'sent' WHERE id = 1`)
-		storetest.MustExec(t, db, `UPDATE notifications SET state = 'failed' WHERE id = 2`)
+		// (By market time: ids are not consecutive on Galera, whose nodes
+		// interleave auto-increments.)
+		storetest.MustExec(t, db, `UPDATE notifications SET state = 'sent' WHERE market_time = ?`, t0.UnixMicro())
+		storetest.MustExec(t, db, `UPDATE notifications SET state = 'failed' WHERE market_time = ?`, t0.Add(time.Hour).UnixMicro())
 		n, err := db.PurgeNotifications(ctx, t0.Add(3*time.Hour))
 		if err != nil || n != 2 {
 			t.Fatalf("PurgeNotifications = %d, %v; want 2", n, err)
