@@ -16,11 +16,7 @@ import (
 // SetAlert sets the user's alert band. INVALID_ARGUMENT for a bad field
 // (stock.ValidateAlert), NOT_FOUND for an unknown e-mail.
 func (s *service) SetAlert(ctx context.Context, req *pb.SetAlertRequest) (*pb.Alert, error) {
-	id, err := stock.ValidateRequestID(req.GetRequestId())
-	if err != nil {
-		return nil, err
-	}
-	email, err := stock.ParseEmail(req.GetEmail())
+	id, email, err := idAndEmail(req)
 	if err != nil {
 		return nil, err
 	}
@@ -69,11 +65,7 @@ func (s *service) GetAlert(ctx context.Context, req *pb.GetAlertRequest) (*pb.Al
 // DeleteAlert clears the user's alert band. INVALID_ARGUMENT for a bad
 // field, NOT_FOUND for an unknown user or one without a band.
 func (s *service) DeleteAlert(ctx context.Context, req *pb.DeleteAlertRequest) (*pb.DeleteAlertResponse, error) {
-	id, err := stock.ValidateRequestID(req.GetRequestId())
-	if err != nil {
-		return nil, err
-	}
-	email, err := stock.ParseEmail(req.GetEmail())
+	id, email, err := idAndEmail(req)
 	if err != nil {
 		return nil, err
 	}
