@@ -65,19 +65,7 @@ func (s *service) GetAlert(ctx context.Context, req *pb.GetAlertRequest) (*pb.Al
 // DeleteAlert clears the user's alert band. INVALID_ARGUMENT for a bad
 // field, NOT_FOUND for an unknown user or one without a band.
 func (s *service) DeleteAlert(ctx context.Context, req *pb.DeleteAlertRequest) (*pb.DeleteAlertResponse, error) {
-	id, email, err := idAndEmail(req)
-	if err != nil {
-		return nil, err
-	}
-	return run[pb.DeleteAlertResponse](ctx, s, once.Request{
-		Method: pb.StockService_DeleteAlert_FullMethodName, ID: id, Payload: []string{email},
-		Effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
-			if err := tx.DeleteAlert(ctx, email); err != nil {
-				return nil, err
-			}
-			return &pb.DeleteAlertResponse{}, nil
-		},
-	})
+	return deleteByEmail[pb.DeleteAlertResponse](ctx, s, pb.StockService_DeleteAlert_FullMethodName, req, stock.Tx.DeleteAlert)
 }
 
 // ListNotifications pages through the user's notifications, newest
@@ -88,32 +76,18 @@ func (s *service) ListNotifications(ctx context.Context, req *pb.ListNotificatio
 	if err != nil {
 		return nil, err
 	}
-	size, err := stock.PageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	tok, err := decodePageToken(req.GetPageToken(), "notifications", "")
-	if err != nil {
-		return nil, err
-	}
-	var before int64
-	if tok != nil {
-		if tok.Email != email {
-			return nil, errBadToken
+	ns, next, err := listPage(ctx, req, "notifications", "", func(ctx context.Context, tok *pageToken, n int) ([]stock.Notification, error) {
+		var before int64
+		if tok != nil {
+			if tok.Email != email {
+				return nil, errBadToken
+			}
+			before = tok.ID
 		}
-		before = tok.ID
-	}
-	ns, err := s.store.ListNotifications(ctx, email, before, size+1)
+		return s.store.ListNotifications(ctx, email, before, n)
+	}, func(last stock.Notification) pageToken { return pageToken{Email: email, ID: last.ID} }, notificationPB)
 	if err != nil {
 		return nil, err
 	}
-	resp := &pb.ListNotificationsResponse{}
-	if len(ns) > size {
-		ns = ns[:size]
-		resp.NextPageToken = pageToken{List: "notifications", Email: email, ID: ns[size-1].ID}.encode()
-	}
-	for _, n := range ns {
-		resp.Notifications = append(resp.Notifications, notificationPB(n))
-	}
-	return resp, nil
+	return &pb.ListNotificationsResponse{Notifications: ns, NextPageToken: next}, nil
 }

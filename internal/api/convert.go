@@ -17,19 +17,62 @@ func ts(t time.Time) *timestamppb.Timestamp {
 }
 
 func userPB(u stock.User) *pb.User {
-	return &pb.User{Email: u.Email, Ticker: u.Ticker, CreateTime: ts(u.CreateTime), UpdateTime: ts(u.UpdateTime), TickerStatus: tickerStatusPB(u.TickerStatus)}
+	return &pb.User{Email: u.Email, Ticker: u.Ticker, CreateTime: ts(u.CreateTime), UpdateTime: ts(u.UpdateTime), TickerStatus: tickerStatusEnum.pb(u.TickerStatus)}
 }
 
-func tickerStatusPB(s stock.TickerStatus) pb.TickerStatus {
-	switch s {
-	case stock.TickerVerified:
-		return pb.TickerStatus_TICKER_STATUS_VERIFIED
-	case stock.TickerUnverified:
-		return pb.TickerStatus_TICKER_STATUS_UNVERIFIED
-	case stock.TickerUnknown:
-		return pb.TickerStatus_TICKER_STATUS_UNKNOWN
+// enum pairs each value of a domain enumeration with its proto value:
+// one table read both ways.
+type enum[D, P comparable] []struct {
+	d D
+	p P
+}
+
+// pb returns the proto value of d, or the proto's zero value
+// (UNSPECIFIED) when the table has none.
+func (e enum[D, P]) pb(d D) P {
+	for _, v := range e {
+		if v.d == d {
+			return v.p
+		}
 	}
-	return pb.TickerStatus_TICKER_STATUS_UNSPECIFIED
+	var unspecified P
+	return unspecified
+}
+
+// of returns the domain value of p, and false when the table has none.
+func (e enum[D, P]) of(p P) (D, bool) {
+	for _, v := range e {
+		if v.p == p {
+			return v.d, true
+		}
+	}
+	var none D
+	return none, false
+}
+
+var tickerStatusEnum = enum[stock.TickerStatus, pb.TickerStatus]{
+	{stock.TickerVerified, pb.TickerStatus_TICKER_STATUS_VERIFIED},
+	{stock.TickerUnverified, pb.TickerStatus_TICKER_STATUS_UNVERIFIED},
+	{stock.TickerUnknown, pb.TickerStatus_TICKER_STATUS_UNKNOWN},
+}
+
+var channelEnum = enum[stock.Channel, pb.Channel]{
+	{stock.ChannelEmail, pb.Channel_CHANNEL_EMAIL},
+	{stock.ChannelWebhook, pb.Channel_CHANNEL_WEBHOOK},
+}
+
+var notificationStateEnum = enum[stock.NotificationState, pb.NotificationState]{
+	{stock.NotificationDue, pb.NotificationState_NOTIFICATION_STATE_DUE},
+	{stock.NotificationSent, pb.NotificationState_NOTIFICATION_STATE_SENT},
+	{stock.NotificationFailed, pb.NotificationState_NOTIFICATION_STATE_FAILED},
+}
+
+func userWithPricePB(u stock.UserWithPrice) *pb.UserWithPrice {
+	out := &pb.UserWithPrice{User: userPB(u.User)}
+	if u.Latest != nil {
+		out.LatestPrice = pricePB(*u.Latest)
+	}
+	return out
 }
 
 func pricePB(p stock.Price) *pb.Price {
@@ -62,24 +105,13 @@ func historyPB(h stock.History) *pb.PriceHistory {
 	return out
 }
 
+// channelOf returns the domain channel of c; one the table lacks keeps
+// its proto name, which validation then rejects by name.
 func channelOf(c pb.Channel) stock.Channel {
-	switch c {
-	case pb.Channel_CHANNEL_EMAIL:
-		return stock.ChannelEmail
-	case pb.Channel_CHANNEL_WEBHOOK:
-		return stock.ChannelWebhook
+	if ch, ok := channelEnum.of(c); ok {
+		return ch
 	}
 	return stock.Channel(c.String())
-}
-
-func channelPB(c stock.Channel) pb.Channel {
-	switch c {
-	case stock.ChannelEmail:
-		return pb.Channel_CHANNEL_EMAIL
-	case stock.ChannelWebhook:
-		return pb.Channel_CHANNEL_WEBHOOK
-	}
-	return pb.Channel_CHANNEL_UNSPECIFIED
 }
 
 func alertPB(a stock.Alert) *pb.Alert {
@@ -88,21 +120,16 @@ func alertPB(a stock.Alert) *pb.Alert {
 		WebhookSecret: a.WebhookSecret, HysteresisPercent: a.Hysteresis * 100, CreateTime: ts(a.CreateTime),
 	}
 	for _, c := range a.Channels {
-		out.Channels = append(out.Channels, channelPB(c))
+		out.Channels = append(out.Channels, channelEnum.pb(c))
 	}
 	return out
 }
 
 func notificationPB(n stock.Notification) *pb.Notification {
-	state := map[stock.NotificationState]pb.NotificationState{
-		stock.NotificationDue:    pb.NotificationState_NOTIFICATION_STATE_DUE,
-		stock.NotificationSent:   pb.NotificationState_NOTIFICATION_STATE_SENT,
-		stock.NotificationFailed: pb.NotificationState_NOTIFICATION_STATE_FAILED,
-	}[n.State]
 	return &pb.Notification{
 		Id: stock.NotificationID(n.ID), Ticker: n.Price.Ticker, Price: n.Price.Price, Currency: n.Price.Currency,
 		MarketTime: ts(n.Price.MarketTime), Threshold: n.Threshold, Direction: string(n.Direction),
-		Channel: channelPB(n.Channel), State: state, Attempts: int32(n.Attempts), LastError: n.LastError,
+		Channel: channelEnum.pb(n.Channel), State: notificationStateEnum.pb(n.State), Attempts: int32(n.Attempts), LastError: n.LastError,
 		CreateTime: ts(n.CreateTime), SentTime: ts(n.SentTime),
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"time"
@@ -65,4 +66,45 @@ func (t *pageToken) priceCursor() *stock.PriceCursor {
 		return nil
 	}
 	return &stock.PriceCursor{MarketTime: time.UnixMicro(t.Market).UTC(), ID: t.ID}
+}
+
+// pageRequest is what the request of every listing carries.
+type pageRequest interface {
+	GetPageSize() int32
+	GetPageToken() string
+}
+
+// listPage is the paging of a listing: it checks req's page size and
+// token (issued for list and ticker), reads with read one row more than
+// a page from the token's position (nil: the start), and returns the
+// page converted by wire, with the token of the next page made by next
+// from the page's last row ("" after the last page). It returns
+// INVALID_ARGUMENT for a bad size or token, else read's error.
+func listPage[T, W any](ctx context.Context, req pageRequest, list, ticker string,
+	read func(ctx context.Context, tok *pageToken, n int) ([]T, error), next func(last T) pageToken, wire func(T) W) ([]W, string, error) {
+	size, err := stock.PageSize(req.GetPageSize())
+	if err != nil {
+		return nil, "", err
+	}
+	tok, err := decodePageToken(req.GetPageToken(), list, ticker)
+	if err != nil {
+		return nil, "", err
+	}
+	// One extra row tells whether another page exists.
+	rows, err := read(ctx, tok, size+1)
+	if err != nil {
+		return nil, "", err
+	}
+	var nextToken string
+	if len(rows) > size {
+		rows = rows[:size]
+		t := next(rows[size-1])
+		t.List = list
+		nextToken = t.encode()
+	}
+	var out []W
+	for _, r := range rows {
+		out = append(out, wire(r))
+	}
+	return out, nextToken, nil
 }

@@ -336,17 +336,29 @@ func (s *service) setUser(ctx context.Context, method string, req userRequest,
 // DeleteUser removes a user. INVALID_ARGUMENT for a bad field, NOT_FOUND
 // for an unknown e-mail.
 func (s *service) DeleteUser(ctx context.Context, req *pb.DeleteUserRequest) (*pb.DeleteUserResponse, error) {
+	return deleteByEmail[pb.DeleteUserResponse](ctx, s, pb.StockService_DeleteUser_FullMethodName, req, stock.Tx.DeleteUser)
+}
+
+// deleteByEmail is a delete of the request's user or of what the user
+// has (DeleteUser, DeleteAlert): it validates req's request id and
+// e-mail, and once per request id calls del in a transaction and answers
+// an empty T. It returns INVALID_ARGUMENT for a bad field, else del's
+// error.
+func deleteByEmail[T any, P interface {
+	*T
+	proto.Message
+}](ctx context.Context, s *service, method string, req emailRequest, del func(stock.Tx, context.Context, string) error) (P, error) {
 	id, email, err := idAndEmail(req)
 	if err != nil {
 		return nil, err
 	}
-	return run[pb.DeleteUserResponse](ctx, s, once.Request{
-		Method: pb.StockService_DeleteUser_FullMethodName, ID: id, Payload: []string{email},
+	return run[T, P](ctx, s, once.Request{
+		Method: method, ID: id, Payload: []string{email},
 		Effect: func(ctx context.Context, tx stock.Tx) (proto.Message, error) {
-			if err := tx.DeleteUser(ctx, email); err != nil {
+			if err := del(tx, ctx, email); err != nil {
 				return nil, err
 			}
-			return &pb.DeleteUserResponse{}, nil
+			return P(new(T)), nil
 		},
 	})
 }
@@ -429,36 +441,17 @@ func readByEmail[T any, R proto.Message](ctx context.Context, rawEmail string, r
 // ListUsers pages through users in e-mail order, each with the latest price
 // of their ticker. INVALID_ARGUMENT for a bad page size or token.
 func (s *service) ListUsers(ctx context.Context, req *pb.ListUsersRequest) (*pb.ListUsersResponse, error) {
-	size, err := stock.PageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	tok, err := decodePageToken(req.GetPageToken(), "users", "")
-	if err != nil {
-		return nil, err
-	}
-	after := ""
-	if tok != nil {
-		after = tok.Email
-	}
-	// One extra row tells whether another page exists.
-	users, err := s.store.ListUsers(ctx, after, size+1)
-	if err != nil {
-		return nil, err
-	}
-	resp := &pb.ListUsersResponse{}
-	if len(users) > size {
-		users = users[:size]
-		resp.NextPageToken = pageToken{List: "users", Email: users[size-1].Email}.encode()
-	}
-	for _, u := range users {
-		uw := &pb.UserWithPrice{User: userPB(u.User)}
-		if u.Latest != nil {
-			uw.LatestPrice = pricePB(*u.Latest)
+	users, next, err := listPage(ctx, req, "users", "", func(ctx context.Context, tok *pageToken, n int) ([]stock.UserWithPrice, error) {
+		after := ""
+		if tok != nil {
+			after = tok.Email
 		}
-		resp.Users = append(resp.Users, uw)
+		return s.store.ListUsers(ctx, after, n)
+	}, func(last stock.UserWithPrice) pageToken { return pageToken{Email: last.Email} }, userWithPricePB)
+	if err != nil {
+		return nil, err
 	}
-	return resp, nil
+	return &pb.ListUsersResponse{Users: users, NextPageToken: next}, nil
 }
 
 // ListPrices pages through prices newest first, of one ticker or all.
@@ -471,26 +464,13 @@ func (s *service) ListPrices(ctx context.Context, req *pb.ListPricesRequest) (*p
 			return nil, err
 		}
 	}
-	size, err := stock.PageSize(req.GetPageSize())
+	prices, next, err := listPage(ctx, req, "prices", ticker, func(ctx context.Context, tok *pageToken, n int) ([]stock.Price, error) {
+		return s.store.ListPrices(ctx, ticker, tok.priceCursor(), n)
+	}, func(last stock.Price) pageToken {
+		return pageToken{Ticker: ticker, Market: last.MarketTime.UnixMicro(), ID: last.ID}
+	}, pricePB)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := decodePageToken(req.GetPageToken(), "prices", ticker)
-	if err != nil {
-		return nil, err
-	}
-	prices, err := s.store.ListPrices(ctx, ticker, tok.priceCursor(), size+1)
-	if err != nil {
-		return nil, err
-	}
-	resp := &pb.ListPricesResponse{}
-	if len(prices) > size {
-		prices = prices[:size]
-		last := prices[size-1]
-		resp.NextPageToken = pageToken{List: "prices", Ticker: ticker, Market: last.MarketTime.UnixMicro(), ID: last.ID}.encode()
-	}
-	for _, p := range prices {
-		resp.Prices = append(resp.Prices, pricePB(p))
-	}
-	return resp, nil
+	return &pb.ListPricesResponse{Prices: prices, NextPageToken: next}, nil
 }
