@@ -163,20 +163,11 @@ func (db *DB) ListNotifications(ctx context.Context, email string, before int64,
 		before = 1<<63 - 1
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE email = ? AND id < ? ORDER BY id DESC LIMIT ?`, email, before, limit)
-	if err != nil {
-		return nil, db.wrap(err, "list notifications")
-	}
-	defer rows.Close()
-	var out []stock.Notification
-	for rows.Next() {
+	return collect(db, "list notifications", rows, err, func(rows *sql.Rows) (stock.Notification, error) {
 		n, err := scanNotification(rows)
-		if err != nil {
-			return nil, db.wrap(err, "list notifications")
-		}
 		n.WebhookSecret = ""
-		out = append(out, n)
-	}
-	return out, db.wrap(rows.Err(), "list notifications")
+		return n, err
+	})
 }
 
 // notifyCrossings applies the prices appendOf[tk], newer than tk's
@@ -234,19 +225,7 @@ func (t *writeTx) lockAlerts(ctx context.Context, tickers []string) ([]stock.Ale
 		args[i] = tk
 	}
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE ticker IN (`+placeholders(len(tickers))+`) ORDER BY email`+t.db.d.lockRows, args...)
-	if err != nil {
-		return nil, t.db.wrap(err, "read alerts")
-	}
-	defer rows.Close()
-	var alerts []stock.Alert
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, t.db.wrap(err, "read alerts")
-		}
-		alerts = append(alerts, a)
-	}
-	return alerts, t.db.wrap(rows.Err(), "read alerts")
+	return collect(t.db, "read alerts", rows, err, func(rows *sql.Rows) (stock.Alert, error) { return scanAlert(rows) })
 }
 
 // insertNotifications inserts notification rows (the 18 columns below,

@@ -107,6 +107,65 @@ func (db *DB) ReleaseTickers(ctx context.Context, owner string, tickers []string
 	return nil
 }
 
+// rowClaim is what a claim of rows that several workers share asks of
+// their table (events, notifications): the rows to take are free (as
+// the table says: unpublished, due) and unclaimed, or their claim has
+// expired, or the claimer already holds it.
+type rowClaim struct {
+	op    string // what errors say: "claim events"
+	table string
+	// free is the condition, with ? for freeArgs, of a row to take, its
+	// claim aside; still is the part of free that the update checks
+	// again (with stillArgs), once the rows are locked.
+	free, still         string
+	freeArgs, stillArgs []any
+	order               string // the rows' order, oldest first: "id"
+	columns             string // what is read of each row taken
+}
+
+// claimRows claims, as c says, for owner until the given time, up to
+// limit rows that are free by now, and returns them in c.order, each as
+// scan reads it. One transaction, retried as db.retry does; a
+// concurrent claimer waits on the rows it wants and then finds them
+// taken. It returns KindUnavailable when the database cannot be reached
+// and KindAborted when a deadlock persists.
+func claimRows[T any](ctx context.Context, db *DB, c rowClaim, owner string, now, until time.Time, limit int,
+	scan func(*sql.Rows) (T, error)) ([]T, error) {
+	var out []T
+	err := db.retry(ctx, c.op, func() error {
+		return db.inTx(ctx, func(t *writeTx) (err error) {
+			out, err = takeRows(ctx, t, c, owner, now, until, limit, scan)
+			return err
+		})
+	})
+	return out, err
+}
+
+// takeRows is one attempt of claimRows, in t: it picks the free rows'
+// ids, takes those still free, and reads the rows it took.
+func takeRows[T any](ctx context.Context, t *writeTx, c rowClaim, owner string, now, until time.Time, limit int,
+	scan func(*sql.Rows) (T, error)) ([]T, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT id FROM `+c.table+` WHERE `+c.free+`
+		AND (until_time <= ? OR owner = ?) ORDER BY `+c.order+` LIMIT ?`, slices.Concat(c.freeArgs, []any{micros(now), owner, limit})...)
+	ids, err := collect(t.db, c.op, rows, err, func(rows *sql.Rows) (any, error) {
+		var id int64
+		err := rows.Scan(&id)
+		return id, err
+	})
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	in := placeholders(len(ids))
+	if _, err := t.tx.ExecContext(ctx, `UPDATE `+c.table+` SET owner = ?, until_time = ?
+		WHERE `+c.still+` AND (until_time <= ? OR owner = ?) AND id IN (`+in+`)`,
+		slices.Concat([]any{owner, micros(until)}, c.stillArgs, []any{micros(now), owner}, ids)...); err != nil {
+		return nil, t.db.wrap(err, c.op)
+	}
+	rows, err = t.tx.QueryContext(ctx, `SELECT `+c.columns+` FROM `+c.table+`
+		WHERE owner = ? AND until_time = ? AND id IN (`+in+`) ORDER BY `+c.order, append([]any{owner, micros(until)}, ids...)...)
+	return collect(t.db, c.op, rows, err, scan)
+}
+
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

@@ -9,6 +9,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -110,56 +111,19 @@ func (t *writeTx) insertEvents(ctx context.Context, rows [][]any) error {
 // It returns KindUnavailable when the database cannot be reached and
 // KindAborted when a deadlock persists.
 func (db *DB) ClaimEvents(ctx context.Context, owner string, now, until time.Time, limit int) ([]stock.Event, error) {
-	var out []stock.Event
-	err := db.retry(ctx, "claim events", func() error {
-		out = nil
-		return db.inTx(ctx, func(t *writeTx) error {
-			rows, err := t.tx.QueryContext(ctx, `SELECT id FROM events WHERE publish_time = 0
-				AND (until_time <= ? OR owner = ?) ORDER BY id LIMIT ?`, micros(now), owner, limit)
-			if err != nil {
-				return db.wrap(err, "claim events")
-			}
-			var ids []any
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return db.wrap(err, "claim events")
-				}
-				ids = append(ids, id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil || len(ids) == 0 {
-				return db.wrap(err, "claim events")
-			}
-			in := placeholders(len(ids))
-			if _, err := t.tx.ExecContext(ctx, `UPDATE events SET owner = ?, until_time = ?
-				WHERE publish_time = 0 AND (until_time <= ? OR owner = ?) AND id IN (`+in+`)`,
-				append([]any{owner, micros(until), micros(now), owner}, ids...)...); err != nil {
-				return db.wrap(err, "claim events")
-			}
-			rows, err = t.tx.QueryContext(ctx, `SELECT id, subject, payload, create_time FROM events
-				WHERE owner = ? AND until_time = ? AND id IN (`+in+`) ORDER BY id`, append([]any{owner, micros(until)}, ids...)...)
-			if err != nil {
-				return db.wrap(err, "claim events")
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var (
-					e       stock.Event
-					payload string
-					ct      int64
-				)
-				if err := rows.Scan(&e.ID, &e.Subject, &payload, &ct); err != nil {
-					return db.wrap(err, "claim events")
-				}
-				e.Payload, e.CreateTime = []byte(payload), fromMicros(ct)
-				out = append(out, e)
-			}
-			return db.wrap(rows.Err(), "claim events")
-		})
+	return claimRows(ctx, db, rowClaim{
+		op: "claim events", table: "events", free: "publish_time = 0", still: "publish_time = 0",
+		order: "id", columns: "id, subject, payload, create_time",
+	}, owner, now, until, limit, func(rows *sql.Rows) (stock.Event, error) {
+		var (
+			e       stock.Event
+			payload string
+			ct      int64
+		)
+		err := rows.Scan(&e.ID, &e.Subject, &payload, &ct)
+		e.Payload, e.CreateTime = []byte(payload), fromMicros(ct)
+		return e, err
 	})
-	return out, err
 }
 
 // PublishedEvents marks the events ids, claimed by owner, published at

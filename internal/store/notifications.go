@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -21,52 +22,13 @@ import (
 // then finds them taken. It returns KindUnavailable when the database
 // cannot be reached and KindAborted when a deadlock persists.
 func (db *DB) ClaimNotifications(ctx context.Context, owner string, now, until time.Time, limit int) ([]stock.Notification, error) {
-	var out []stock.Notification
-	err := db.retry(ctx, "claim notifications", func() error {
-		out = nil
-		return db.inTx(ctx, func(t *writeTx) error {
-			rows, err := t.tx.QueryContext(ctx, `SELECT id FROM notifications WHERE state = ? AND next_time <= ?
-				AND (until_time <= ? OR owner = ?) ORDER BY next_time, id LIMIT ?`,
-				string(stock.NotificationDue), micros(now), micros(now), owner, limit)
-			if err != nil {
-				return db.wrap(err, "claim notifications")
-			}
-			var ids []any
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return db.wrap(err, "claim notifications")
-				}
-				ids = append(ids, id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil || len(ids) == 0 {
-				return db.wrap(err, "claim notifications")
-			}
-			in := placeholders(len(ids))
-			if _, err := t.tx.ExecContext(ctx, `UPDATE notifications SET owner = ?, until_time = ?
-				WHERE state = ? AND (until_time <= ? OR owner = ?) AND id IN (`+in+`)`,
-				append([]any{owner, micros(until), string(stock.NotificationDue), micros(now), owner}, ids...)...); err != nil {
-				return db.wrap(err, "claim notifications")
-			}
-			rows, err = t.tx.QueryContext(ctx, `SELECT `+notificationColumns+` FROM notifications
-				WHERE owner = ? AND until_time = ? AND id IN (`+in+`) ORDER BY next_time, id`, append([]any{owner, micros(until)}, ids...)...)
-			if err != nil {
-				return db.wrap(err, "claim notifications")
-			}
-			defer rows.Close()
-			for rows.Next() {
-				n, err := scanNotification(rows)
-				if err != nil {
-					return db.wrap(err, "claim notifications")
-				}
-				out = append(out, n)
-			}
-			return db.wrap(rows.Err(), "claim notifications")
-		})
-	})
-	return out, err
+	due := string(stock.NotificationDue)
+	return claimRows(ctx, db, rowClaim{
+		op: "claim notifications", table: "notifications",
+		free: "state = ? AND next_time <= ?", freeArgs: []any{due, micros(now)},
+		still: "state = ?", stillArgs: []any{due},
+		order: "next_time, id", columns: notificationColumns,
+	}, owner, now, until, limit, func(rows *sql.Rows) (stock.Notification, error) { return scanNotification(rows) })
 }
 
 // UpdateNotification records u and releases owner's claim of the

@@ -404,19 +404,7 @@ func (t *writeTx) renumber(ctx context.Context, tk string) error {
 func (t *writeTx) pricesAfter(ctx context.Context, tk string, after int64) ([]stock.Price, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+priceColumns+` FROM stock_prices p `+t.db.d.priceIndex+`
 		WHERE p.ticker = ? AND p.market_time > ? ORDER BY p.market_time LIMIT ?`, tk, after, renumberPage)
-	if err != nil {
-		return nil, t.db.wrap(err, "renumber prices")
-	}
-	defer rows.Close()
-	var out []stock.Price
-	for rows.Next() {
-		p, err := scanPrice(rows)
-		if err != nil {
-			return nil, t.db.wrap(err, "renumber prices")
-		}
-		out = append(out, p)
-	}
-	return out, t.db.wrap(rows.Err(), "renumber prices")
+	return collect(t.db, "renumber prices", rows, err, func(rows *sql.Rows) (stock.Price, error) { return scanPrice(rows) })
 }
 
 // deletePrices deletes the prices collected before t and keeps the
