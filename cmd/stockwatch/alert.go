@@ -8,6 +8,7 @@ import (
 	"iter"
 	"strings"
 
+	"github.com/stockwatch/stockwatch/internal/apitext"
 	"github.com/stockwatch/stockwatch/internal/client"
 	"github.com/stockwatch/stockwatch/internal/money"
 	"github.com/stockwatch/stockwatch/internal/stock"
@@ -149,23 +150,12 @@ func bandText(a *pb.Alert) string {
 	}
 	var chans []string
 	for _, c := range a.GetChannels() {
-		chans = append(chans, channelWord(c))
+		chans = append(chans, apitext.Channel(c))
 		if c == pb.Channel_CHANNEL_WEBHOOK {
 			chans[len(chans)-1] += " " + a.GetWebhookUrl()
 		}
 	}
 	return fmt.Sprintf("%s %s, by %s", a.GetTicker(), strings.Join(sides, " or "), strings.Join(chans, " and "))
-}
-
-// channelWord names a channel for people.
-func channelWord(c pb.Channel) string {
-	switch c {
-	case pb.Channel_CHANNEL_EMAIL:
-		return "e-mail"
-	case pb.Channel_CHANNEL_WEBHOOK:
-		return "webhook"
-	}
-	return c.String()
 }
 
 // stateWord names a notification's delivery state for people.
@@ -184,7 +174,7 @@ func (p *printer) notificationsTable(ns []*pb.Notification) error {
 			}
 			vs := money.Format(n.GetPrice(), n.GetCurrency()) + " " + op + " " + money.Amount(n.GetThreshold(), n.GetCurrency())
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", p.time(n.GetMarketTime()), n.GetTicker(), n.GetDirection(), vs,
-				channelWord(n.GetChannel()), stateWord(n.GetState()), n.GetAttempts(), n.GetLastError())
+				apitext.Channel(n.GetChannel()), stateWord(n.GetState()), n.GetAttempts(), n.GetLastError())
 		}
 	})
 }

@@ -31,9 +31,7 @@ func registerCmd() *command {
 		help: "Registers EMAIL to track TICKER, and says when TICKER is not verified with Yahoo Finance yet. Fails with\n" +
 			"ALREADY_EXISTS if EMAIL is registered, INVALID_ARGUMENT if Yahoo Finance does not know TICKER.",
 		example: "stockwatch register alice@example.com AAPL",
-		run: rpc(func(ctx context.Context, c *client.Client, p params) (*pb.User, error) {
-			return c.RegisterUser(ctx, p.email, p.ticker)
-		}, saved("Registered %s, tracking %s.")),
+		run:     rpc(byEmailTicker((*client.Client).RegisterUser), saved("Registered %s, tracking %s.")),
 	}
 }
 
@@ -46,9 +44,7 @@ func updateCmd() *command {
 			"Finance yet. Fails with NOT_FOUND if EMAIL is not registered, INVALID_ARGUMENT if Yahoo Finance does not\n" +
 			"know TICKER.",
 		example: "stockwatch update alice@example.com MSFT",
-		run: rpc(func(ctx context.Context, c *client.Client, p params) (*pb.User, error) {
-			return c.UpdateUser(ctx, p.email, p.ticker)
-		}, saved("Updated %s, now tracking %s.")),
+		run:     rpc(byEmailTicker((*client.Client).UpdateUser), saved("Updated %s, now tracking %s.")),
 	}
 }
 
@@ -189,6 +185,12 @@ func versionCmd() *command {
 // byEmail is the call of a command whose one argument is an e-mail.
 func byEmail[R any](f func(*client.Client, context.Context, string) (R, error)) func(context.Context, *client.Client, params) (R, error) {
 	return func(ctx context.Context, c *client.Client, p params) (R, error) { return f(c, ctx, p.email) }
+}
+
+// byEmailTicker is the call of a command whose arguments are an e-mail
+// and a ticker.
+func byEmailTicker[R any](f func(*client.Client, context.Context, string, string) (R, error)) func(context.Context, *client.Client, params) (R, error) {
+	return func(ctx context.Context, c *client.Client, p params) (R, error) { return f(c, ctx, p.email, p.ticker) }
 }
 
 // answer is the text form of a response that needs nothing else.

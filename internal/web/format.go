@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/stockwatch/stockwatch/internal/apitext"
 	"github.com/stockwatch/stockwatch/internal/money"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
@@ -25,18 +26,7 @@ var funcs = template.FuncMap{
 	"sentence": sentence,
 	"utc":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"channel":  channelName,
-}
-
-// channelName names an alert channel for people.
-func channelName(c pb.Channel) string {
-	switch c {
-	case pb.Channel_CHANNEL_EMAIL:
-		return "e-mail"
-	case pb.Channel_CHANNEL_WEBHOOK:
-		return "webhook"
-	}
-	return c.String()
+	"channel":  apitext.Channel,
 }
 
 // userURL is the path of a user's page.
