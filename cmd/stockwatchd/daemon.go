@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/api"
 	"github.com/stockwatch/stockwatch/internal/breaker"
+	"github.com/stockwatch/stockwatch/internal/certpool"
 	"github.com/stockwatch/stockwatch/internal/collector"
 	"github.com/stockwatch/stockwatch/internal/events"
 	"github.com/stockwatch/stockwatch/internal/metrics"
@@ -251,13 +251,9 @@ func serverTLS(cfg config, log *slog.Logger) (*tls.Config, error) {
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if cfg.TLSClientCA != "" {
-		pem, err := os.ReadFile(cfg.TLSClientCA)
+		pool, err := certpool.Load(cfg.TLSClientCA)
 		if err != nil {
 			return nil, fmt.Errorf("-tls-client-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("-tls-client-ca: no PEM certificate in %s", cfg.TLSClientCA)
 		}
 		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}

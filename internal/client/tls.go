@@ -2,10 +2,10 @@ package client
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
+
+	"github.com/stockwatch/stockwatch/internal/certpool"
 )
 
 // tlsConfig builds the client side of TLS (and of mTLS when a certificate
@@ -13,13 +13,9 @@ import (
 func tlsConfig(t TLS) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pool, err := certpool.Load(t.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %s: no PEM certificate", t.CAFile)
 		}
 		tc.RootCAs = pool
 	}
