@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/stockwatch/stockwatch/internal/defaults"
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
 
@@ -177,18 +178,11 @@ func New(st Store, js jetstream.JetStream, cfg Config) *Publisher {
 	if cfg.Stream == "" {
 		cfg.Stream = StreamName
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&cfg.Poll, time.Second)
-	def(&cfg.Lease, 30*time.Second)
-	def(&cfg.PublishTimeout, 5*time.Second)
-	def(&cfg.Keep, 24*time.Hour)
-	if cfg.Batch <= 0 {
-		cfg.Batch = 100
-	}
+	defaults.Positive(&cfg.Poll, time.Second)
+	defaults.Positive(&cfg.Lease, 30*time.Second)
+	defaults.Positive(&cfg.PublishTimeout, 5*time.Second)
+	defaults.Positive(&cfg.Keep, 24*time.Hour)
+	defaults.Positive(&cfg.Batch, 100)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/stockwatch/stockwatch/internal/breaker"
+	"github.com/stockwatch/stockwatch/internal/defaults"
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
 
@@ -122,25 +123,14 @@ func New(st Store, senders map[stock.Channel]Sender, cfg Config) *Notifier {
 	if cfg.Owner == "" {
 		cfg.Owner = "notifier-" + strconv.FormatUint(rand.Uint64(), 36)
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&cfg.Poll, time.Second)
-	def(&cfg.Lease, 2*time.Minute)
-	def(&cfg.SendTimeout, 10*time.Second)
-	def(&cfg.Backoff, 30*time.Second)
-	def(&cfg.MaxBackoff, time.Hour)
-	if cfg.Batch <= 0 {
-		cfg.Batch = 16
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
-	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 8
-	}
+	defaults.Positive(&cfg.Poll, time.Second)
+	defaults.Positive(&cfg.Lease, 2*time.Minute)
+	defaults.Positive(&cfg.SendTimeout, 10*time.Second)
+	defaults.Positive(&cfg.Backoff, 30*time.Second)
+	defaults.Positive(&cfg.MaxBackoff, time.Hour)
+	defaults.Positive(&cfg.Batch, 16)
+	defaults.Positive(&cfg.Concurrency, 4)
+	defaults.Positive(&cfg.MaxAttempts, 8)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
