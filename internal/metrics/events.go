@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -24,15 +23,5 @@ func (m *Metrics) Events() func(result string, n int) {
 // scrape time by pending (which returns an error when it cannot tell). It
 // panics if called twice.
 func (m *Metrics) EventsPending(pending func(context.Context) (int64, error)) {
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "stockwatch_events_pending", Help: "Events waiting to be published to NATS (-1: the database did not answer).",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		n, err := pending(ctx)
-		if err != nil {
-			return -1
-		}
-		return float64(n)
-	}))
+	m.countGauge("stockwatch_events_pending", "Events waiting to be published to NATS (-1: the database did not answer).", pending)
 }

@@ -129,12 +129,17 @@ func (m *Metrics) Notification(channel, result string, latency time.Duration) {
 // at scrape time by due (which returns an error when it cannot tell). It
 // panics if called twice.
 func (m *Metrics) NotificationsDue(due func(context.Context) (int64, error)) {
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "stockwatch_notifications_due", Help: "Alert notifications waiting for delivery (-1: the database did not answer).",
-	}, func() float64 {
+	m.countGauge("stockwatch_notifications_due", "Alert notifications waiting for delivery (-1: the database did not answer).", due)
+}
+
+// countGauge registers the gauge name, read at scrape time by count
+// within 2s: -1 when count returns an error (the database did not
+// answer). It panics if called twice with one name.
+func (m *Metrics) countGauge(name, help string, count func(context.Context) (int64, error)) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		n, err := due(ctx)
+		n, err := count(ctx)
 		if err != nil {
 			return -1
 		}
