@@ -3,13 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/stockwatch/stockwatch/internal/notifier/notifiertest"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
@@ -29,18 +25,9 @@ func TestAlertsEndToEnd(t *testing.T) {
 		up.SetQuote("AAPL", 201, "USD", base)
 		mail := notifiertest.NewSMTP(t, nil, "", "")
 		hook := notifiertest.NewReceiver(t)
-		dbURL := storetest.URL(t, b)
-		if b == storetest.SQLite {
-			dbURL = "sqlite://" + filepath.Join(t.TempDir(), "all.db")
-		}
-		addr, _ := startInProcess(t, "-role", "all", "-db", dbURL, "-yahoo-url", up.URL(), "-interval", "100ms",
+		addr, _ := startInProcess(t, "-role", "all", "-db", storetest.URL(t, b), "-yahoo-url", up.URL(), "-interval", "100ms",
 			"-smtp-url", "smtp://"+mail.Addr+"?starttls=none", "-mail-from", "alerts@stockwatch.test")
-		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		c := pb.NewStockServiceClient(conn)
+		c := dial(t, addr)
 		ctx := context.Background()
 		if _, err := c.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "a@x.com", Ticker: "AAPL"}); err != nil {
 			t.Fatal(err)
@@ -52,13 +39,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 		}
 		hook.Check(a.GetWebhookSecret(), time.Now)
 
-		for i, p := range []float64{212, 213, 199, 212} {
-			up.SetQuote("AAPL", p, "USD", base.Add(time.Duration(i+1)*time.Minute))
-			eventually(t, "the collector to store the price", func() bool {
-				got, err := c.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "a@x.com"})
-				return err == nil && got.GetPrice() == p
-			})
-		}
+		quoteInTurn(t, up, c, base, 212, 213, 199, 212)
 		var ns []*pb.Notification
 		eventually(t, "six notifications sent", func() bool {
 			resp, err := c.ListNotifications(ctx, &pb.ListNotificationsRequest{Email: "a@x.com"})
@@ -110,4 +91,18 @@ func TestAlertsEndToEnd(t *testing.T) {
 			t.Errorf("webhook payloads = %v, want %v", told, want)
 		}
 	})
+}
+
+// quoteInTurn quotes AAPL at each of prices in turn, a minute apart after
+// base, and waits each time until the collector has stored it as
+// a@x.com's latest price.
+func quoteInTurn(t *testing.T, up *yahootest.Server, c pb.StockServiceClient, base time.Time, prices ...float64) {
+	t.Helper()
+	for i, p := range prices {
+		up.SetQuote("AAPL", p, "USD", base.Add(time.Duration(i+1)*time.Minute))
+		eventually(t, "the collector to store the price", func() bool {
+			got, err := c.GetLatestPrice(context.Background(), &pb.GetLatestPriceRequest{Email: "a@x.com"})
+			return err == nil && got.GetPrice() == p
+		})
+	}
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/stockwatch/stockwatch/internal/testkit"
@@ -79,11 +78,7 @@ func TestShutdownWaitsForHandlers(t *testing.T) {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- d.serve(ctx) }()
-	conn, err := grpc.NewClient(d.glis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialConn(t, d.glis.Addr().String())
 	go func() {
 		_ = conn.Invoke(context.Background(), "/test.Slow/Wait", new(emptypb.Empty), new(emptypb.Empty))
 	}()

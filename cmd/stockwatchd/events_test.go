@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/stockwatch/stockwatch/internal/events"
 	"github.com/stockwatch/stockwatch/internal/events/natstest"
@@ -35,16 +32,8 @@ func TestEventsEndToEnd(t *testing.T) {
 		up.SetQuote("AAPL", 201, "USD", base)
 		hook := notifiertest.NewReceiver(t)
 		dbURL := storetest.URL(t, b)
-		if b == storetest.SQLite {
-			dbURL = "sqlite://" + filepath.Join(t.TempDir(), "all.db")
-		}
 		addr, _ := startInProcess(t, "-role", "all", "-db", dbURL, "-yahoo-url", up.URL(), "-interval", "100ms", "-nats-url", srv.URL)
-		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		c := pb.NewStockServiceClient(conn)
+		c := dial(t, addr)
 		ctx := context.Background()
 		if _, err := c.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "a@x.com", Ticker: "AAPL"}); err != nil {
 			t.Fatal(err)
@@ -53,13 +42,7 @@ func TestEventsEndToEnd(t *testing.T) {
 			Channels: []pb.Channel{pb.Channel_CHANNEL_WEBHOOK}, WebhookUrl: hook.URL}); err != nil {
 			t.Fatal(err)
 		}
-		for i, p := range []float64{212, 213, 199, 212} {
-			up.SetQuote("AAPL", p, "USD", base.Add(time.Duration(i+1)*time.Minute))
-			eventually(t, "the collector to store the price", func() bool {
-				got, err := c.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "a@x.com"})
-				return err == nil && got.GetPrice() == p
-			})
-		}
+		quoteInTurn(t, up, c, base, 212, 213, 199, 212)
 		db := storetest.OpenURL(t, dbURL)
 		eventually(t, "eight events published", func() bool {
 			return storetest.Count(t, db, "events", "publish_time <> 0") == 8

@@ -15,7 +15,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
@@ -163,11 +162,7 @@ func hostileUser(email, ticker string) func(t *testing.T, resp []byte) {
 func TestHostileRequests(t *testing.T) {
 	t.Parallel()
 	addr, logs := startInProcess(t, "-role", "api", "-db", "sqlite://"+filepath.Join(t.TempDir(), "hostile.db"), "-verify-tickers=false")
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dialConn(t, addr)
 	h := &hostileRun{conn: conn, codes: map[string]int{}}
 
 	const (
@@ -449,11 +444,7 @@ func TestHostileAdminWithoutToken(t *testing.T) {
 	t.Parallel()
 	addr, _ := startInProcess(t, "-role", "api", "-db", "sqlite://"+filepath.Join(t.TempDir(), "hostile.db"),
 		"-verify-tickers=false", "-admin-token", "s3cret")
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dialConn(t, addr)
 	h := &hostileRun{conn: conn, codes: map[string]int{}}
 	for _, c := range []hostileCase{
 		{name: "ListUsers/NotProtobuf", method: pb.StockService_ListUsers_FullMethodName, payload: []byte{0xff, 0xff, 0xff}, code: codes.Unauthenticated},

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -20,7 +18,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/stockwatch/stockwatch/internal/cliconfig"
@@ -304,27 +301,8 @@ func startDaemon(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := make(chan string, 1)
 	logs := &logLines{}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() {
-			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) == nil {
-				logs.add(line)
-				if a, ok := line["addr"].(string); ok && line["msg"] == "serving gRPC" && !sent {
-					addr <- a
-					sent = true
-				}
-			}
-			t.Log(sc.Text())
-		}
-		if !sent {
-			close(addr)
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
+	addr := logs.follow(stderr, func(text string) { t.Log(text) })
 	select {
 	case a, ok := <-addr:
 		if !ok {
@@ -346,11 +324,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "e2e.db")
 	cmd, addr, _ := startDaemon(t, bin, "-role", "api", "-db", dbURL, "-verify-tickers=false")
 
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialConn(t, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -387,12 +361,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	}
 	// A restart on the same database keeps the user.
 	_, addr, _ = startDaemon(t, bin, "-role", "api", "-db", dbURL, "-verify-tickers=false")
-	conn2, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn2.Close()
-	if _, err := pb.NewStockServiceClient(conn2).GetUser(ctx, &pb.GetUserRequest{Email: "ada@example.com"}); err != nil {
+	if _, err := dial(t, addr).GetUser(ctx, &pb.GetUserRequest{Email: "ada@example.com"}); err != nil {
 		t.Fatalf("GetUser after restart: %v", err)
 	}
 }
@@ -407,11 +376,7 @@ func TestSecondSignal(t *testing.T) {
 	bin := buildDaemon(t)
 	cmd, addr, logs := startDaemon(t, bin, "-role", "api", "-db", "sqlite://"+filepath.Join(t.TempDir(), "sig.db"),
 		"-verify-tickers=false", "-shutdown-timeout", "5m")
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialConn(t, addr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// A request that never ends: its message is never sent. The health

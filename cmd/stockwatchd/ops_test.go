@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
@@ -46,26 +44,6 @@ func scrape(t *testing.T, httpAddr string) map[string]float64 {
 		out[line[:i]] = v
 	}
 	return out
-}
-
-func httpAddr(t *testing.T, logs *logLines) string {
-	t.Helper()
-	var line map[string]any
-	eventually(t, "a 'serving HTTP' log line", func() bool {
-		line = logs.find(map[string]any{"msg": "serving HTTP"})
-		return line != nil
-	})
-	return line["addr"].(string)
-}
-
-func dial(t *testing.T, addr string) pb.StockServiceClient {
-	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return pb.NewStockServiceClient(conn)
 }
 
 func TestMetrics(t *testing.T) {
