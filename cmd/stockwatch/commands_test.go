@@ -22,17 +22,7 @@ import (
 // testdata/NAME.golden. "go test -update" rewrites the golden files.
 func TestCommands(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		args  []string
-		env   map[string]string
-		token string // the server's admin token
-		// arrange runs after the seed; check after the command.
-		arrange func(tb testing.TB, srv *clienttest.Server)
-		check   func(tb testing.TB, srv *clienttest.Server)
-		code    int
-		calls   int // StockService RPCs expected; -1: don't check
-	}{
+	tests := []goldenCase{
 		// The top level.
 		{name: "help", args: []string{"-h"}},
 		{name: "unknown_command", args: []string{"buy", "AAPL"}, code: 2},
@@ -253,29 +243,10 @@ func TestCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := seeded(t, clienttest.Options{AdminToken: tt.token})
-			if tt.arrange != nil {
-				tt.arrange(t, srv)
-			}
-			r := runCLI(t, t.Context(), srv.Addr, tt.env, "", tt.args...)
-			if r.code != tt.code {
-				t.Errorf("exit status = %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
-			}
-			if got := srv.StockCalls(); tt.calls >= 0 && got != tt.calls {
-				t.Errorf("RPCs sent = %d, want %d", got, tt.calls)
-			}
-			// A webhook secret is random: its golden shows its form.
-			r.stdout = secretRE.ReplaceAllString(r.stdout, "whsec_BASE64")
-			checkGolden(t, tt.name, r)
-			if tt.check != nil {
-				tt.check(t, srv)
-			}
+			tt.run(t, tt.name)
 		})
 	}
 }
-
-// secretRE matches a webhook secret: "whsec_" and the base64 of 32 bytes.
-var secretRE = regexp.MustCompile(`whsec_[A-Za-z0-9+/]{43}=`)
 
 // aliceBand sets alice's band on AAPL: above 190, below 185, by e-mail.
 func aliceBand(tb testing.TB, srv *clienttest.Server) {

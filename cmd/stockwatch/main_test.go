@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,48 @@ func runProc(tb testing.TB, ctx context.Context, addr string, env map[string]str
 	errOut := strings.ReplaceAll(stderr.String(), addr, "ADDR")
 	return result{code: code, stdout: out, stderr: errOut}
 }
+
+// goldenCase is one run of the client against a server holding the seed
+// data (see seeded), its output compared with a golden file.
+type goldenCase struct {
+	name  string
+	args  []string
+	env   map[string]string
+	input string // stdin
+	token string // the server's admin token
+	// arrange runs after the seed; check after the command.
+	arrange func(tb testing.TB, srv *clienttest.Server)
+	check   func(tb testing.TB, srv *clienttest.Server)
+	code    int
+	calls   int // StockService RPCs expected; -1: don't check
+}
+
+// run runs tc against a fresh seeded server and compares its output with
+// testdata/golden.golden (see checkGolden); the exit status and the
+// number of RPCs the server saw must be tc's.
+func (tc goldenCase) run(t *testing.T, golden string) {
+	t.Helper()
+	srv := seeded(t, clienttest.Options{AdminToken: tc.token})
+	if tc.arrange != nil {
+		tc.arrange(t, srv)
+	}
+	r := runCLI(t, t.Context(), srv.Addr, tc.env, tc.input, tc.args...)
+	if r.code != tc.code {
+		t.Errorf("exit status = %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tc.code, r.stdout, r.stderr)
+	}
+	if got := srv.StockCalls(); tc.calls >= 0 && got != tc.calls {
+		t.Errorf("RPCs sent = %d, want %d", got, tc.calls)
+	}
+	// A webhook secret is random: its golden shows its form.
+	r.stdout = secretRE.ReplaceAllString(r.stdout, "whsec_BASE64")
+	checkGolden(t, golden, r)
+	if tc.check != nil {
+		tc.check(t, srv)
+	}
+}
+
+// secretRE matches a webhook secret: "whsec_" and the base64 of 32 bytes.
+var secretRE = regexp.MustCompile(`whsec_[A-Za-z0-9+/]{43}=`)
 
 // checkGolden compares a run's output with testdata/name.golden: stdout,
 // then stderr after a marker when there is any. -update rewrites it.

@@ -21,14 +21,7 @@ import (
 // number of StockService RPCs the server saw.
 func TestMenu(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		input   string
-		token   string
-		arrange func(tb testing.TB, srv *clienttest.Server)
-		check   func(tb testing.TB, srv *clienttest.Server)
-		calls   int
-	}{
+	tests := []goldenCase{
 		{name: "eof", input: ""},
 		{name: "exit", input: "11\n"},
 		{name: "quit", input: "q\n"},
@@ -92,23 +85,8 @@ func TestMenu(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := seeded(t, clienttest.Options{AdminToken: tt.token})
-			if tt.arrange != nil {
-				tt.arrange(t, srv)
-			}
-			// -o json must not change the menu: it is for people.
-			r := runCLI(t, t.Context(), srv.Addr, nil, tt.input, "-o", "json")
-			if r.code != 0 {
-				t.Errorf("exit status = %d, want 0; stderr:\n%s", r.code, r.stderr)
-			}
-			if got := srv.StockCalls(); got != tt.calls {
-				t.Errorf("RPCs sent = %d, want %d", got, tt.calls)
-			}
-			r.stdout = secretRE.ReplaceAllString(r.stdout, "whsec_BASE64") // random
-			checkGolden(t, "menu_"+tt.name, r)
-			if tt.check != nil {
-				tt.check(t, srv)
-			}
+			tt.args = []string{"-o", "json"} // -o json must not change the menu: it is for people.
+			tt.run(t, "menu_"+tt.name)
 		})
 	}
 }

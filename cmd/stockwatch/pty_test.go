@@ -16,6 +16,7 @@ import (
 
 	"github.com/stockwatch/stockwatch/internal/client/clienttest"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
 // terminal is the controlling side of a pseudo-terminal whose output is
@@ -59,10 +60,12 @@ func (t *terminal) expect(tb testing.TB, s string) {
 	}
 }
 
-func (t *terminal) send(tb testing.TB, s string) {
+// answer waits for prompt, as expect does, and then types reply.
+func (t *terminal) answer(tb testing.TB, prompt, reply string) {
 	tb.Helper()
-	if _, err := t.f.WriteString(s); err != nil {
-		tb.Fatalf("write %q to the terminal: %v", s, err)
+	t.expect(tb, prompt)
+	if _, err := t.f.WriteString(reply); err != nil {
+		tb.Fatalf("write %q to the terminal: %v", reply, err)
 	}
 }
 
@@ -118,42 +121,28 @@ func TestMenuInTerminal(t *testing.T) {
 	srv := seeded(t, clienttest.Options{})
 	term, exited := startInTerminal(t, "-addr", srv.Addr)
 
-	term.expect(t, "Choose 1-11 or q: ")
-	term.send(t, "1\r")
-	term.expect(t, "E-mail: ")
-	term.send(t, "dave@example\r") // no dot in the domain: net/mail accepts it
-	term.expect(t, "Ticker")
-	term.send(t, "not a ticker\r")
+	term.answer(t, "Choose 1-11 or q: ", "1\r")
+	term.answer(t, "E-mail: ", "dave@example\r") // no dot in the domain: net/mail accepts it
+	term.answer(t, "Ticker", "not a ticker\r")
 	term.expect(t, `ticker "NOT A TICKER" is not a valid symbol`)
-	term.expect(t, "Ticker")
-	term.send(t, "aapl\r")
+	term.answer(t, "Ticker", "aapl\r")
 	term.expect(t, "Registered dave@example, tracking AAPL.")
 
-	term.expect(t, "Choose 1-11 or q: ")
-	term.send(t, "5\r")
-	term.expect(t, "E-mail [dave@example]: ")
-	term.send(t, "\r")
+	term.answer(t, "Choose 1-11 or q: ", "5\r")
+	term.answer(t, "E-mail [dave@example]: ", "\r")
 	// The age is the real clock's: the seed's prices are months old.
 	term.expect(t, "AAPL: 187.42 USD, ")
 	term.expect(t, " ago (2026-03-02 15:03:00 UTC)")
 
-	term.expect(t, "Choose 1-11 or q: ")
-	term.send(t, "3\r")
-	term.expect(t, "E-mail [dave@example]: ")
-	term.send(t, "\r")
-	term.expect(t, "Really delete dave@example? [y/N] ")
-	term.send(t, "y\r")
+	term.answer(t, "Choose 1-11 or q: ", "3\r")
+	term.answer(t, "E-mail [dave@example]: ", "\r")
+	term.answer(t, "Really delete dave@example? [y/N] ", "y\r")
 	term.expect(t, "Deleted dave@example.")
 
-	term.expect(t, "Choose 1-11 or q: ")
-	term.send(t, "q\r")
+	term.answer(t, "Choose 1-11 or q: ", "q\r")
 	waitExit(t, exited, 0)
-	if n := storetest.Count(t, srv.DB, "users", "email = ?", "dave@example"); n != 0 {
-		t.Errorf("dave@example: %d rows, want 0 (registered, then deleted)", n)
-	}
-	if n := srv.StockCalls(); n != 3 {
-		t.Errorf("RPCs sent = %d, want 3 (register, latest, delete)", n)
-	}
+	testkit.WantCount(t, "dave@example rows (registered, then deleted)", storetest.Count(t, srv.DB, "users", "email = ?", "dave@example"), 0)
+	testkit.WantCount(t, "RPCs sent (register, latest, delete)", srv.StockCalls(), 3)
 }
 
 // TestConfirmInTerminal runs delete on a pseudo-terminal: it asks, and
@@ -163,20 +152,14 @@ func TestConfirmInTerminal(t *testing.T) {
 	srv := seeded(t, clienttest.Options{})
 
 	term, exited := startInTerminal(t, "-addr", srv.Addr, "delete", "bob@example.com")
-	term.expect(t, "Really delete bob@example.com? [y/N] ")
-	term.send(t, "\r")
+	term.answer(t, "Really delete bob@example.com? [y/N] ", "\r")
 	term.expect(t, "stockwatch: cancelled: nothing was deleted (CANCELLED)")
 	waitExit(t, exited, 1)
 
 	term, exited = startInTerminal(t, "delete", "bob@example.com", "-addr", srv.Addr)
-	term.expect(t, "Really delete bob@example.com? [y/N] ")
-	term.send(t, "yes\r")
+	term.answer(t, "Really delete bob@example.com? [y/N] ", "yes\r")
 	term.expect(t, "Deleted bob@example.com.")
 	waitExit(t, exited, 0)
-	if n := storetest.Count(t, srv.DB, "users", "email = ?", "bob@example.com"); n != 0 {
-		t.Errorf("bob@example.com: %d rows, want 0", n)
-	}
-	if n := srv.StockCalls(); n != 1 {
-		t.Errorf("RPCs sent = %d, want 1 (the confirmed delete)", n)
-	}
+	testkit.WantCount(t, "bob@example.com rows", storetest.Count(t, srv.DB, "users", "email = ?", "bob@example.com"), 0)
+	testkit.WantCount(t, "RPCs sent (the confirmed delete)", srv.StockCalls(), 1)
 }
