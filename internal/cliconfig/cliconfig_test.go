@@ -78,6 +78,28 @@ func testFlags(cmd string, v *values) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags returns default values and their testFlags set named prog,
+// parsed from args.
+func parseFlags(tb testing.TB, args []string) (*values, *flag.FlagSet) {
+	tb.Helper()
+	v := defaults()
+	fs := testFlags("prog", &v)
+	if err := cliconfig.Parse(fs, args, io.Discard, func(io.Writer) {}); err != nil {
+		tb.Fatal(err)
+	}
+	return &v, fs
+}
+
+// wantValues fails tb unless got is the defaults as change leaves them.
+func wantValues(tb testing.TB, got values, change func(*values)) {
+	tb.Helper()
+	want := defaults()
+	change(&want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		tb.Errorf("values mismatch (-want +got):\n%s", diff)
+	}
+}
+
 func TestApply(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -100,19 +122,11 @@ func TestApply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			want := defaults()
-			tt.want(&want)
-			got := defaults()
-			fs := testFlags("prog", &got)
-			if err := cliconfig.Parse(fs, tt.args, io.Discard, func(io.Writer) {}); err != nil {
-				t.Fatal(err)
-			}
+			got, fs := parseFlags(t, tt.args)
 			if err := (cliconfig.Twins{}).Apply(fs, cliconfig.MapEnv(tt.env).Lookup); err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("values mismatch (-want +got):\n%s", diff)
-			}
+			wantValues(t, *got, tt.want)
 		})
 	}
 }
@@ -163,11 +177,9 @@ func TestApplyGiven(t *testing.T) {
 	if err := (cliconfig.Twins{}).Apply(global, lookup, sub); err != nil {
 		t.Fatal(err)
 	}
-	want := defaults()
-	want.N, want.B, want.D = 1, false, time.Minute // STOCKWATCH_V: -v is not global
-	if diff := cmp.Diff(want, v); diff != "" {
-		t.Errorf("values mismatch (-want +got):\n%s", diff)
-	}
+	wantValues(t, v, func(want *values) {
+		want.N, want.B, want.D = 1, false, time.Minute // STOCKWATCH_V: -v is not global
+	})
 }
 
 func TestParse(t *testing.T) {

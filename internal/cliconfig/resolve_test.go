@@ -159,22 +159,14 @@ func TestResolve(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			want := defaults()
-			tt.want(&want)
-			got := defaults()
-			fs := testFlags("prog", &got)
-			if err := cliconfig.Parse(fs, tt.args, io.Discard, func(io.Writer) {}); err != nil {
-				t.Fatal(err)
-			}
+			got, fs := parseFlags(t, tt.args)
 			given := map[string]bool{}
 			fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 			sources, err := cliconfig.Twins{}.Resolve(fs, func(n string) bool { return given[n] }, cliconfig.MapEnv(tt.env).Lookup, file)
 			if err != nil {
 				t.Fatalf("Resolve: %v", err)
 			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("values mismatch (-want +got):\n%s", diff)
-			}
+			wantValues(t, *got, tt.want)
 			wantSources := map[string]string{"http-addr": "default", "n": "default", "u": "default", "d": "default", "b": "default"}
 			for k, v := range tt.sources {
 				wantSources[k] = v

@@ -81,14 +81,12 @@ func TestRetryAfterLostReply(t *testing.T) {
 	t.Parallel()
 	old := clienttest.Now.Add(-40 * 24 * time.Hour)
 	tests := []struct {
-		name    string
-		method  string
+		method  string // also the subtest's name
 		arrange func(tb testing.TB, srv *clienttest.Server)
 		call    func(ctx context.Context, c *client.Client) (any, error)
 		check   func(tb testing.TB, srv *clienttest.Server, resp any)
 	}{
 		{
-			name:   "RegisterUser",
 			method: "RegisterUser",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
 				return c.RegisterUser(ctx, "alice@example.com", "AAPL")
@@ -101,9 +99,8 @@ func TestRetryAfterLostReply(t *testing.T) {
 			},
 		},
 		{
-			name:    "UpdateUser",
 			method:  "UpdateUser",
-			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.AddUser(tb, "alice@example.com", "AAPL") },
+			arrange: addAlice,
 			call: func(ctx context.Context, c *client.Client) (any, error) {
 				return c.UpdateUser(ctx, "alice@example.com", "MSFT")
 			},
@@ -117,9 +114,8 @@ func TestRetryAfterLostReply(t *testing.T) {
 		{
 			// The retry must replay the first success, not run again and
 			// answer NOT_FOUND for the user it deleted itself.
-			name:    "DeleteUser",
 			method:  "DeleteUser",
-			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.AddUser(tb, "alice@example.com", "AAPL") },
+			arrange: addAlice,
 			call: func(ctx context.Context, c *client.Client) (any, error) {
 				return c.DeleteUser(ctx, "alice@example.com")
 			},
@@ -130,9 +126,8 @@ func TestRetryAfterLostReply(t *testing.T) {
 		{
 			// The replay answers the first reply's webhook secret: the one
 			// chance to see it is not lost with the reply.
-			name:    "SetAlert",
 			method:  "SetAlert",
-			arrange: func(tb testing.TB, srv *clienttest.Server) { srv.AddUser(tb, "alice@example.com", "AAPL") },
+			arrange: addAlice,
 			call: func(ctx context.Context, c *client.Client) (any, error) {
 				return c.SetAlert(ctx, "alice@example.com", 210, 180, []pb.Channel{pb.Channel_CHANNEL_WEBHOOK}, "https://hooks.example.com/sw")
 			},
@@ -144,7 +139,6 @@ func TestRetryAfterLostReply(t *testing.T) {
 			},
 		},
 		{
-			name:   "DeleteAlert",
 			method: "DeleteAlert",
 			arrange: func(tb testing.TB, srv *clienttest.Server) {
 				srv.AddUser(tb, "alice@example.com", "AAPL")
@@ -158,7 +152,6 @@ func TestRetryAfterLostReply(t *testing.T) {
 			},
 		},
 		{
-			name:   "DeletePrices",
 			method: "DeletePrices",
 			arrange: func(tb testing.TB, srv *clienttest.Server) {
 				srv.InsertPrices(tb,
@@ -177,7 +170,7 @@ func TestRetryAfterLostReply(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.method, func(t *testing.T) {
 			t.Parallel()
 			srv := clienttest.Start(t, clienttest.Options{})
 			if tt.arrange != nil {
@@ -199,6 +192,9 @@ func TestRetryAfterLostReply(t *testing.T) {
 	}
 }
 
+// addAlice registers alice@example.com, tracking AAPL.
+func addAlice(tb testing.TB, srv *clienttest.Server) { srv.AddUser(tb, "alice@example.com", "AAPL") }
+
 func TestRetryableCodes(t *testing.T) {
 	t.Parallel()
 	for _, code := range []codes.Code{codes.Unavailable, codes.DeadlineExceeded, codes.Aborted} {
@@ -219,57 +215,46 @@ func TestRetryableCodes(t *testing.T) {
 	}
 }
 
+// errOf is the error of a call that returns a value and an error.
+func errOf[T any](_ T, err error) error { return err }
+
 func TestNotRetried(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
+	type notRetried struct {
 		name   string
 		method string
 		inject codes.Code // injected by the fault layer; OK: the real server's answer
 		call   func(ctx context.Context, c *client.Client) error
 		want   codes.Code
-	}{
+	}
+	tests := []notRetried{
 		{name: "InvalidArgument", method: "RegisterUser", want: codes.InvalidArgument,
 			call: func(ctx context.Context, c *client.Client) error {
-				_, err := c.RegisterUser(ctx, "not an e-mail", "AAPL")
-				return err
+				return errOf(c.RegisterUser(ctx, "not an e-mail", "AAPL"))
 			}},
 		{name: "AlreadyExists", method: "RegisterUser", want: codes.AlreadyExists,
 			call: func(ctx context.Context, c *client.Client) error {
-				_, err := c.RegisterUser(ctx, "alice@example.com", "MSFT")
-				return err
+				return errOf(c.RegisterUser(ctx, "alice@example.com", "MSFT"))
 			}},
 		{name: "NotFound", method: "GetUser", want: codes.NotFound,
-			call: func(ctx context.Context, c *client.Client) error {
-				_, err := c.GetUser(ctx, "nobody@example.com")
-				return err
-			}},
+			call: func(ctx context.Context, c *client.Client) error { return errOf(c.GetUser(ctx, "nobody@example.com")) }},
 		{name: "NotFoundMutation", method: "DeleteUser", want: codes.NotFound,
 			call: func(ctx context.Context, c *client.Client) error {
-				_, err := c.DeleteUser(ctx, "nobody@example.com")
-				return err
+				return errOf(c.DeleteUser(ctx, "nobody@example.com"))
 			}},
 		{name: "FailedPrecondition", method: "GetLatestPrice", want: codes.FailedPrecondition,
 			call: func(ctx context.Context, c *client.Client) error {
-				_, err := c.GetLatestPrice(ctx, "alice@example.com")
-				return err
+				return errOf(c.GetLatestPrice(ctx, "alice@example.com"))
 			}},
 		{name: "InvalidCount", method: "GetAveragePrice", want: codes.InvalidArgument,
 			call: func(ctx context.Context, c *client.Client) error {
-				_, err := c.GetAveragePrice(ctx, "alice@example.com", 0)
-				return err
+				return errOf(c.GetAveragePrice(ctx, "alice@example.com", 0))
 			}},
 	}
 	for _, code := range []codes.Code{codes.Internal, codes.Unknown, codes.Unauthenticated, codes.PermissionDenied, codes.ResourceExhausted, codes.Unimplemented, codes.DataLoss} {
-		tests = append(tests, struct {
-			name   string
-			method string
-			inject codes.Code
-			call   func(ctx context.Context, c *client.Client) error
-			want   codes.Code
-		}{name: "Injected" + code.String(), method: "UpdateUser", inject: code, want: code,
+		tests = append(tests, notRetried{name: "Injected" + code.String(), method: "UpdateUser", inject: code, want: code,
 			call: func(ctx context.Context, c *client.Client) error {
-				_, err := c.UpdateUser(ctx, "alice@example.com", "MSFT")
-				return err
+				return errOf(c.UpdateUser(ctx, "alice@example.com", "MSFT"))
 			}})
 	}
 	for _, tt := range tests {

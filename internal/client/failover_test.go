@@ -76,8 +76,9 @@ func TestCheckAddr(t *testing.T) {
 	}
 }
 
-// replicas starts n API servers over one database.
-func replicas(tb testing.TB, n int) ([]*clienttest.Server, string) {
+// replicas starts n API servers over one database and returns them with
+// a client of all of them (see dialAddr), connected to each.
+func replicas(tb testing.TB, n int, opts client.Options) ([]*clienttest.Server, *client.Client) {
 	tb.Helper()
 	db := storetest.Open(tb, storetest.SQLite)
 	var srvs []*clienttest.Server
@@ -87,12 +88,14 @@ func replicas(tb testing.TB, n int) ([]*clienttest.Server, string) {
 		srvs = append(srvs, s)
 		addrs = append(addrs, s.Addr)
 	}
-	return srvs, strings.Join(addrs, ",")
+	c, _ := dialAddr(tb, strings.Join(addrs, ","), opts)
+	warm(tb, c, srvs...)
+	return srvs, c
 }
 
 // warm calls Health until every one of srvs has answered one, so that
 // the client is connected to all of them.
-func warm(tb testing.TB, ctx context.Context, c *client.Client, srvs ...*clienttest.Server) {
+func warm(tb testing.TB, c *client.Client, srvs ...*clienttest.Server) {
 	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -106,7 +109,7 @@ func warm(tb testing.TB, ctx context.Context, c *client.Client, srvs ...*clientt
 		if time.Now().After(deadline) {
 			tb.Fatal("the client did not reach every replica within 10s")
 		}
-		if _, err := c.Health(ctx); err != nil {
+		if _, err := c.Health(tb.Context()); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -118,9 +121,7 @@ func warm(tb testing.TB, ctx context.Context, c *client.Client, srvs ...*clientt
 // replica saw the one request id.
 func TestRetryOnAnotherReplica(t *testing.T) {
 	t.Parallel()
-	srvs, addr := replicas(t, 3)
-	c, _ := dialAddr(t, addr, client.Options{Retries: 4})
-	warm(t, t.Context(), c, srvs...)
+	srvs, c := replicas(t, 3, client.Options{Retries: 4})
 	for _, s := range srvs {
 		s.FailAfterCommit("RegisterUser", 1, codes.Unavailable)
 	}
@@ -148,10 +149,8 @@ func TestRetryOnAnotherReplica(t *testing.T) {
 // NOT_SERVING gets no calls until it is SERVING again.
 func TestUnhealthyReplicaGetsNoCalls(t *testing.T) {
 	t.Parallel()
-	srvs, addr := replicas(t, 3)
+	srvs, c := replicas(t, 3, client.Options{})
 	srvs[0].AddUser(t, "alice@example.com", "AAPL")
-	c, _ := dialAddr(t, addr, client.Options{})
-	warm(t, t.Context(), c, srvs...)
 	name := pb.StockService_ServiceDesc.ServiceName
 	srvs[1].Health.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
 	// The health stream tells the client at once, but asynchronously:
@@ -199,8 +198,7 @@ func TestUnhealthyReplicaGetsNoCalls(t *testing.T) {
 // ones it dropped retried on another replica) and takes effect once.
 func TestReplicaDiesUnderLoad(t *testing.T) {
 	t.Parallel()
-	srvs, addr := replicas(t, 3)
-	c, _ := dialAddr(t, addr, client.Options{
+	srvs, c := replicas(t, 3, client.Options{
 		Retries: 5, BackoffBase: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			select {
@@ -211,7 +209,6 @@ func TestReplicaDiesUnderLoad(t *testing.T) {
 			}
 		},
 	})
-	warm(t, t.Context(), c, srvs...)
 
 	const writers, users = 8, 25 // 3 writes each
 	var done atomic.Int64
@@ -312,9 +309,7 @@ func TestDNSTarget(t *testing.T) {
 // too) fails UNAVAILABLE, saying so, instead of reaching one of them.
 func TestNoReplicaServing(t *testing.T) {
 	t.Parallel()
-	srvs, addr := replicas(t, 2)
-	c, _ := dialAddr(t, addr, client.Options{Retries: 1})
-	warm(t, t.Context(), c, srvs...)
+	srvs, c := replicas(t, 2, client.Options{Retries: 1})
 	for _, s := range srvs {
 		s.Health.SetServingStatus(pb.StockService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 	}

@@ -170,6 +170,15 @@ func outcomeOf(err error) outcome {
 	return o
 }
 
+// wantOutcome fails tb unless err, what Quote returned, has the outcome
+// want.
+func wantOutcome(tb testing.TB, err error, want outcome) {
+	tb.Helper()
+	if diff := cmp.Diff(want, outcomeOf(err)); diff != "" {
+		tb.Errorf("Quote error %v: mismatch (-want +got):\n%s", err, diff)
+	}
+}
+
 func TestQuote_Faults(t *testing.T) {
 	t.Parallel()
 	retryAt := time.Date(2025, 2, 19, 21, 2, 0, 0, time.UTC)
@@ -227,9 +236,7 @@ func TestQuote_Faults(t *testing.T) {
 			srv := yahootest.NewServer(t)
 			srv.SetFault("AAPL", tt.fault)
 			_, err := yahoo.New(srv.URL()).Quote(context.Background(), "AAPL")
-			if diff := cmp.Diff(tt.want, outcomeOf(err)); diff != "" {
-				t.Errorf("Quote error %v: mismatch (-want +got):\n%s", err, diff)
-			}
+			wantOutcome(t, err, tt.want)
 			testkit.WantCount(t, "RequestsFor(AAPL)", srv.RequestsFor("AAPL"), 1)
 		})
 	}
@@ -318,9 +325,7 @@ func TestQuote_MalformedBodies(t *testing.T) {
 			srv := yahootest.NewServer(t)
 			srv.SetBody("BAD", tt.status, tt.body)
 			_, err := yahoo.New(srv.URL()).Quote(context.Background(), "BAD")
-			if diff := cmp.Diff(tt.want, outcomeOf(err)); diff != "" {
-				t.Errorf("Quote error %v: mismatch (-want +got):\n%s", err, diff)
-			}
+			wantOutcome(t, err, tt.want)
 		})
 	}
 }
@@ -342,9 +347,7 @@ func TestQuote_SetQuoteInvalidValues(t *testing.T) {
 			srv := yahootest.NewServer(t)
 			srv.SetQuote("X", tt.price, "USD", tt.at)
 			_, err := yahoo.New(srv.URL()).Quote(context.Background(), "X")
-			if diff := cmp.Diff(outcome{Kind: "malformed", Failure: true}, outcomeOf(err)); diff != "" {
-				t.Errorf("Quote error %v: mismatch (-want +got):\n%s", err, diff)
-			}
+			wantOutcome(t, err, outcome{Kind: "malformed", Failure: true})
 		})
 	}
 }
@@ -369,9 +372,7 @@ func TestQuote_MaxBodySize(t *testing.T) {
 			srv := yahootest.NewServer(t)
 			srv.SetFault("AAPL", yahootest.Fault{Kind: yahootest.FaultStatus, Status: http.StatusOK, Body: padded(tt.size)})
 			_, err := yahoo.New(srv.URL()).Quote(context.Background(), "AAPL")
-			if diff := cmp.Diff(tt.want, outcomeOf(err)); diff != "" {
-				t.Errorf("Quote error %v: mismatch (-want +got):\n%s", err, diff)
-			}
+			wantOutcome(t, err, tt.want)
 		})
 	}
 }
@@ -387,9 +388,7 @@ func TestQuote_Timeout(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 5*time.Second {
 		t.Errorf("Quote took %s with a 50ms timeout", elapsed)
 	}
-	if diff := cmp.Diff(outcome{Kind: "upstream", Failure: true}, outcomeOf(err)); diff != "" {
-		t.Errorf("Quote error %v: mismatch (-want +got):\n%s", err, diff)
-	}
+	wantOutcome(t, err, outcome{Kind: "upstream", Failure: true})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("errors.Is(%v, context.DeadlineExceeded) = false, want true", err)
 	}
@@ -447,9 +446,7 @@ func TestQuote_CallerContext(t *testing.T) {
 			ctx, cancel := tt.ctx(srv)
 			defer cancel()
 			_, err := yahoo.New(srv.URL()).Quote(ctx, "AAPL")
-			if diff := cmp.Diff(tt.want, outcomeOf(err)); diff != "" {
-				t.Errorf("Quote error %v: mismatch (-want +got):\n%s", err, diff)
-			}
+			wantOutcome(t, err, tt.want)
 			if got := srv.RequestsFor("AAPL"); tt.wantRequests >= 0 && got != tt.wantRequests {
 				t.Errorf("RequestsFor(AAPL) = %d, want %d", got, tt.wantRequests)
 			}
@@ -464,9 +461,7 @@ func TestQuote_NetworkError(t *testing.T) {
 	ts.Close() // nothing listens there any more
 
 	_, err := yahoo.New(base).Quote(context.Background(), "AAPL")
-	if diff := cmp.Diff(outcome{Kind: "upstream", Failure: true}, outcomeOf(err)); diff != "" {
-		t.Errorf("Quote error %v: mismatch (-want +got):\n%s", err, diff)
-	}
+	wantOutcome(t, err, outcome{Kind: "upstream", Failure: true})
 }
 
 func TestIsFailure(t *testing.T) {
