@@ -156,6 +156,167 @@ type kill struct {
 	down, restart      time.Duration
 }
 
+// crashRun is how a crash workload runs: the seed of its choices, the
+// daemon address its clients dial (several, comma-separated, for
+// replicas), how many clients, how long it may take, and more, which
+// tells a client whether to send another operation, given the operations
+// acknowledged so far across all clients and its own count of operations.
+type crashRun struct {
+	seed    uint64
+	addr    string
+	clients int
+	limit   time.Duration
+	more    func(acked int64, seq int) bool
+}
+
+// crashWorkload is a crash workload under way.
+type crashWorkload struct {
+	crashRun
+	ctx                       context.Context
+	start                     time.Time
+	started, completed, acked atomic.Int64
+	plans                     [][]*crashOp  // each client's operations, in order
+	done                      chan struct{} // closed when every client has stopped
+}
+
+// startCrashWorkload dials run.clients clients and sets each to work
+// through its plan, until run.more says stop or run.limit has passed. It
+// fails tb if a client cannot be dialled.
+func startCrashWorkload(tb testing.TB, run crashRun) *crashWorkload {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), run.limit)
+	tb.Cleanup(cancel)
+	w := &crashWorkload{crashRun: run, ctx: ctx, start: time.Now(), plans: make([][]*crashOp, run.clients), done: make(chan struct{})}
+	var workers sync.WaitGroup
+	for c := range run.clients {
+		cl, err := client.Dial(run.addr, crashClientOptions(run.seed, c))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { cl.Close() })
+		think := rand.New(rand.NewPCG(run.seed, uint64(300+c)))
+		plan := newCrashPlan(run.seed, c)
+		workers.Go(func() {
+			for ctx.Err() == nil && run.more(w.acked.Load(), plan.seq) {
+				op := plan.next()
+				w.plans[c] = append(w.plans[c], op)
+				time.Sleep(time.Duration(think.IntN(4000)) * time.Microsecond)
+				w.started.Add(1)
+				op.call = time.Since(w.start)
+				runCrashOp(ctx, cl, op)
+				op.ret = time.Since(w.start)
+				if op.res != resUnknown {
+					w.acked.Add(1)
+				}
+				w.completed.Add(1)
+			}
+		})
+	}
+	go func() { workers.Wait(); close(w.done) }()
+	return w
+}
+
+// crashClientOptions returns the options of client c: safe retries that
+// outlast a daemon's restart, except for the crashImpatient first clients.
+func crashClientOptions(seed uint64, c int) client.Options {
+	opts := client.Options{
+		Retries: 8,
+		Timeout: 2 * time.Second,
+		// The waits between the retries of one operation add up to
+		// 4.5s on average, and to less than 0.4s about once in two
+		// million operations: longer than the daemon is down (at
+		// most 0.3s, plus a restart of tens of milliseconds).
+		BackoffBase: 100 * time.Millisecond,
+		BackoffMax:  2 * time.Second,
+		Rand:        rand.New(rand.NewPCG(seed, uint64(200+c))).Float64,
+		DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(recordAttempts)},
+	}
+	if c < crashImpatient {
+		// These give up while the daemon is down, so that some
+		// operations end unknown and the check must allow for both.
+		opts.Retries, opts.BackoffBase, opts.BackoffMax = 2, 40*time.Millisecond, 40*time.Millisecond
+	}
+	return opts
+}
+
+// wait waits for the clients to stop and returns how long they worked. It
+// fails tb, naming the seed, when faultErr (what went wrong injecting the
+// faults meanwhile) is not nil, or when the workload ran out of time.
+func (w *crashWorkload) wait(tb testing.TB, faultErr error) time.Duration {
+	tb.Helper()
+	<-w.done
+	took := time.Since(w.start)
+	if faultErr != nil {
+		tb.Fatalf("seed %d: %v", w.seed, faultErr)
+	}
+	if w.ctx.Err() != nil {
+		tb.Fatalf("seed %d: the workload did not finish within %v", w.seed, w.limit)
+	}
+	return took
+}
+
+// ops returns every client's operations, once the workload is over. It
+// fails tb for each operation whose retries changed the request id, or
+// that ended unanswered on a code no client retries.
+func (w *crashWorkload) ops(tb testing.TB) []*crashOp {
+	tb.Helper()
+	var ops []*crashOp
+	for _, p := range w.plans {
+		ops = append(ops, p...)
+	}
+	for _, op := range ops {
+		if op.idChanged {
+			tb.Errorf("%v: the client changed the request id between retries", op)
+		}
+		if op.res == resUnknown && !client.Retryable(op.code) && op.code != codes.Canceled {
+			tb.Errorf("%v: answered %v %q, want OK, ALREADY_EXISTS, NOT_FOUND or a retryable code", op, op.code, op.msg)
+		}
+	}
+	return ops
+}
+
+// crashCheck is what checkCrashRun found.
+type crashCheck struct {
+	crashCounts
+	modelCounts
+	users             map[string]row    // the users rows checked
+	records           map[string]record // the requests rows
+	replayed, counted int               // requests sent again; replays the daemon counted
+}
+
+// checkCrashRun checks the database behind sqldb against ops: the
+// requests rows with checkRecords, and the users rows (those matching
+// usersWhere, if given) with checkModel. Then it restarts d, stopped,
+// sends it every recorded request again, checks that each is replayed and
+// not executed (d counts them all; no row changes), and stops d. who
+// names d in a failure.
+func checkCrashRun(t *testing.T, seed uint64, ops []*crashOp, sqldb *sql.DB, usersWhere string, d *daemon, who string) crashCheck {
+	t.Helper()
+	r := crashCheck{users: readUsers(t, sqldb, usersWhere), records: readRequests(t, sqldb, "")}
+	r.crashCounts = checkRecords(t, ops, r.records)
+	r.modelCounts = checkModel(t, seed, ops, r.users, r.records)
+
+	if err := d.restart(); err != nil {
+		t.Fatal(err)
+	}
+	r.replayed = replayAll(t, d.addr, ops, r.records)
+	var err error
+	r.counted, err = d.replays()
+	if err != nil || r.counted != r.replayed {
+		t.Errorf("%s counted %d replays (err %v) of the %d recorded requests sent again, want all", who, r.counted, err, r.replayed)
+	}
+	if err := d.stop(); err != nil {
+		t.Error(err)
+	}
+	if diff := cmp.Diff(r.users, readUsers(t, sqldb, usersWhere), cmp.AllowUnexported(row{})); diff != "" {
+		t.Errorf("replays changed users (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(r.records, readRequests(t, sqldb, ""), cmp.AllowUnexported(record{}, outcome{})); diff != "" {
+		t.Errorf("replays changed requests (-before +after):\n%s", diff)
+	}
+	return r
+}
+
 // TestCrashDuringWrites: 16 clients with safe retries register, update and
 // delete users through the daemon, on MariaDB and on a SQLite file, while
 // the daemon is killed with SIGKILL three times and restarted on the same
@@ -192,12 +353,11 @@ func crashDuringWrites(t *testing.T, b storetest.Backend, writes int) {
 		t.Fatal(err)
 	}
 
-	var acked atomic.Int64
 	total := crashClients * crashOpsPerClient
-	more := func(seq int) bool { return seq < crashOpsPerClient }
+	more := func(_ int64, seq int) bool { return seq < crashOpsPerClient }
 	if writes > 0 {
 		total = writes
-		more = func(int) bool { return acked.Load() < int64(writes) }
+		more = func(acked int64, _ int) bool { return acked < int64(writes) }
 	}
 	// Kill i comes once the clients have completed a number of operations
 	// drawn from a window of the workload, so that every kill falls in the
@@ -219,55 +379,7 @@ func crashDuringWrites(t *testing.T, b storetest.Backend, writes int) {
 	// machine (the default run takes a few seconds, a long one a few
 	// milliseconds per operation).
 	limit := max(60*time.Second, time.Duration(total)*30*time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	var started, completed atomic.Int64
-	start := time.Now()
-	var workers sync.WaitGroup
-	plans := make([][]*crashOp, crashClients) // each client's operations, in order
-	for c := range crashClients {
-		opts := client.Options{
-			Retries: 8,
-			Timeout: 2 * time.Second,
-			// The waits between the retries of one operation add up to
-			// 4.5s on average, and to less than 0.4s about once in two
-			// million operations: longer than the daemon is down (at
-			// most 0.3s, plus a restart of tens of milliseconds).
-			BackoffBase: 100 * time.Millisecond,
-			BackoffMax:  2 * time.Second,
-			Rand:        rand.New(rand.NewPCG(seed, uint64(200+c))).Float64,
-			DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(recordAttempts)},
-		}
-		if c < crashImpatient {
-			// These give up while the daemon is down, so that some
-			// operations end unknown and the check must allow for both.
-			opts.Retries, opts.BackoffBase, opts.BackoffMax = 2, 40*time.Millisecond, 40*time.Millisecond
-		}
-		cl, err := client.Dial(addr, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		think := rand.New(rand.NewPCG(seed, uint64(300+c)))
-		plan := newCrashPlan(seed, c)
-		workers.Go(func() {
-			for ctx.Err() == nil && more(plan.seq) {
-				op := plan.next()
-				plans[c] = append(plans[c], op)
-				time.Sleep(time.Duration(think.IntN(4000)) * time.Microsecond)
-				started.Add(1)
-				op.call = time.Since(start)
-				runCrashOp(ctx, cl, op)
-				op.ret = time.Since(start)
-				if op.res != resUnknown {
-					acked.Add(1)
-				}
-				completed.Add(1)
-			}
-		})
-	}
-	workersDone := make(chan struct{})
-	go func() { workers.Wait(); close(workersDone) }()
+	w := startCrashWorkload(t, crashRun{seed: seed, addr: addr, clients: crashClients, limit: limit, more: more})
 
 	// Retries answered from a stored outcome: the request had committed
 	// but its answer was lost with the daemon. Each incarnation's counter
@@ -283,16 +395,16 @@ func crashDuringWrites(t *testing.T, b storetest.Backend, writes int) {
 	var kills []kill
 	killErr := func() error {
 		for i, th := range thresholds {
-			for completed.Load() < int64(th) {
+			for w.completed.Load() < int64(th) {
 				select {
-				case <-workersDone:
-					return fmt.Errorf("the workload ended after %d operations, before kill %d (due after %d)", completed.Load(), i+1, th)
+				case <-w.done:
+					return fmt.Errorf("the workload ended after %d operations, before kill %d (due after %d)", w.completed.Load(), i+1, th)
 				case <-time.After(2 * time.Millisecond):
 				}
 			}
 			time.Sleep(delays[i])
 			scrape()
-			k := kill{afterOps: int(completed.Load()), inFlight: int(started.Load() - completed.Load()), down: downs[i]}
+			k := kill{afterOps: int(w.completed.Load()), inFlight: int(w.started.Load() - w.completed.Load()), down: downs[i]}
 			d.kill()
 			time.Sleep(downs[i])
 			t0 := time.Now()
@@ -305,31 +417,12 @@ func crashDuringWrites(t *testing.T, b storetest.Backend, writes int) {
 		}
 		return nil
 	}()
-	<-workersDone
-	workload := time.Since(start)
-	if killErr != nil {
-		t.Fatalf("seed %d: %v", seed, killErr)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("seed %d: the workload did not finish within %v", seed, limit)
-	}
+	workload := w.wait(t, killErr)
 	scrape()
 	if err := d.stop(); err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
 	}
-
-	var ops []*crashOp
-	for _, p := range plans {
-		ops = append(ops, p...)
-	}
-	for _, op := range ops {
-		if op.idChanged {
-			t.Errorf("%v: the client changed the request id between retries", op)
-		}
-		if op.res == resUnknown && !client.Retryable(op.code) && op.code != codes.Canceled {
-			t.Errorf("%v: answered %v %q, want OK, ALREADY_EXISTS, NOT_FOUND or a retryable code", op, op.code, op.msg)
-		}
-	}
+	ops := w.ops(t)
 
 	db, err := store.Open(context.Background(), dbURL, nil)
 	if err != nil {
@@ -337,30 +430,9 @@ func crashDuringWrites(t *testing.T, b storetest.Backend, writes int) {
 	}
 	defer db.Close()
 	_, sqldb := db.Pools()
-	users, records := readUsers(t, sqldb, ""), readRequests(t, sqldb, "")
-
-	c := checkRecords(t, ops, records)
-	m := checkModel(t, seed, ops, users, records)
-
 	// (b) Sending a recorded request again, after a restart, replays its
 	// outcome and executes nothing.
-	if err := d.restart(); err != nil {
-		t.Fatal(err)
-	}
-	replayed := replayAll(t, addr, ops, records)
-	counted, err := d.replays()
-	if err != nil || counted != replayed {
-		t.Errorf("the daemon counted %d replays (err %v) of the %d recorded requests sent again, want all", counted, err, replayed)
-	}
-	if err := d.stop(); err != nil {
-		t.Error(err)
-	}
-	if diff := cmp.Diff(users, readUsers(t, sqldb, ""), cmp.AllowUnexported(row{})); diff != "" {
-		t.Errorf("replays changed users (-before +after):\n%s", diff)
-	}
-	if diff := cmp.Diff(records, readRequests(t, sqldb, ""), cmp.AllowUnexported(record{}, outcome{})); diff != "" {
-		t.Errorf("replays changed requests (-before +after):\n%s", diff)
-	}
+	r := checkCrashRun(t, seed, ops, sqldb, "", d, "the daemon")
 
 	logs := d.logStats(t)
 	for _, p := range logs.problems {
@@ -375,9 +447,9 @@ func crashDuringWrites(t *testing.T, b storetest.Backend, writes int) {
 	// unexplained: e-mails whose final row no order of their operations
 	// explains (an effect lost or doubled).
 	fmt.Printf("crash-during-writes: backend=%s seed=%d clients=%d attempted=%d acknowledged=%d (ok=%d already_exists=%d not_found=%d) unknown=%d (applied=%d) found_in_db=%d lost=%d applied_twice=%d unexplained=%d retried=%d replayed_after_kill=%d kills=%d replays_checked=%d (registers_since_deleted=%d) emails=%d (all_known=%d) users=%d workload=%v total=%v\n",
-		b, seed, crashClients, len(ops), c.acked, c.ok, c.exists, c.notFound, c.unknown, c.applied, c.found, c.lost, max(0, replayed-counted), m.unexplained,
-		c.retried, replayedInWorkload, len(kills), replayed, staleRegisters(ops),
-		m.emails, m.allKnown, len(users), workload.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+		b, seed, crashClients, len(ops), r.acked, r.ok, r.exists, r.notFound, r.unknown, r.applied, r.found, r.lost, max(0, r.replayed-r.counted), r.unexplained,
+		r.retried, replayedInWorkload, len(kills), r.replayed, staleRegisters(ops),
+		r.emails, r.allKnown, len(r.users), workload.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	t.Logf("server-side codes: %v; daemon warnings %d, errors %d", logs.codes, logs.warnings, len(logs.problems))
 }
 

@@ -11,11 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
-	"github.com/stockwatch/stockwatch/internal/client"
 	"github.com/stockwatch/stockwatch/internal/collector"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
@@ -149,48 +146,14 @@ func TestGaleraFaults(t *testing.T) {
 	}
 
 	// The workload: as TestCrashDuringWrites', through all three replicas.
-	limit := max(3*time.Minute, time.Duration(writes)*30*time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	var acked, completed atomic.Int64
 	var faultsDone atomic.Bool // the workload goes on until the faults are over
-	start := time.Now()
-	var workers sync.WaitGroup
-	plans := make([][]*crashOp, galeraClients)
-	for c := range galeraClients {
-		opts := client.Options{
-			Retries: 8, Timeout: 2 * time.Second,
-			BackoffBase: 100 * time.Millisecond, BackoffMax: 2 * time.Second,
-			Rand:        rand.New(rand.NewPCG(seed, uint64(200+c))).Float64,
-			DialOptions: []grpc.DialOption{grpc.WithChainUnaryInterceptor(recordAttempts)},
-		}
-		if c < crashImpatient {
-			opts.Retries, opts.BackoffBase, opts.BackoffMax = 2, 40*time.Millisecond, 40*time.Millisecond
-		}
-		cl, err := client.Dial(strings.Join(addrs, ","), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		think := rand.New(rand.NewPCG(seed, uint64(300+c)))
-		plan := newCrashPlan(seed, c)
-		workers.Go(func() {
-			for ctx.Err() == nil && (acked.Load() < int64(writes) || !faultsDone.Load()) {
-				op := plan.next()
-				plans[c] = append(plans[c], op)
-				time.Sleep(time.Duration(think.IntN(4000)) * time.Microsecond)
-				op.call = time.Since(start)
-				runCrashOp(ctx, cl, op)
-				op.ret = time.Since(start)
-				if op.res != resUnknown {
-					acked.Add(1)
-				}
-				completed.Add(1)
-			}
-		})
-	}
-	workersDone := make(chan struct{})
-	go func() { workers.Wait(); close(workersDone) }()
+	w := startCrashWorkload(t, crashRun{
+		seed: seed, addr: strings.Join(addrs, ","), clients: galeraClients,
+		limit: max(3*time.Minute, time.Duration(writes)*30*time.Millisecond),
+		more: func(acked int64, _ int) bool {
+			return acked < int64(writes) || !faultsDone.Load()
+		},
+	})
 
 	// The faults, once given shares of the writes are acknowledged.
 	nodeDown := false
@@ -200,10 +163,10 @@ func TestGaleraFaults(t *testing.T) {
 		}
 	})
 	reached := func(share float64) error {
-		for acked.Load() < int64(share*float64(writes)) {
+		for w.acked.Load() < int64(share*float64(writes)) {
 			select {
-			case <-workersDone:
-				return fmt.Errorf("the workload ended after %d acknowledged writes, before %.0f%%", acked.Load(), share*100)
+			case <-w.done:
+				return fmt.Errorf("the workload ended after %d acknowledged writes, before %.0f%%", w.acked.Load(), share*100)
 			case <-time.After(2 * time.Millisecond):
 			}
 		}
@@ -217,7 +180,7 @@ func TestGaleraFaults(t *testing.T) {
 		if err := reached(0.15); err != nil {
 			return err
 		}
-		nodeKilledAt = acked.Load()
+		nodeKilledAt = w.acked.Load()
 		storetest.GaleraNode(t, "kill", 2)
 		nodeKilled, nodeDown = time.Now(), true
 		t.Logf("node 2 killed after %d acknowledged writes", nodeKilledAt)
@@ -227,7 +190,7 @@ func TestGaleraFaults(t *testing.T) {
 		nodeDown = false
 		t.Logf("node 2 Synced again %v after its start (down %v)", rejoin.Round(time.Millisecond), time.Since(nodeKilled).Round(time.Millisecond))
 		time.Sleep(2 * time.Second)
-		repKilledAt = acked.Load()
+		repKilledAt = w.acked.Load()
 		reps[0].kill()
 		time.Sleep(3 * time.Second)
 		t0 := time.Now()
@@ -239,14 +202,7 @@ func TestGaleraFaults(t *testing.T) {
 		time.Sleep(galeraInterval) // a last period with everything up
 		return nil
 	}()
-	<-workersDone
-	workload := time.Since(start)
-	if faultErr != nil {
-		t.Fatalf("seed %d: %v", seed, faultErr)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("seed %d: the workload did not finish within %v", seed, limit)
-	}
+	workload := w.wait(t, faultErr)
 	stopColl()
 	colls.Wait()
 	collEnd := time.Now()
@@ -255,45 +211,13 @@ func TestGaleraFaults(t *testing.T) {
 			t.Errorf("replica %d: %v", i+1, err)
 		}
 	}
+	ops := w.ops(t)
 
-	var ops []*crashOp
-	for _, p := range plans {
-		ops = append(ops, p...)
-	}
-	for _, op := range ops {
-		if op.idChanged {
-			t.Errorf("%v: the client changed the request id between retries", op)
-		}
-		if op.res == resUnknown && !client.Retryable(op.code) && op.code != codes.Canceled {
-			t.Errorf("%v: answered %v %q, want OK, ALREADY_EXISTS, NOT_FOUND or a retryable code", op, op.code, op.msg)
-		}
-	}
 	// Read on node 2, the one that rejoined, once it has applied everything.
+	// Every recorded request sent again to replica 3 is replayed.
 	check := storetest.OpenURL(t, nodes[1]+"?wsrep_sync_wait=1")
 	_, sqldb := check.Pools()
-	users, records := readUsers(t, sqldb, "WHERE email LIKE '%@crash.example'"), readRequests(t, sqldb, "")
-	c := checkRecords(t, ops, records)
-	m := checkModel(t, seed, ops, users, records)
-
-	// Every recorded request sent again to replica 3 is replayed.
-	last := reps[2]
-	if err := last.restart(); err != nil {
-		t.Fatal(err)
-	}
-	replayed := replayAll(t, last.addr, ops, records)
-	counted, err := last.replays()
-	if err != nil || counted != replayed {
-		t.Errorf("replica 3 counted %d replays (err %v) of the %d recorded requests sent again, want all", counted, err, replayed)
-	}
-	if err := last.stop(); err != nil {
-		t.Error(err)
-	}
-	if diff := cmp.Diff(users, readUsers(t, sqldb, "WHERE email LIKE '%@crash.example'"), cmp.AllowUnexported(row{})); diff != "" {
-		t.Errorf("replays changed users (-before +after):\n%s", diff)
-	}
-	if diff := cmp.Diff(records, readRequests(t, sqldb, ""), cmp.AllowUnexported(record{}, outcome{})); diff != "" {
-		t.Errorf("replays changed requests (-before +after):\n%s", diff)
-	}
+	r := checkCrashRun(t, seed, ops, sqldb, "WHERE email LIKE '%@crash.example'", reps[2], "replica 3")
 	serverCodes, driverNoise := map[string]int{}, 0
 	for i, d := range reps {
 		logs := d.logStats(t)
@@ -336,7 +260,7 @@ func TestGaleraFaults(t *testing.T) {
 			if i > 0 {
 				shortest = min(shortest, gap)
 				if gap < galeraInterval/2 {
-					t.Errorf("%s fetched twice within %v (%s at %v, then %s), want once per cycle", tk, gap.Round(time.Millisecond), fs[i-1].owner, fs[i-1].at.Sub(start).Round(time.Millisecond), f.owner)
+					t.Errorf("%s fetched twice within %v (%s at %v, then %s), want once per cycle", tk, gap.Round(time.Millisecond), fs[i-1].owner, fs[i-1].at.Sub(w.start).Round(time.Millisecond), f.owner)
 				}
 			}
 			longest = max(longest, gap)
@@ -363,8 +287,8 @@ func TestGaleraFaults(t *testing.T) {
 	}
 
 	fmt.Printf("galera-faults: seed=%d replicas=3 collectors=2 clients=%d attempted=%d acknowledged=%d (ok=%d already_exists=%d not_found=%d) unknown=%d (applied=%d) lost=%d applied_twice=%d unexplained=%d retried=%d replays_checked=%d node2_killed_after=%d node2_synced_after_start=%v replica1_killed_after=%d replica1_down=%v server_codes=%v driver_log_lines=%d longest_write_gap=%v collection: %d tickers fetched %d times in %d periods of %v (%v), cycles %d+%d (errors %d+%d), gaps %v-%v workload=%v total=%v\n",
-		seed, galeraClients, len(ops), c.acked, c.ok, c.exists, c.notFound, c.unknown, c.applied, c.lost, max(0, replayed-counted), m.unexplained,
-		c.retried, replayed, nodeKilledAt, rejoin.Round(time.Second), repKilledAt, repDown.Round(time.Millisecond), serverCodes, driverNoise, writeGap.Round(time.Millisecond),
+		seed, galeraClients, len(ops), r.acked, r.ok, r.exists, r.notFound, r.unknown, r.applied, r.lost, max(0, r.replayed-r.counted), r.unexplained,
+		r.retried, r.replayed, nodeKilledAt, rejoin.Round(time.Second), repKilledAt, repDown.Round(time.Millisecond), serverCodes, driverNoise, writeGap.Round(time.Millisecond),
 		len(watched), total, periods, galeraInterval, byOwner, cycles[0].Load(), cycles[1].Load(), cycErrs[0].Load(), cycErrs[1].Load(),
 		shortest.Round(time.Millisecond), longest.Round(time.Millisecond), workload.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 }
