@@ -104,11 +104,7 @@ func TestRegisterUser(t *testing.T) {
 			})
 		}
 		// The taken user kept its ticker through both ALREADY_EXISTS.
-		got, err := e.client.GetUser(ctxTimeout(t), &pb.GetUserRequest{Email: "taken@x.com"})
-		mustOK(t, err)
-		if got.GetTicker() != "AAPL" {
-			t.Errorf("taken@x.com ticker = %q, want AAPL", got.GetTicker())
-		}
+		e.wantTicker(t, "taken@x.com", "AAPL")
 	})
 }
 
@@ -277,9 +273,8 @@ func TestGetAveragePriceOneCurrency(t *testing.T) {
 // TestUserSwitchesTicker: after UpdateUser, latest and average follow the
 // new ticker.
 func TestUserSwitchesTicker(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		ctx := ctxTimeout(t)
-		e := newEnv(t, b, options{})
 		e.register(t, "bob@x.com", "MSFT")
 		m := t0.Add(-time.Hour).Truncate(time.Second)
 		msft := px("MSFT", 410, m)
@@ -371,7 +366,7 @@ func TestTimes(t *testing.T) {
 		ctx := ctxTimeout(t)
 		cet := time.FixedZone("CET", 3600)
 		now := time.Date(2026, 3, 1, 9, 0, 0, 987654321, cet)
-		e := newEnv(t, b, options{clock: newClock(now)})
+		e := newEnv(t, b, options{clock: testkit.NewClock(now)})
 		wantNow := time.Date(2026, 3, 1, 8, 0, 0, 987654000, time.UTC)
 
 		u, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: newID(t), Email: "a@x.com", Ticker: "AAPL"})

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,31 +39,11 @@ const (
 	unknown    = pb.TickerStatus_TICKER_STATUS_UNKNOWN
 )
 
-// fakeClock is an injected, manually advanced clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // options configure a test server.
 type options struct {
 	ttl   time.Duration
 	token string // admin token; "" disables the check
-	clock *fakeClock
+	clock *testkit.Clock
 	// quoter, when set, checks tickers at register and update.
 	quoter       api.Quoter
 	quoteTimeout time.Duration
@@ -81,7 +60,7 @@ type options struct {
 // generated client over a real TCP connection.
 type env struct {
 	db     *store.DB
-	clock  *fakeClock
+	clock  *testkit.Clock
 	client pb.StockServiceClient
 }
 
@@ -90,7 +69,7 @@ func newEnv(tb testing.TB, b storetest.Backend, o options) *env {
 	tb.Helper()
 	db := storetest.Open(tb, b)
 	if o.clock == nil {
-		o.clock = newClock(t0)
+		o.clock = testkit.NewClock(t0)
 	}
 	return &env{db: db, clock: o.clock, client: serve(tb, db, o)}
 }
@@ -109,7 +88,7 @@ func eachEnv(t *testing.T, o options, f func(t *testing.T, e *env)) {
 func serve(tb testing.TB, st api.Store, o options) pb.StockServiceClient {
 	tb.Helper()
 	if o.clock == nil {
-		o.clock = newClock(t0)
+		o.clock = testkit.NewClock(t0)
 	}
 	chain := []grpc.UnaryServerInterceptor{api.AdminAuth(o.token)}
 	if o.unary != nil {
@@ -289,6 +268,16 @@ func (e *env) insertPrices(tb testing.TB, ps ...stock.Price) {
 	}
 	if n != int64(len(ps)) {
 		tb.Fatalf("inserted %d prices, want %d", n, len(ps))
+	}
+}
+
+// wantTicker fails tb unless GetUser answers that email tracks want.
+func (e *env) wantTicker(tb testing.TB, email, want string) {
+	tb.Helper()
+	u, err := e.client.GetUser(ctxTimeout(tb), &pb.GetUserRequest{Email: email})
+	mustOK(tb, err)
+	if u.GetTicker() != want {
+		tb.Errorf("%s ticker = %q, want %s", email, u.GetTicker(), want)
 	}
 }
 

@@ -7,13 +7,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/stockwatch/stockwatch/internal/store/storetest"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
 func TestGetPriceHistory(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		e := newEnv(t, b, options{})
+	eachEnv(t, options{}, func(t *testing.T, e *env) {
 		e.register(t, "a@x.com", "AAPL")
 		e.register(t, "new@x.com", "NEW")
 		ago := func(d time.Duration) time.Time { return t0us.Add(-d) }

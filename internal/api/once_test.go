@@ -112,11 +112,7 @@ func TestOnceReplaysErrors(t *testing.T) {
 			e.register(t, "y@x.com", "AAPL")
 			_, err = e.client.UpdateUser(ctx, req)
 			wantStatus(t, err, codes.NotFound, "user y@x.com not found")
-			u, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: "y@x.com"})
-			mustOK(t, err)
-			if u.GetTicker() != "AAPL" {
-				t.Errorf("ticker = %q, want AAPL: the replay executed", u.GetTicker())
-			}
+			e.wantTicker(t, "y@x.com", "AAPL") // else the replay executed
 		})
 
 		t.Run("NotFound/DeleteUser", func(t *testing.T) {
@@ -163,11 +159,7 @@ func TestOnceReusedID(t *testing.T) {
 
 		// Nothing changed, and the original request still replays.
 		for _, email := range []string{"a@x.com", "b@x.com"} {
-			u, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: email})
-			mustOK(t, err)
-			if u.GetTicker() != "AAPL" {
-				t.Errorf("%s ticker = %q, want AAPL", email, u.GetTicker())
-			}
+			e.wantTicker(t, email, "AAPL")
 		}
 		testkit.WantCount(t, "c@x.com rows", e.users(t, "c@x.com"), 0)
 		replay, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{RequestId: id, Email: "a@x.com", Ticker: "AAPL"})
@@ -307,7 +299,7 @@ func TestOnceAcrossServers(t *testing.T) {
 		ctx := ctxTimeout(t)
 		url := storetest.URL(t, b)
 		open := func() *store.DB { return storetest.OpenURL(t, url) }
-		clock := newClock(t0)
+		clock := testkit.NewClock(t0)
 		db1 := open()
 		a := serve(t, db1, options{clock: clock})
 		req := &pb.RegisterUserRequest{RequestId: newID(t), Email: "a@x.com", Ticker: "AAPL"}
@@ -342,9 +334,8 @@ func TestOnceAcrossServers(t *testing.T) {
 // TestOnceExpiry: a record is kept for DedupTTL; after that the id is a new
 // request.
 func TestOnceExpiry(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		const ttl = time.Hour
-		e := newEnv(t, b, options{ttl: ttl})
+	const ttl = time.Hour
+	eachEnv(t, options{ttl: ttl}, func(t *testing.T, e *env) {
 		ctx := ctxTimeout(t)
 		id1, id2 := newID(t), newID(t)
 		reg := &pb.RegisterUserRequest{RequestId: id1, Email: "x@x.com", Ticker: "AAPL"}

@@ -40,6 +40,15 @@ func quoting(qs ...stock.Quote) *fakeQuoter {
 	return q
 }
 
+// quoteTime is the market time of the quotes usd makes: an hour before
+// t0, in whole seconds.
+var quoteTime = t0.Add(-time.Hour).Truncate(time.Second)
+
+// usd is the source's quote of ticker at price US dollars, at quoteTime.
+func usd(ticker string, price float64) stock.Quote {
+	return stock.Quote{Ticker: ticker, Price: price, Currency: "USD", MarketTime: quoteTime}
+}
+
 func (q *fakeQuoter) Quote(ctx context.Context, ticker string) (stock.Quote, error) {
 	q.mu.Lock()
 	q.calls[ticker]++
@@ -78,11 +87,7 @@ func (q *fakeQuoter) called(ticker string) int {
 // price; an outage of the source does not block them.
 func TestTickerCheck(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		m := t0.Add(-time.Hour).Truncate(time.Second)
-		q := quoting(
-			stock.Quote{Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
-			stock.Quote{Ticker: "VOD.L", Price: 71.2, Currency: "GBp", MarketTime: m},
-		)
+		q := quoting(usd("AAPL", 190.5), stock.Quote{Ticker: "VOD.L", Price: 71.2, Currency: "GBp", MarketTime: quoteTime})
 		e := newEnv(t, b, options{quoter: q, quoteTimeout: 50 * time.Millisecond, ttl: time.Hour})
 		ctx := ctxTimeout(t)
 
@@ -91,7 +96,7 @@ func TestTickerCheck(t *testing.T) {
 			mustOK(t, err)
 			got, err := e.client.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "a@x.com"})
 			mustOK(t, err)
-			diffProto(t, &pb.Price{Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: tsp(m), CollectTime: tsp(t0us)}, got)
+			diffProto(t, &pb.Price{Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: tsp(quoteTime), CollectTime: tsp(t0us)}, got)
 		})
 		t.Run("RegisterUser/OK/QuoteAlreadyStored", func(t *testing.T) {
 			_, err := e.client.RegisterUser(ctx, &pb.RegisterUserRequest{Email: "b@x.com", Ticker: "AAPL"})
@@ -158,14 +163,10 @@ func TestTickerCheck(t *testing.T) {
 		t.Run("UpdateUser/InvalidArgument/UnknownTicker", func(t *testing.T) {
 			_, err := e.client.UpdateUser(ctx, &pb.UpdateUserRequest{Email: "a@x.com", Ticker: "NOPE"})
 			wantStatus(t, err, codes.InvalidArgument, "unknown ticker NOPE")
-			u, err := e.client.GetUser(ctx, &pb.GetUserRequest{Email: "a@x.com"})
-			mustOK(t, err)
-			if u.GetTicker() != "AAPL" {
-				t.Errorf("ticker = %q, want AAPL", u.GetTicker())
-			}
+			e.wantTicker(t, "a@x.com", "AAPL")
 		})
 		t.Run("UpdateUser/OK/QuoteStored", func(t *testing.T) {
-			m2 := m.Add(time.Minute)
+			m2 := quoteTime.Add(time.Minute)
 			q.mu.Lock()
 			q.quotes["MSFT"] = stock.Quote{Ticker: "MSFT", Price: 410.25, Currency: "USD", MarketTime: m2}
 			q.mu.Unlock()
@@ -221,9 +222,8 @@ func TestTickerCheckQuoteTime(t *testing.T) {
 // meanwhile stops waiting.
 func TestTickerCheckConcurrentDuplicates(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		m := t0.Add(-time.Hour).Truncate(time.Second)
 		const n = 20
-		q := quoting(stock.Quote{Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m})
+		q := quoting(usd("AAPL", 190.5))
 		q.gate = make(chan struct{})
 		// The server reports each request's arrival and, for the
 		// impatient copy (the only one with a short deadline), its end.
@@ -312,12 +312,7 @@ func (l *checkLog) take() []string {
 // unknown ticker says so.
 func TestTickerStatus(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		m := t0.Add(-time.Hour).Truncate(time.Second)
-		q := quoting(
-			stock.Quote{Ticker: "AAPL", Price: 190.5, Currency: "USD", MarketTime: m},
-			stock.Quote{Ticker: "MSFT", Price: 410.25, Currency: "USD", MarketTime: m},
-			stock.Quote{Ticker: "KNWN", Price: 1, Currency: "USD", MarketTime: m},
-		)
+		q := quoting(usd("AAPL", 190.5), usd("MSFT", 410.25), usd("KNWN", 1))
 		checks := &checkLog{}
 		e := newEnv(t, b, options{quoter: q, quoteTimeout: 50 * time.Millisecond, verifyRate: 1, verifyBurst: 1, onCheck: checks.add})
 		ctx := ctxTimeout(t)

@@ -15,19 +15,6 @@ import (
 	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
 )
 
-// clock is a fake time shared by collectors.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t0.Add(d)
-}
-
 // TestTwoCollectors: two collectors on one database fetch each ticker once
 // per cycle between them; when one stops, the other takes its tickers
 // within two intervals; two cycles at the same instant split the tickers.
@@ -43,14 +30,14 @@ func TestTwoCollectors(t *testing.T) {
 			up.SetQuote(tk, float64(10+i), "USD", t0)
 			storetest.AddUser(t, dbA, fmt.Sprintf("u%d@x.com", i), tk, t0)
 		}
-		clk := &clock{}
+		clk := testkit.NewClock(t0)
 		const interval = time.Minute
 		newCollector := func(db *store.DB, owner string) *collector.Collector {
 			return collector.New(db, yahoo.New(up.URL()), collector.Config{Interval: interval, Owner: owner, Now: clk.Now})
 		}
 		a, bc := newCollector(dbA, "a"), newCollector(dbB, "b")
 		cycle := func(c *collector.Collector, at time.Duration) collector.Result {
-			clk.Set(at)
+			clk.Set(t0.Add(at))
 			return c.Cycle(ctx)
 		}
 		type got struct{ fetched, skipped int }
@@ -73,7 +60,7 @@ func TestTwoCollectors(t *testing.T) {
 
 		// Both at once, after b's claims lapse: the tickers are split, none
 		// fetched twice.
-		clk.Set(300 * time.Second)
+		clk.Set(t0.Add(300 * time.Second))
 		var wg sync.WaitGroup
 		var ra, rb collector.Result
 		wg.Go(func() { ra = a.Cycle(ctx) })
@@ -109,9 +96,8 @@ func TestTwoCollectors(t *testing.T) {
 // can reach the upstream stores their prices at its next cycle, and keeps
 // them after that.
 func TestFailedTickersGoToAnotherCollector(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		db := storetest.Open(t, b)
 		tickers := []string{"AAA", "BBB", "CCC"}
 		broken, healthy := yahootest.NewServer(t), yahootest.NewServer(t)
 		broken.SetGlobalFault(yahootest.Fault{Kind: yahootest.FaultStatus, Status: 503, Body: "unavailable"})
@@ -119,7 +105,7 @@ func TestFailedTickersGoToAnotherCollector(t *testing.T) {
 			healthy.SetQuote(tk, float64(10+i), "USD", t0)
 			storetest.AddUser(t, db, fmt.Sprintf("u%d@x.com", i), tk, t0)
 		}
-		clk := &clock{}
+		clk := testkit.NewClock(t0)
 		cfg := collector.Config{Interval: time.Minute, Now: clk.Now}
 		cfg.Owner = "a"
 		a := collector.New(db, yahoo.New(broken.URL()), cfg)
@@ -138,7 +124,7 @@ func TestFailedTickersGoToAnotherCollector(t *testing.T) {
 			{"a at 60s leaves them to b", a, 60 * time.Second, got{0, 3, 0, 0}},
 			{"b at 90s keeps them", bc, 90 * time.Second, got{3, 0, 0, 0}},
 		} {
-			clk.Set(step.at)
+			clk.Set(t0.Add(step.at))
 			r := step.c.Cycle(ctx)
 			if g := (got{r.Fetched, r.Skipped, r.Failed, r.Released}); g != step.want || r.Err != nil {
 				t.Errorf("%s: %+v, err %v; want %+v", step.name, g, r.Err, step.want)
@@ -151,7 +137,7 @@ func TestFailedTickersGoToAnotherCollector(t *testing.T) {
 		// Nobody tracks AAA any more: once its claim lapses, a cycle
 		// forgets it.
 		storetest.MustExec(t, db, `DELETE FROM users WHERE ticker = ?`, "AAA")
-		clk.Set(200 * time.Second)
+		clk.Set(t0.Add(200 * time.Second))
 		if r := bc.Cycle(ctx); r.Err != nil || r.Tickers != 2 {
 			t.Errorf("b at 200s: %+v, want 2 tickers", r)
 		}
@@ -172,14 +158,13 @@ func TestRateLimitedTickersStay(t *testing.T) {
 		healthy.SetQuote(tk, float64(10+i), "USD", t0)
 		storetest.AddUser(t, db, fmt.Sprintf("u%d@x.com", i), tk, t0)
 	}
-	clk := &clock{}
-	clk.Set(0)
+	clk := testkit.NewClock(t0)
 	a := collector.New(db, yahoo.New(limited.URL()), collector.Config{Interval: time.Minute, Now: clk.Now, Owner: "a", KeepClaim: yahoo.IsRateLimited})
 	bc := collector.New(db, yahoo.New(healthy.URL()), collector.Config{Interval: time.Minute, Now: clk.Now, Owner: "b", KeepClaim: yahoo.IsRateLimited})
 	if r := a.Cycle(ctx); r.Failed != 2 || r.Released != 0 {
 		t.Errorf("a, rate limited: failed %d, released %d; want 2, 0", r.Failed, r.Released)
 	}
-	clk.Set(30 * time.Second)
+	clk.Set(t0.Add(30 * time.Second))
 	if r := bc.Cycle(ctx); r.Skipped != 2 || r.Fetched != 0 {
 		t.Errorf("b at 30s: skipped %d, fetched %d; want 2, 0 (a keeps them)", r.Skipped, r.Fetched)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 	"github.com/stockwatch/stockwatch/internal/yahoo"
 	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
 )
@@ -66,7 +67,7 @@ func TestUnknownTickerBacksOff(t *testing.T) {
 		up := yahootest.NewServer(t)
 		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
 		storetest.AddUser(t, db, "z@x.com", "ZZZZ", t0)
-		clk := &clock{}
+		clk := testkit.NewClock(t0)
 		c := collector.New(db, yahoo.New(up.URL()), collector.Config{Interval: time.Minute, Now: clk.Now,
 			RecheckUnknown: time.Minute, RecheckUnknownMax: 4 * time.Minute})
 		var asked []int // minutes at which ZZZZ was asked
@@ -74,7 +75,7 @@ func TestUnknownTickerBacksOff(t *testing.T) {
 			if m == 13 {
 				up.SetQuote("ZZZZ", 1, "USD", t0)
 			}
-			clk.Set(time.Duration(m) * time.Minute)
+			clk.Set(t0.Add(time.Duration(m) * time.Minute))
 			before := up.RequestsFor("ZZZZ")
 			c.Cycle(ctx)
 			if up.RequestsFor("ZZZZ") > before {
@@ -115,7 +116,7 @@ func TestUnverifiedBounded(t *testing.T) {
 		for i := range 7 {
 			storetest.AddUser(t, db, fmt.Sprintf("z%d@x.com", i), fmt.Sprintf("ZQ%03d", i), t0)
 		}
-		clk := &clock{}
+		clk := testkit.NewClock(t0)
 		c := collector.New(db, yahoo.New(up.URL()), collector.Config{Interval: time.Minute, Now: clk.Now, Concurrency: 1, MaxUnverified: 3})
 		for i, want := range []struct {
 			res     collector.Result
@@ -126,7 +127,7 @@ func TestUnverifiedBounded(t *testing.T) {
 			{collector.Result{Tickers: 9, Waiting: 6, Fetched: 2, Unknown: 1}, []string{"AAPL", "VOD.L", "ZQ000"}},
 			{collector.Result{Tickers: 9, Waiting: 7, Fetched: 2}, []string{"AAPL", "VOD.L"}},
 		} {
-			clk.Set(time.Duration(i) * 10 * time.Second) // the unknown ones wait a minute
+			clk.Set(t0.Add(time.Duration(i) * 10 * time.Second)) // the unknown ones wait a minute
 			n := len(up.Received())
 			res := c.Cycle(ctx)
 			if diff := cmp.Diff(want.res, res, ignoreTiming); diff != "" {

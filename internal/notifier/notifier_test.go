@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +16,12 @@ import (
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
 var t0 = time.Date(2026, 11, 30, 14, 30, 0, 0, time.UTC)
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" // the Standard Webhooks example's
-
-// clock is a settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // newReceiver starts a webhook receiver that checks every signature.
 func newReceiver(tb testing.TB, now func() time.Time, statuses ...int) (*notifiertest.Receiver, string) {
@@ -90,7 +77,7 @@ func once(tb testing.TB, nt *notifier.Notifier, want int) {
 // carries the same id and a valid signature.
 func TestRetryThenSent(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
-		clk := &clock{now: t0}
+		clk := testkit.NewClock(t0)
 		rcv, url := newReceiver(t, clk.Now, 500, 503)
 		crossWebhook(t, db, "a@x.com", "AAPL", url, t0)
 		var results []notifier.Result
@@ -132,7 +119,7 @@ func TestRetryThenSent(t *testing.T) {
 // the notification failed, with its error, and it is never tried again.
 func TestFailedAfterMaxAttempts(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
-		clk := &clock{now: t0}
+		clk := testkit.NewClock(t0)
 		rcv, url := newReceiver(t, clk.Now, 500, 500, 500)
 		crossWebhook(t, db, "a@x.com", "AAPL", url, t0)
 		nt := notifier.New(db, map[stock.Channel]notifier.Sender{stock.ChannelWebhook: notifier.NewWebhook(nil, clk.Now)}, notifier.Config{
@@ -157,7 +144,7 @@ func TestFailedAfterMaxAttempts(t *testing.T) {
 // host's are delivered.
 func TestBreakerDefers(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
-		clk := &clock{now: t0}
+		clk := testkit.NewClock(t0)
 		bad, badURL := newReceiver(t, clk.Now, 500, 500, 500)
 		good, goodURL := newReceiver(t, clk.Now)
 		crossWebhook(t, db, "a@x.com", "AAPL", badURL, t0)
@@ -273,7 +260,7 @@ func TestSignAndVerify(t *testing.T) {
 // failure of the channel, and opens its breaker like any other.
 func TestSendTimeoutOpensBreaker(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
-		clk := &clock{now: t0}
+		clk := testkit.NewClock(t0)
 		slow, url := newReceiver(t, clk.Now)
 		slow.SetDelay(300 * time.Millisecond)
 		crossWebhook(t, db, "a@x.com", "AAPL", url, t0)

@@ -12,6 +12,7 @@ import (
 	"github.com/stockwatch/stockwatch/internal/notifier/notifiertest"
 	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
 // TestSMTPDownThenUp: with the SMTP server stopped (connections
@@ -22,7 +23,7 @@ func TestSMTPDownThenUp(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		db := storetest.Open(t, b)
 		ctx := context.Background()
-		clk := &clock{now: t0}
+		clk := testkit.NewClock(t0)
 		s := notifiertest.NewSMTP(t, nil, "", "")
 		e, err := notifier.NewEmail("smtp://"+s.Addr+"?starttls=none", "alerts@stockwatch.test", nil)
 		if err != nil {

@@ -1,7 +1,8 @@
 // Package testkit holds the small test helpers that several packages'
 // tests share: a gRPC server on loopback, a log buffer that a logger
-// and a test may use at once, a check of a count, a bounded wait on a
-// channel, an HTTP request in one call, and a TCP proxy a test can cut.
+// and a test may use at once, a fake clock, a check of a count, a bounded
+// wait on a channel, an HTTP request in one call, and a TCP proxy a test
+// can cut.
 package testkit
 
 import (
