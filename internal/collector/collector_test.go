@@ -186,15 +186,23 @@ func (s *countingStore) Tickers(ctx context.Context) ([]stock.TickerState, error
 	return s.Store.Tickers(ctx)
 }
 
+// slowAAPL returns a SQLite database in which a@x.com tracks AAPL, and a
+// fake Yahoo that answers every request after delay.
+func slowAAPL(tb testing.TB, delay time.Duration) (*store.DB, *yahootest.Server) {
+	tb.Helper()
+	db := storetest.Open(tb, storetest.SQLite)
+	up := yahootest.NewServer(tb)
+	up.SetGlobalFault(yahootest.Fault{Delay: delay})
+	storetest.AddUser(tb, db, "a@x.com", "AAPL", t0)
+	return db, up
+}
+
 // TestRunNeverOverlaps: an upstream slower than the interval delays cycles
 // but never runs two at once, nor queues them to run later; Run returns
 // when its context ends, with its claims released.
 func TestRunNeverOverlaps(t *testing.T) {
 	t.Parallel()
-	db := storetest.Open(t, storetest.SQLite)
-	up := yahootest.NewServer(t)
-	up.SetGlobalFault(yahootest.Fault{Delay: 30 * time.Millisecond})
-	storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
+	db, up := slowAAPL(t, 30*time.Millisecond)
 	st := &countingStore{Store: db}
 	var cycles atomic.Int32
 	var logs testkit.LogBuffer
@@ -233,10 +241,7 @@ func TestRunNeverOverlaps(t *testing.T) {
 // promptly and stores nothing half-done.
 func TestShutdownMidCycle(t *testing.T) {
 	t.Parallel()
-	db := storetest.Open(t, storetest.SQLite)
-	up := yahootest.NewServer(t)
-	up.SetGlobalFault(yahootest.Fault{Delay: 10 * time.Second})
-	storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
+	db, up := slowAAPL(t, 10*time.Second)
 	c := collector.New(db, yahoo.New(up.URL()), collector.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

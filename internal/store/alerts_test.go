@@ -90,8 +90,7 @@ func TestAlertCrossings(t *testing.T) {
 		{"TickerSwitchClearsTheBand", []step{band(210, 0), {switchTo: "MSFT"}, p(215)}, []string{}},
 		{"BandOnTheNewTicker", []step{band(210, 0), {switchTo: "MSFT"}, band(210, 0), p(215)}, []string{"above 210 @215"}},
 	}
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		db := storetest.Open(t, b)
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				ctx := context.Background()
@@ -260,8 +259,7 @@ func TestPurgeNotifications(t *testing.T) {
 // recorded, so the attempt counts; MySQL refused it, and the notification
 // was sent again every lease, for ever.
 func TestDeliveryErrorsAreRecorded(t *testing.T) {
-	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		db := storetest.Open(t, b)
+	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 		storetest.AddUser(t, db, "a@x.com", "T", now)
