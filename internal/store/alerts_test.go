@@ -198,29 +198,43 @@ func TestAlertLifecycle(t *testing.T) {
 	})
 }
 
+// crossAfterFailedCommit makes a@x.com track AAPL with a band above 210
+// and saves the quote AAPL 211 that crosses it, a minute after t0, in a
+// transaction whose commit fails; it calls afterCrash, which checks that
+// nothing of it was stored, and then saves the quote twice more (the
+// collector's retry, and a repeat of the same quote). It returns the
+// quote.
+func crossAfterFailedCommit(t *testing.T, db *store.DB, afterCrash func()) []stock.Price {
+	t.Helper()
+	ctx := context.Background()
+	storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
+	setAlert(t, db, "a@x.com", 210, 0, t0)
+	crash := errors.New("crash before commit")
+	db.SetBeforeCommit(func(context.Context) error { return crash })
+	quote := []stock.Price{price("AAPL", 211, t0.Add(time.Minute))}
+	if _, err := db.SaveQuotes(ctx, quote, nil); !errors.Is(err, crash) {
+		t.Fatalf("SaveQuotes = %v, want %v", err, crash)
+	}
+	afterCrash()
+	db.SetBeforeCommit(nil)
+	for range 2 {
+		if _, err := db.SaveQuotes(ctx, quote, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return quote
+}
+
 // TestCrossingCommitsWithItsPrice: the notification is written in the
 // price's transaction (the outbox): a transaction that fails to commit
 // leaves neither, and the price stored again then tells it once.
 func TestCrossingCommitsWithItsPrice(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
-		setAlert(t, db, "a@x.com", 210, 0, t0)
-		crash := errors.New("crash before commit")
-		db.SetBeforeCommit(func(context.Context) error { return crash })
-		quote := []stock.Price{price("AAPL", 211, t0.Add(time.Minute))}
-		if _, err := db.SaveQuotes(ctx, quote, nil); !errors.Is(err, crash) {
-			t.Fatalf("SaveQuotes = %v, want %v", err, crash)
-		}
-		if p, n := storetest.Count(t, db, "stock_prices", ""), storetest.Count(t, db, "notifications", ""); p != 0 || n != 0 {
-			t.Fatalf("after a failed commit: %d prices, %d notifications; want none", p, n)
-		}
-		db.SetBeforeCommit(nil)
-		for range 2 { // the collector's retry, and a repeat of the same quote
-			if _, err := db.SaveQuotes(ctx, quote, nil); err != nil {
-				t.Fatal(err)
+		crossAfterFailedCommit(t, db, func() {
+			if p, n := storetest.Count(t, db, "stock_prices", ""), storetest.Count(t, db, "notifications", ""); p != 0 || n != 0 {
+				t.Fatalf("after a failed commit: %d prices, %d notifications; want none", p, n)
 			}
-		}
+		})
 		if diff := cmp.Diff([]string{"above 210 @211"}, crossings(t, db, "a@x.com")); diff != "" {
 			t.Errorf("notifications mismatch (-want +got):\n%s", diff)
 		}

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -53,23 +52,11 @@ func TestEventsWrittenWithPrices(t *testing.T) {
 			if on {
 				db = openEvents(t, b)
 			}
-			storetest.AddUser(t, db, "a@x.com", "AAPL", t0)
-			setAlert(t, db, "a@x.com", 210, 0, t0)
-			crash := errors.New("crash before commit")
-			db.SetBeforeCommit(func(context.Context) error { return crash })
-			quote := []stock.Price{price("AAPL", 211, t0.Add(time.Minute))}
-			if _, err := db.SaveQuotes(ctx, quote, nil); !errors.Is(err, crash) {
-				t.Fatalf("SaveQuotes = %v, want %v", err, crash)
-			}
-			if n := storetest.Count(t, db, "events", ""); n != 0 {
-				t.Fatalf("after a failed commit: %d events; want none", n)
-			}
-			db.SetBeforeCommit(nil)
-			for range 2 { // the retry, and a repeat of the same quote
-				if _, err := db.SaveQuotes(ctx, quote, nil); err != nil {
-					t.Fatal(err)
+			quote := crossAfterFailedCommit(t, db, func() {
+				if n := storetest.Count(t, db, "events", ""); n != 0 {
+					t.Fatalf("after a failed commit: %d events; want none", n)
 				}
-			}
+			})
 			// Older than the newest: stored, not news.
 			if _, err := db.InsertPrices(ctx, []stock.Price{price("AAPL", 100, t0)}); err != nil {
 				t.Fatal(err)
