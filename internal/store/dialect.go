@@ -217,6 +217,12 @@ func mysqlConfig(rest string) (*mysql.Config, []string, error) {
 		// charset; the driver refuses it for charsets where it is not).
 		params.Set("interpolateParams", "true")
 	}
+	if params.Get("multiStatements") == "" && params.Get("interpolateParams") == "true" {
+		// Write transactions send several statements per round trip
+		// (pipeTxn). Every statement's values are interpolated, escaped by
+		// the driver; no statement is built from a value.
+		params.Set("multiStatements", "true")
+	}
 	if len(hosts) > 1 && !params.Has("wsrep_sync_wait") {
 		// Several hosts are the nodes of a Galera cluster, and replicas
 		// preferring different nodes serve one client's calls in turn: a
@@ -303,6 +309,7 @@ func openMySQL(rest string) (*DB, error) {
 	d := mysqlDialect()
 	sdb := newDB(db, db, d, Redact("mysql://"+rest))
 	sdb.node = node
+	sdb.pipelined = cfg.MultiStatements && cfg.InterpolateParams
 	return sdb, nil
 }
 

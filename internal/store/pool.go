@@ -40,34 +40,57 @@ func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *
 func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (txn, error) {
 	tx, err := p.db.BeginTx(ctx, opts)
 	if err != nil {
-		return txn{}, err
+		return nil, err
 	}
-	return txn{tx: tx, rebind: p.rebind}, nil
+	return sqlTxn{tx: tx, rebind: p.rebind}, nil
 }
 
 func (p *pool) Stats() sql.DBStats { return p.db.Stats() }
 
 func (p *pool) Close() error { return p.db.Close() }
 
-// txn is a transaction whose statements are rewritten as a pool's. It is
-// passed by value, so that beginning one costs no allocation more.
-type txn struct {
+// txn is a write transaction whose statements are rewritten as a pool's:
+// a database/sql transaction (sqlTxn), or a pipelined one (pipeTxn) that
+// sends several statements per round trip.
+type txn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) row
+	// Queue runs a statement whose result the caller does not need. A
+	// pipelined transaction sends it with the next statement that needs
+	// one, or with the commit, and its error surfaces there (see pipeTxn);
+	// sqlTxn runs it now.
+	Queue(ctx context.Context, query string, args ...any) error
+	Commit() error
+	Rollback() error
+}
+
+// row is the result of QueryRowContext, as *sql.Row.
+type row interface{ Scan(dest ...any) error }
+
+// sqlTxn is a database/sql transaction: one round trip per statement.
+type sqlTxn struct {
 	tx     *sql.Tx
 	rebind func(query string) string
 }
 
-func (t txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+func (t sqlTxn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(ctx, t.rebind(query), args...)
 }
 
-func (t txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (t sqlTxn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return t.tx.QueryContext(ctx, t.rebind(query), args...)
 }
 
-func (t txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (t sqlTxn) QueryRowContext(ctx context.Context, query string, args ...any) row {
 	return t.tx.QueryRowContext(ctx, t.rebind(query), args...)
 }
 
-func (t txn) Commit() error { return t.tx.Commit() }
+func (t sqlTxn) Queue(ctx context.Context, query string, args ...any) error {
+	_, err := t.ExecContext(ctx, query, args...)
+	return err
+}
 
-func (t txn) Rollback() error { return t.tx.Rollback() }
+func (t sqlTxn) Commit() error { return t.tx.Commit() }
+
+func (t sqlTxn) Rollback() error { return t.tx.Rollback() }

@@ -43,6 +43,9 @@ type DB struct {
 	node    func() string // the server new connections go to; nil on SQLite
 	retries int           // of a write transaction that deadlocked
 	events  bool          // write events for other systems (WithEvents)
+	// pipelined: write transactions send several statements per round
+	// trip (pipeTxn); MySQL unless the URL turns interpolateParams off.
+	pipelined bool
 
 	// beforeCommit, when set (by tests), runs after a write transaction's
 	// statements and before its commit; an error rolls it back.

@@ -128,7 +128,7 @@ func (t *writeTx) SetTickers(ctx context.Context, states []stock.TickerState) er
 				args = append(args, tk, string(g.status), g.checked, g.next)
 				in = append(in, tk)
 			}
-			if _, err := t.tx.ExecContext(ctx, `INSERT INTO tickers (ticker, status, checked_time, next_check_time) VALUES `+
+			if err := t.tx.Queue(ctx, `INSERT INTO tickers (ticker, status, checked_time, next_check_time) VALUES `+
 				strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", len(chunk)), ", ")+" "+t.db.d.ignoreConflict("ticker"), args...); err != nil {
 				return t.db.wrap(err, "set tickers")
 			}
@@ -139,7 +139,7 @@ func (t *writeTx) SetTickers(ctx context.Context, states []stock.TickerState) er
 				q += ` AND status = ?`
 				in = append(in, string(stock.TickerUnverified))
 			}
-			if _, err := t.tx.ExecContext(ctx, q, in...); err != nil {
+			if err := t.tx.Queue(ctx, q, in...); err != nil {
 				return t.db.wrap(err, "set tickers")
 			}
 		}

@@ -25,9 +25,25 @@ func (db *DB) Tx(ctx context.Context, fn func(context.Context, stock.Tx) error) 
 
 // inTx runs fn in one write transaction, once: it commits when fn returns
 // nil (after the tests' beforeCommit hook), and otherwise rolls back and
-// returns fn's error as is.
+// returns fn's error as is. Where the backend takes several statements
+// per round trip (db.pipelined), it first tries a pipelined transaction
+// (pipeTxn); if a batch of it failed, it cannot say which statement did,
+// so fn runs again on an ordinary transaction, whose errors each surface
+// at their statement. fn has written nothing then: both rolled back.
 func (db *DB) inTx(ctx context.Context, fn func(*writeTx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
+	if db.pipelined {
+		err := db.attempt(ctx, db.w.pipeline, fn)
+		var pe *pipelineError
+		if !errors.As(err, &pe) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return db.attempt(ctx, func(ctx context.Context) (txn, error) { return db.w.BeginTx(ctx, nil) }, fn)
+}
+
+// attempt is inTx on a transaction from begin.
+func (db *DB) attempt(ctx context.Context, begin func(context.Context) (txn, error), fn func(*writeTx) error) error {
+	tx, err := begin(ctx)
 	if err != nil {
 		return db.wrap(err, "begin")
 	}
@@ -141,7 +157,7 @@ type writeTx struct {
 var _ once.Tx = (*writeTx)(nil)
 
 func (t *writeTx) CreateUser(ctx context.Context, u stock.User) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO users (email, ticker, create_time, update_time) VALUES (?, ?, ?, ?)`,
+	err := t.tx.Queue(ctx, `INSERT INTO users (email, ticker, create_time, update_time) VALUES (?, ?, ?, ?)`,
 		u.Email, u.Ticker, micros(u.CreateTime), micros(u.UpdateTime))
 	if t.db.d.isDuplicate(err) {
 		return stock.Errorf(stock.KindAlreadyExists, "user %s already exists", u.Email)
@@ -164,7 +180,7 @@ func (t *writeTx) UpdateUser(ctx context.Context, email, ticker string, now time
 	if err != nil {
 		return stock.User{}, t.db.wrap(err, "update user")
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET ticker = ?, update_time = ? WHERE email = ?`, ticker, micros(now), email); err != nil {
+	if err := t.tx.Queue(ctx, `UPDATE users SET ticker = ?, update_time = ? WHERE email = ?`, ticker, micros(now), email); err != nil {
 		return stock.User{}, t.db.wrap(err, "update user")
 	}
 	if ticker != u.Ticker {
@@ -187,7 +203,7 @@ func (t *writeTx) UpdateUser(ctx context.Context, email, ticker string, now time
 // record already.
 func (t *writeTx) InsertRecord(ctx context.Context, rec once.Record) error {
 	out := rec.Outcome
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO requests (request_id, method, fingerprint, create_time, outcome_kind, outcome_message, response)
+	err := t.tx.Queue(ctx, `INSERT INTO requests (request_id, method, fingerprint, create_time, outcome_kind, outcome_message, response)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		rec.ID, rec.Method, rec.Fingerprint, micros(rec.Created), string(out.Kind), out.Message, out.Body)
 	if t.db.d.isDuplicate(err) {
@@ -211,7 +227,7 @@ func (t *writeTx) DeleteUser(ctx context.Context, email string) error {
 	// The user's band and notifications go with the user (a notification
 	// being delivered now is marked on a row that is gone: a no-op).
 	for _, table := range []string{"alerts", "notifications"} {
-		if _, err := t.tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE email = ?`, email); err != nil {
+		if err := t.tx.Queue(ctx, `DELETE FROM `+table+` WHERE email = ?`, email); err != nil {
 			return t.db.wrap(err, "delete user")
 		}
 	}

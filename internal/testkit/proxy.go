@@ -15,9 +15,19 @@ type Proxy struct {
 	target string
 	addr   string
 
-	mu    sync.Mutex
-	ln    net.Listener
-	conns []net.Conn
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   []net.Conn
+	observe func(net.Conn, []byte) // sees what clients send
+}
+
+// Observe makes f see every chunk a client sends through the proxy from
+// now on, with the client's connection: in order per connection, and
+// concurrently for several (f must be safe for that).
+func (p *Proxy) Observe(f func(client net.Conn, chunk []byte)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.observe = f
 }
 
 // NewProxy starts a proxy to target on 127.0.0.1:0, cut when tb ends. It
@@ -61,7 +71,7 @@ func (p *Proxy) serve(ln net.Listener) {
 			}
 			p.conns = append(p.conns, c, u)
 			p.mu.Unlock()
-			go func() { _, _ = io.Copy(u, c); u.Close() }()
+			go func() { _, _ = io.Copy(u, observed{c, p}); u.Close() }()
 			go func() { _, _ = io.Copy(c, u); c.Close() }()
 		}
 	}()
@@ -91,4 +101,21 @@ func (p *Proxy) Restore() {
 		p.tb.Fatalf("proxy restore: %v", err)
 	}
 	p.serve(ln)
+}
+
+// observed is a client connection whose reads the proxy's observer sees.
+type observed struct {
+	net.Conn
+	p *Proxy
+}
+
+func (o observed) Read(b []byte) (int, error) {
+	n, err := o.Conn.Read(b)
+	o.p.mu.Lock()
+	f := o.p.observe
+	o.p.mu.Unlock()
+	if f != nil && n > 0 {
+		f(o.Conn, b[:n])
+	}
+	return n, err
 }

@@ -12,9 +12,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,4 +257,61 @@ func TickerStates(tb testing.TB, db *store.DB) map[string]stock.TickerState {
 		out[s.Ticker] = s
 	}
 	return out
+}
+
+// MySQLCommands counts the commands clients send to a MySQL server through
+// p from now on: one per round trip (a packet with sequence number 0 starts
+// a command; the rest of a command, and the handshake, are numbered on).
+// The count returned is safe to read while clients run.
+func MySQLCommands(p *testkit.Proxy) func() int {
+	var (
+		mu    sync.Mutex
+		n     int
+		state = map[net.Conn]*mysqlFraming{}
+	)
+	p.Observe(func(c net.Conn, chunk []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		f := state[c]
+		if f == nil {
+			f = &mysqlFraming{}
+			state[c] = f
+		}
+		n += f.commands(chunk)
+	})
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
+}
+
+// mysqlFraming follows the packet framing of one client connection: a
+// 4-byte header (3-byte little-endian length, sequence number), then the
+// payload.
+type mysqlFraming struct {
+	header []byte
+	skip   int // payload bytes of the current packet still to come
+}
+
+// commands returns how many packets numbered 0 start in chunk.
+func (f *mysqlFraming) commands(chunk []byte) int {
+	n := 0
+	for len(chunk) > 0 {
+		if f.skip > 0 {
+			k := min(f.skip, len(chunk))
+			f.skip, chunk = f.skip-k, chunk[k:]
+			continue
+		}
+		k := min(4-len(f.header), len(chunk))
+		f.header, chunk = append(f.header, chunk[:k]...), chunk[k:]
+		if len(f.header) == 4 {
+			f.skip = int(f.header[0]) | int(f.header[1])<<8 | int(f.header[2])<<16
+			if f.header[3] == 0 {
+				n++
+			}
+			f.header = f.header[:0]
+		}
+	}
+	return n
 }

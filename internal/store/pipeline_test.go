@@ -1,0 +1,96 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stockwatch/stockwatch/internal/once"
+	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+)
+
+// TestWriteRoundTrips: on MySQL a write transaction sends its statements in
+// as few round trips as it can (docs/storage.md, "Round trips"): START
+// TRANSACTION with the first statement whose answer it needs, the writes
+// whose answers it does not need with the next one or with the COMMIT. A
+// batch that fails is run again one statement at a time, so that its error
+// is its own statement's.
+func TestWriteRoundTrips(t *testing.T) {
+	url, proxy := storetest.ProxiedMySQL(t, storetest.URL(t, storetest.MySQL))
+	db := storetest.OpenURL(t, url)
+	ctx := context.Background()
+	now := time.Now()
+	record := func(ctx context.Context, tx once.Tx, id string) error {
+		return tx.InsertRecord(ctx, once.Record{ID: id, Method: "m", Fingerprint: []byte{1}, Created: now})
+	}
+	register := func(email, id string) func() error { // what RegisterUser runs
+		return func() error {
+			return db.RecordTx(ctx, func(ctx context.Context, tx once.Tx) error {
+				if err := tx.CreateUser(ctx, stock.User{Email: email, Ticker: "AAPL", CreateTime: now, UpdateTime: now}); err != nil {
+					return err
+				}
+				if _, _, err := tx.TickerStatus(ctx, "AAPL"); err != nil {
+					return err
+				}
+				return record(ctx, tx, id)
+			})
+		}
+	}
+	remove := func(email, id string) func() error { // what DeleteUser runs
+		return func() error {
+			return db.RecordTx(ctx, func(ctx context.Context, tx once.Tx) error {
+				if err := tx.DeleteUser(ctx, email); err != nil {
+					return err
+				}
+				return record(ctx, tx, id)
+			})
+		}
+	}
+	if err := register("warm@example.com", "00000000-0000-4000-8000-000000000000")(); err != nil {
+		t.Fatal(err) // the pool's connection is open from here on
+	}
+	commands := storetest.MySQLCommands(proxy)
+	for _, tt := range []struct {
+		name       string
+		run        func() error
+		wantErr    string
+		roundTrips int
+	}{
+		// INSERT user + SELECT status; INSERT record + COMMIT.
+		{"register", register("a@example.com", "00000000-0000-4000-8000-000000000001"), "", 2},
+		// DELETE user (its count is needed); DELETE band, notifications,
+		// INSERT record + COMMIT.
+		{"delete", remove("a@example.com", "00000000-0000-4000-8000-000000000002"), "", 2},
+		// The batch fails at the queued INSERT (1) and rolls back (1); then
+		// START TRANSACTION (1), INSERT (1) finds the duplicate, ROLLBACK (1).
+		{"register an existing e-mail", register("warm@example.com", "00000000-0000-4000-8000-000000000003"),
+			"user warm@example.com already exists", 5},
+		{"delete a missing user", remove("a@example.com", "00000000-0000-4000-8000-000000000004"),
+			"user a@example.com not found", 2}, // DELETE finds none; ROLLBACK
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := commands()
+			err := tt.run()
+			if got := errString(err); got != tt.wantErr {
+				t.Fatalf("error %q, want %q", got, tt.wantErr)
+			}
+			if got := commands() - before; got != tt.roundTrips {
+				t.Errorf("%d round trips, want %d", got, tt.roundTrips)
+			}
+		})
+	}
+	if n := storetest.Count(t, db, "requests", ""); n != 3 {
+		t.Errorf("%d request records, want 3 (the warm-up, register, delete)", n)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return stock.MessageOf(err)
+}
+
+var _ once.Store = (*store.DB)(nil)
