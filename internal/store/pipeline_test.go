@@ -48,6 +48,19 @@ func TestWriteRoundTrips(t *testing.T) {
 			})
 		}
 	}
+	update := func(email, ticker, id string) func() error { // what UpdateUser runs
+		return func() error {
+			return db.RecordTx(ctx, func(ctx context.Context, tx once.Tx) error {
+				if _, err := tx.UpdateUser(ctx, email, ticker, now); err != nil {
+					return err
+				}
+				if _, _, err := tx.TickerStatus(ctx, ticker); err != nil {
+					return err
+				}
+				return record(ctx, tx, id)
+			})
+		}
+	}
 	if err := register("warm@example.com", "00000000-0000-4000-8000-000000000000")(); err != nil {
 		t.Fatal(err) // the pool's connection is open from here on
 	}
@@ -60,6 +73,9 @@ func TestWriteRoundTrips(t *testing.T) {
 	}{
 		// INSERT user + SELECT status; INSERT record + COMMIT.
 		{"register", register("a@example.com", "00000000-0000-4000-8000-000000000001"), "", 2},
+		// SELECT user FOR UPDATE; UPDATE user, DELETE band + SELECT
+		// status; INSERT record + COMMIT.
+		{"update", update("a@example.com", "MSFT", "00000000-0000-4000-8000-000000000005"), "", 3},
 		// DELETE user (its count is needed); DELETE band, notifications,
 		// INSERT record + COMMIT.
 		{"delete", remove("a@example.com", "00000000-0000-4000-8000-000000000002"), "", 2},
@@ -81,8 +97,8 @@ func TestWriteRoundTrips(t *testing.T) {
 			}
 		})
 	}
-	if n := storetest.Count(t, db, "requests", ""); n != 3 {
-		t.Errorf("%d request records, want 3 (the warm-up, register, delete)", n)
+	if n := storetest.Count(t, db, "requests", ""); n != 4 {
+		t.Errorf("%d request records, want 4 (the warm-up, register, update, delete)", n)
 	}
 }
 

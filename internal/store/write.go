@@ -169,11 +169,15 @@ func (t *writeTx) UpdateUser(ctx context.Context, email, ticker string, now time
 	var (
 		u      stock.User
 		ct, ut int64
+		band   bool
 	)
 	// Lock the row first so the returned user is exactly what this
-	// transaction wrote.
-	err := t.tx.QueryRowContext(ctx, `SELECT email, ticker, create_time, update_time FROM users WHERE email = ?`+t.db.d.lockRows, email).
-		Scan(&u.Email, &u.Ticker, &ct, &ut)
+	// transaction wrote. A band is set under the same lock (SetAlert), so
+	// whether the user has one cannot change until the commit.
+	err := t.tx.QueryRowContext(ctx, `SELECT email, ticker, create_time, update_time,
+			EXISTS (SELECT 1 FROM alerts WHERE alerts.email = users.email)
+		FROM users WHERE email = ?`+t.db.d.lockRows, email).
+		Scan(&u.Email, &u.Ticker, &ct, &ut, &band)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.User{}, userNotFound(email)
 	}
@@ -183,17 +187,12 @@ func (t *writeTx) UpdateUser(ctx context.Context, email, ticker string, now time
 	if err := t.tx.Queue(ctx, `UPDATE users SET ticker = ?, update_time = ? WHERE email = ?`, ticker, micros(now), email); err != nil {
 		return stock.User{}, t.db.wrap(err, "update user")
 	}
-	if ticker != u.Ticker {
+	if ticker != u.Ticker && band {
 		// A band is set on one ticker's prices: it goes with the ticker.
-		res, err := t.tx.ExecContext(ctx, `DELETE FROM alerts WHERE email = ?`, email)
-		if err != nil {
+		if err := t.tx.Queue(ctx, `DELETE FROM alerts WHERE email = ?`, email); err != nil {
 			return stock.User{}, t.db.wrap(err, "update user")
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return stock.User{}, t.db.wrap(err, "update user")
-		}
-		u.AlertCleared = n > 0
+		u.AlertCleared = true
 	}
 	u.Ticker, u.CreateTime, u.UpdateTime = ticker, fromMicros(ct), fromMicros(micros(now))
 	return u, nil
