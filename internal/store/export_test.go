@@ -40,3 +40,7 @@ func MigrationVersions(backend string) ([]int64, error) {
 	slices.Sort(versions)
 	return versions, nil
 }
+
+// Pipelined reports whether write transactions send several statements
+// per round trip (pipeTxn).
+func (db *DB) Pipelined() bool { return db.pipelined }

@@ -44,7 +44,8 @@ type DB struct {
 	retries int           // of a write transaction that deadlocked
 	events  bool          // write events for other systems (WithEvents)
 	// pipelined: write transactions send several statements per round
-	// trip (pipeTxn); MySQL unless the URL turns interpolateParams off.
+	// trip (pipeTxn): MySQL and MariaDB, not Galera, unless the URL turns
+	// interpolateParams or multiStatements off.
 	pipelined bool
 
 	// beforeCommit, when set (by tests), runs after a write transaction's
@@ -81,6 +82,10 @@ func open(ctx context.Context, dsn string, log *slog.Logger, upTo int64, opts ..
 	}
 	db.retries = 5
 	if err := db.migrate(ctx, log, upTo); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.pipelineOffGalera(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -314,4 +315,19 @@ func (f *mysqlFraming) commands(chunk []byte) int {
 		}
 	}
 	return n
+}
+
+// IsGalera reports whether db's server is a Galera node (wsrep_on).
+func IsGalera(tb testing.TB, db *store.DB) bool {
+	tb.Helper()
+	var name, on string
+	_, w := db.Pools()
+	err := w.QueryRowContext(context.Background(), `SHOW VARIABLES LIKE 'wsrep_on'`).Scan(&name, &on)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return strings.EqualFold(on, "ON")
 }
