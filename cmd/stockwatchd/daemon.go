@@ -87,6 +87,7 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 	for name, stats := range d.db.PoolStats() {
 		d.met.DBPool(name, stats)
 	}
+	d.met.AverageCache(d.db.AverageCacheStats)
 	d.setupQuotes()
 	if cfg.runsCollector() {
 		d.coll = collector.New(d.db, d.quotes, collector.Config{

@@ -147,6 +147,24 @@ func (m *Metrics) countGauge(name, help string, count func(context.Context) (int
 	}))
 }
 
+// AverageCache exports, read at scrape time from stats, how many averages
+// were answered from the price_sums rows the store keeps in memory (hit)
+// and how many read theirs (miss). It panics if called twice.
+func (m *Metrics) AverageCache(stats func() (hits, misses uint64)) {
+	for _, r := range []struct {
+		result string
+		pick   func(hits, misses uint64) uint64
+	}{
+		{"hit", func(h, _ uint64) uint64 { return h }},
+		{"miss", func(_, m uint64) uint64 { return m }},
+	} {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "stockwatch_average_cache_lookups_total", Help: "Averages by whether their price_sums row was kept in memory (hit) or read (miss).",
+			ConstLabels: prometheus.Labels{"result": r.result},
+		}, func() float64 { return float64(r.pick(stats())) }))
+	}
+}
+
 // BreakerTransition records a circuit breaker state change.
 func (m *Metrics) BreakerTransition(from, to string) {
 	m.transitions.WithLabelValues(from, to).Inc()

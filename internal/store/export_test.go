@@ -18,8 +18,8 @@ func OpenUpTo(ctx context.Context, dsn string, version int64) (*DB, error) {
 	return open(ctx, dsn, nil, version)
 }
 
-// MigrationVersions returns the versions of backend's embedded migrations
-// ("sqlite" or "mysql"), ascending. It returns an error if backend has no
+// MigrationVersions returns the versions of backend's migrations ("sqlite"
+// or "mysql"), embedded files and Go, ascending. It returns an error if backend has no
 // migrations or a file name has no version.
 func MigrationVersions(backend string) ([]int64, error) {
 	files, err := fs.Glob(migrations, "migrations/"+backend+"/*.sql")
@@ -36,6 +36,9 @@ func MigrationVersions(backend string) ([]int64, error) {
 			return nil, err
 		}
 		versions = append(versions, v)
+	}
+	for _, m := range goMigrations(backend) {
+		versions = append(versions, m.Version)
 	}
 	slices.Sort(versions)
 	return versions, nil

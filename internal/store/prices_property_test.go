@@ -41,12 +41,16 @@ func propertySeed(tb testing.TB) uint64 {
 // oldest and of scattered prices; users registering, switching ticker and
 // leaving) and after every step compares LatestPrice, AveragePrice for
 // several counts and ListUsers with a plain recomputation over
-// stock_prices.
+// stock_prices. The averages are read through the writing DB and through a
+// second one on the same database (another replica) whose cache of
+// price_sums rows holds 4: most reads of a ticker not written since are
+// answered from the caches, and the second one's evicts all the time.
 func TestPriceReadsMatchPlainSQL(t *testing.T) {
 	seed := propertySeed(t)
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		db := storetest.Open(t, b)
-		m := &model{t: t, db: db, rng: rand.New(rand.NewPCG(seed, 1))}
+		url := storetest.URL(t, b)
+		db := storetest.OpenURL(t, url)
+		m := &model{t: t, db: db, replica: openWithCache(t, url, 4), rng: rand.New(rand.NewPCG(seed, 1))}
 		for step := range 250 {
 			op := m.step()
 			m.check(fmt.Sprintf("step %d (%s)", step, op))
@@ -55,7 +59,90 @@ func TestPriceReadsMatchPlainSQL(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %v", b, m.ops)
+		for name, r := range map[string]*store.DB{"writer": db, "replica": m.replica} {
+			hits, misses := r.AverageCacheStats()
+			t.Logf("%s: %s's cached averages: %d hits, %d misses", b, name, hits, misses)
+			if hits == 0 || misses == 0 {
+				t.Errorf("%s's cache: %d hits, %d misses; the test needs both", name, hits, misses)
+			}
+		}
 	})
+}
+
+// openWithCache opens url with a cache of rows price_sums rows for
+// AveragePrice, closed when tb ends.
+func openWithCache(tb testing.TB, url string, rows int) *store.DB {
+	tb.Helper()
+	db, err := store.Open(context.Background(), url, nil, store.WithAverageCache(rows))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestAverageCacheNeverStale: rewrites of a ticker's numbering after its
+// rows were read into AveragePrice's caches (of the writing DB, and of
+// another one on the same database), where a kept row would give the old
+// numbering's sum and oldest market time: a renumbering (an older price;
+// a purge that keeps a late-collected price in the middle) and the
+// deletion of all prices and new ones. The reads are checked twice after
+// every change, so that the second ones come from the caches.
+func TestAverageCacheNeverStale(t *testing.T) {
+	price := func(v float64, market, collect int) stock.Price {
+		return stock.Price{Ticker: "AAA", Price: v, Currency: "USD",
+			MarketTime: t0.Add(time.Duration(market) * time.Minute), CollectTime: t0.Add(time.Duration(collect) * time.Minute)}
+	}
+	type change struct {
+		insert       []stock.Price
+		deleteBefore int // minutes after t0; 0: none
+	}
+	tests := []struct {
+		name    string
+		changes []change
+	}{
+		{"RenumberedByAnOlderPrice", []change{
+			{insert: []stock.Price{price(10, 2, 2), price(30, 3, 3)}},
+			{insert: []stock.Price{price(5, 1, 4)}},
+		}},
+		{"RenumberedByAPurgeInTheMiddle", []change{
+			{insert: []stock.Price{price(10, 1, 1), price(20, 2, 9), price(30, 3, 3)}},
+			{deleteBefore: 5},
+		}},
+		{"AllDeletedAndNewOnes", []change{
+			{insert: []stock.Price{price(10, 1, 1), price(20, 2, 2), price(30, 3, 3)}},
+			{deleteBefore: 10},
+			{insert: []stock.Price{price(5, 11, 11), price(20, 12, 12), price(35, 13, 13)}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+				ctx := context.Background()
+				url := storetest.URL(t, b)
+				db := storetest.OpenURL(t, url)
+				m := &model{t: t, db: db, replica: openWithCache(t, url, store.DefaultAverageCache), rng: rand.New(rand.NewPCG(1, 2))}
+				storetest.AddUser(t, db, "u0@x.com", "AAA", t0)
+				storetest.AddUser(t, db, "u1@x.com", "AAA", t0)
+				for i, c := range tt.changes {
+					var err error
+					if c.insert != nil {
+						_, err = db.InsertPrices(ctx, c.insert)
+					} else {
+						_, err = db.DeletePrices(ctx, t0.Add(time.Duration(c.deleteBefore)*time.Minute))
+					}
+					if err != nil {
+						t.Fatalf("change %d: %v", i, err)
+					}
+					m.check(fmt.Sprintf("after change %d", i))
+					m.check(fmt.Sprintf("after change %d, again", i))
+				}
+				if hits, _ := m.replica.AverageCacheStats(); hits == 0 {
+					t.Error("no average was answered from the cache")
+				}
+			})
+		})
+	}
 }
 
 var (
@@ -65,12 +152,13 @@ var (
 
 // model drives a database with random writes and checks its reads.
 type model struct {
-	t   *testing.T
-	db  *store.DB
-	rng *rand.Rand
-	now time.Time      // the clock: market times grow with it
-	cur map[string]int // a ticker's currency (an index into currencies)
-	ops map[string]int // how often each operation ran
+	t       *testing.T
+	db      *store.DB
+	replica *store.DB // nil, or another DB on db's database: averages are read through both
+	rng     *rand.Rand
+	now     time.Time      // the clock: market times grow with it
+	cur     map[string]int // a ticker's currency (an index into currencies)
+	ops     map[string]int // how often each operation ran
 }
 
 var currencies = []string{"USD", "GBp"}
@@ -211,24 +299,40 @@ func (m *model) check(when string) {
 		}
 
 		for _, n := range []int{1, 2, 3, 1 + m.rng.IntN(len(rows)+2), 100, 10_000} {
-			got, err := m.db.AveragePrice(ctx, email, n)
-			what := fmt.Sprintf("%s: AveragePrice(%s, %d)", when, email, n)
-			switch {
-			case !exists:
-				wantKind(t, what, err, stock.KindNotFound)
-			case len(rows) == 0:
-				wantKind(t, what, err, stock.KindFailedPrecondition)
-			case err != nil:
-				t.Errorf("%s: %v", what, err)
-			default:
-				want := plainAverage(rows, n)
-				if math.Abs(got.Average-want.Average) > 1e-9*math.Abs(want.Average) {
-					t.Errorf("%s: average %v, plain SQL %v", what, got.Average, want.Average)
-				}
-				got.Average = want.Average
-				if diff := cmp.Diff(want, got); diff != "" {
-					t.Errorf("%s mismatch (-plain SQL +got):\n%s", what, diff)
-				}
+			m.checkAverage(when, email, n, exists, rows)
+		}
+	}
+}
+
+// checkAverage compares AveragePrice(email, n), through m.db and
+// m.replica, with plainAverage of rows, the user's ticker's prices.
+func (m *model) checkAverage(when, email string, n int, exists bool, rows []stock.Price) {
+	t := m.t
+	t.Helper()
+	for _, db := range []*store.DB{m.db, m.replica} {
+		if db == nil {
+			continue
+		}
+		got, err := db.AveragePrice(context.Background(), email, n)
+		what := fmt.Sprintf("%s: AveragePrice(%s, %d)", when, email, n)
+		if db == m.replica {
+			what += " on the replica"
+		}
+		switch {
+		case !exists:
+			wantKind(t, what, err, stock.KindNotFound)
+		case len(rows) == 0:
+			wantKind(t, what, err, stock.KindFailedPrecondition)
+		case err != nil:
+			t.Errorf("%s: %v", what, err)
+		default:
+			want := plainAverage(rows, n)
+			if math.Abs(got.Average-want.Average) > 1e-9*math.Abs(want.Average) {
+				t.Errorf("%s: average %v, plain SQL %v", what, got.Average, want.Average)
+			}
+			got.Average = want.Average
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s mismatch (-plain SQL +got):\n%s", what, diff)
 			}
 		}
 	}
@@ -325,7 +429,8 @@ func TestTickerPricesBackfill(t *testing.T) {
 		}
 		old.Close()
 		for _, run := range []string{"first", "again"} {
-			db, err := store.OpenUpTo(ctx, url, 5) // a later version row would make 5 out of order
+			// Up to the latest: the reads need the later migrations too.
+			db, err := store.Open(ctx, url, nil)
 			if err != nil {
 				t.Fatalf("%s: %v", run, err)
 			}
@@ -334,7 +439,9 @@ func TestTickerPricesBackfill(t *testing.T) {
 			if a, err := db.AveragePrice(ctx, "u0@x.com", 100); err != nil || a.Count != 3 || a.Currency != "GBP" {
 				t.Errorf("%s: AveragePrice(u0, 100) = %+v, %v; want the 3 newest, in GBP", run, a, err)
 			}
-			storetest.MustExec(t, db, `DELETE FROM goose_db_version WHERE version_id = 5`)
+			// Without 5's row, and the later ones' (which would make 5 out of
+			// order): each is run again.
+			storetest.MustExec(t, db, `DELETE FROM goose_db_version WHERE version_id >= 5`)
 			db.Close()
 		}
 	})

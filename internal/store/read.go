@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/stockwatch/stockwatch/internal/lru"
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
 
@@ -88,33 +89,113 @@ func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error
 // unknown user and KindFailedPrecondition when no price is stored (as
 // LatestPrice).
 //
-// Three primary-key lookups serve it, whatever n: the user, the ticker's
-// row of ticker_prices (the newest price's number, the sum of the prices
-// up to it, where its currency's run starts) and the row of price_sums of
-// the oldest price averaged (the sum of the prices before it).
+// Two primary-key lookups serve it when the row of price_sums of the
+// oldest price averaged (the sum of the prices before it) is in db.sums:
+// the user, and the ticker's row of ticker_prices (the newest price's
+// number, the sum of the prices up to it, where its currency's run starts,
+// and the generation of the numbering). Otherwise averageFromSums reads
+// that row in a query of its own and keeps it. A kept row cannot be
+// stale: the rows of one (ticker, generation, seq) never change
+// (tickerprices.go), and the generation and the sums it is combined with
+// come from the same row of ticker_prices, read by one statement.
 func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Average, error) {
 	var (
-		a                     stock.Average
-		last, first, mt, oldt int64
-		total, before         sum
+		st     avgState
+		runStr int64
 	)
 	err := db.r.QueryRowContext(ctx, `SELECT tp.ticker, tp.currency, tp.market_time, tp.last_seq, tp.sum_hi, tp.sum_lo,
-			s.seq, s.market_time, s.before_hi, s.before_lo
-		FROM users u JOIN ticker_prices tp ON tp.ticker = u.ticker
-		JOIN price_sums s ON s.ticker = tp.ticker
-			AND s.seq = CASE WHEN tp.last_seq - ? + 1 > tp.run_start THEN tp.last_seq - ? + 1 ELSE tp.run_start END
-		WHERE u.email = ?`, n, n, email).
-		Scan(&a.Ticker, &a.Currency, &mt, &last, &total.hi, &total.lo, &first, &oldt, &before.hi, &before.lo)
+			tp.run_start, tp.generation
+		FROM users u JOIN ticker_prices tp ON tp.ticker = u.ticker AND tp.last_seq > 0
+		WHERE u.email = ?`, email).
+		Scan(&st.ticker, &st.currency, &st.newest, &st.last, &st.total.hi, &st.total.lo, &runStr, &st.gen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.Average{}, db.noPrice(ctx, email)
 	}
 	if err != nil {
 		return stock.Average{}, db.wrap(err, "average price")
 	}
-	a.Count, a.Requested = int(last-first+1), n
-	a.Average = total.minus(before) / float64(a.Count)
-	a.Newest, a.Oldest = fromMicros(mt), fromMicros(oldt)
-	return a, nil
+	first := max(st.last-int64(n)+1, runStr)
+	if b, ok := db.sums.Get(sumsKey{st.ticker, st.gen, first}); ok {
+		return st.average(n, first, b), nil
+	}
+	return db.averageFromSums(ctx, email, n)
+}
+
+// averageFromSums is AveragePrice with the row of price_sums read in the
+// same query (three primary-key lookups), which it keeps in db.sums.
+func (db *DB) averageFromSums(ctx context.Context, email string, n int) (stock.Average, error) {
+	var (
+		st    avgState
+		first int64
+		b     before
+	)
+	err := db.r.QueryRowContext(ctx, `SELECT tp.ticker, tp.currency, tp.market_time, tp.last_seq, tp.sum_hi, tp.sum_lo,
+			tp.generation, s.seq, s.market_time, s.before_hi, s.before_lo
+		FROM users u JOIN ticker_prices tp ON tp.ticker = u.ticker
+		JOIN price_sums s ON s.ticker = tp.ticker
+			AND s.seq = CASE WHEN tp.last_seq - ? + 1 > tp.run_start THEN tp.last_seq - ? + 1 ELSE tp.run_start END
+		WHERE u.email = ?`, n, n, email).
+		Scan(&st.ticker, &st.currency, &st.newest, &st.last, &st.total.hi, &st.total.lo,
+			&st.gen, &first, &b.marketTime, &b.sum.hi, &b.sum.lo)
+	if errors.Is(err, sql.ErrNoRows) {
+		return stock.Average{}, db.noPrice(ctx, email)
+	}
+	if err != nil {
+		return stock.Average{}, db.wrap(err, "average price")
+	}
+	db.sums.Add(sumsKey{st.ticker, st.gen, first}, b)
+	return st.average(n, first, b), nil
+}
+
+// DefaultAverageCache is how many rows of price_sums a DB keeps for
+// AveragePrice unless WithAverageCache says otherwise: about 220 bytes
+// each, 15 MB in all, room for every ticker of a large deployment at a few
+// counts.
+const DefaultAverageCache = 1 << 16
+
+// WithAverageCache sets how many rows of price_sums AveragePrice keeps in
+// memory, the least recently used going first (0: none, every average
+// reads its row).
+func WithAverageCache(rows int) Option {
+	return func(db *DB) { db.sums = lru.New[sumsKey, before](rows) }
+}
+
+// AverageCacheStats returns how many averages were answered from the rows
+// kept in memory (hits) and how many read their row (misses), for metrics.
+// It cannot fail.
+func (db *DB) AverageCacheStats() (hits, misses uint64) { return db.sums.Stats() }
+
+// sumsKey names a row of price_sums in one generation of its ticker's
+// numbering.
+type sumsKey struct {
+	ticker   string
+	gen, seq int64
+}
+
+// before is what AveragePrice needs of a row of price_sums: the sum of
+// the prices before it, and its market time.
+type before struct {
+	sum        sum
+	marketTime int64
+}
+
+// avgState is what AveragePrice reads of a ticker's row of ticker_prices.
+type avgState struct {
+	ticker, currency string
+	newest, last     int64
+	total            sum
+	gen              int64
+}
+
+// average returns the mean of the prices first…st.last, b being the row
+// of price_sums of first, for a request of n prices.
+func (st avgState) average(n int, first int64, b before) stock.Average {
+	count := int(st.last - first + 1)
+	return stock.Average{
+		Ticker: st.ticker, Currency: st.currency, Count: count, Requested: n,
+		Average: st.total.minus(b.sum) / float64(count),
+		Newest:  fromMicros(st.newest), Oldest: fromMicros(b.marketTime),
+	}
 }
 
 // ListUsers returns up to limit users whose e-mail sorts after the given

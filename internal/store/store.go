@@ -22,6 +22,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/stockwatch/stockwatch/internal/lru"
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
 
@@ -47,6 +48,8 @@ type DB struct {
 	// trip (pipeTxn): MySQL and MariaDB, not Galera, unless the URL turns
 	// interpolateParams or multiStatements off.
 	pipelined bool
+	// sums keeps rows of price_sums for AveragePrice (WithAverageCache).
+	sums *lru.Cache[sumsKey, before]
 
 	// beforeCommit, when set (by tests), runs after a write transaction's
 	// statements and before its commit; an error rolls it back.
@@ -145,7 +148,7 @@ func (db *DB) migrate(ctx context.Context, log *slog.Logger, upTo int64) error {
 	if err != nil {
 		return err
 	}
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(goMigrations(db.d.name)...)}
 	if db.d.startLock != nil {
 		unlock, err := db.d.startLock(ctx)
 		if err != nil {

@@ -13,6 +13,14 @@ package store
 // deletion of the oldest prices (retention) drops the first numbers and
 // keeps the rest; anything else (a price older than the newest, a deletion
 // in the middle) renumbers the ticker from stock_prices.
+//
+// The numbering has a generation (ticker_prices.generation), so that
+// readers may keep price_sums rows in memory (read.go): the rows of one
+// (ticker, generation, seq) never change. Within a generation seqs are
+// only appended after last_seq (which never goes down) or deleted from
+// the front; a renumbering moves to the next generation in the same
+// transaction; and a ticker whose row is deleted leaves its generation in
+// ticker_generations, so that a row made for it later starts above it.
 
 import (
 	"cmp"
@@ -48,10 +56,11 @@ func (s sum) minus(o sum) float64 { return (s.hi - o.hi) + (s.lo - o.lo) }
 // tickerState is a ticker's row of ticker_prices. lastSeq 0 is a ticker
 // without prices.
 type tickerState struct {
-	latest   stock.Price
-	lastSeq  int64
-	sum      sum // of prices 1…lastSeq
-	runStart int64
+	latest     stock.Price
+	lastSeq    int64
+	sum        sum // of prices 1…lastSeq
+	runStart   int64
+	generation int64 // of the numbering (see the top of this file)
 }
 
 // push numbers p after the ticker's newest price and returns the
@@ -67,12 +76,13 @@ func (st *tickerState) push(p stock.Price) []any {
 	return row
 }
 
-const tickerPriceColumns = `ticker, id, price, currency, market_time, collect_time, last_seq, sum_hi, sum_lo, run_start`
+const tickerPriceColumns = `ticker, id, price, currency, market_time, collect_time, last_seq, sum_hi, sum_lo, run_start, generation`
 
 // lockTickers returns the states of tickers (sorted, at most insertChunk),
 // locked until the transaction ends, so that writers of one ticker's
 // prices take turns. A ticker without a row gets a placeholder row to
-// lock (lastSeq 0), which the transaction fills or deletes.
+// lock (lastSeq 0), which the transaction fills or deletes, with the
+// generation after the one the ticker last had (ticker_generations).
 func (t *writeTx) lockTickers(ctx context.Context, tickers []string) (map[string]*tickerState, error) {
 	states, err := t.selectStates(ctx, tickers)
 	if err != nil || len(states) == len(tickers) {
@@ -87,7 +97,7 @@ func (t *writeTx) lockTickers(ctx context.Context, tickers []string) (map[string
 		}
 	}
 	_, err = t.tx.ExecContext(ctx, `INSERT INTO ticker_prices (`+tickerPriceColumns+`) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?, 0, 0, '', 0, 0, 0, 0, 0, 0), ", len(missing)), ", ")+" "+t.db.d.ignoreConflict("ticker"), args...)
+		strings.TrimSuffix(strings.Repeat("(?, 0, 0, '', 0, 0, 0, 0, 0, 0, 0), ", len(missing)), ", ")+" "+t.db.d.ignoreConflict("ticker"), args...)
 	if err != nil {
 		return nil, t.db.wrap(err, "lock tickers")
 	}
@@ -103,7 +113,52 @@ func (t *writeTx) lockTickers(ctx context.Context, tickers []string) (map[string
 			return nil, t.db.wrap(errors.New("ticker "+tk+": state row vanished"), "lock tickers")
 		}
 	}
-	return states, nil
+	return states, t.nextGenerations(ctx, missing, states)
+}
+
+// nextGenerations gives the placeholders (lastSeq 0) among the states of
+// tickers the generation after the one recorded when their row was last
+// deleted. It reads after the placeholders' INSERT: whoever deleted a row
+// held it until its commit, so that deletion is seen; the next must wait
+// for this transaction.
+func (t *writeTx) nextGenerations(ctx context.Context, tickers []string, states map[string]*tickerState) error {
+	args := make([]any, len(tickers))
+	for i, tk := range tickers {
+		args[i] = tk
+	}
+	err := t.eachRow(ctx, func(rows *sql.Rows) error {
+		var (
+			tk  string
+			gen int64
+		)
+		if err := rows.Scan(&tk, &gen); err != nil {
+			return err
+		}
+		if st := states[tk]; st != nil && st.lastSeq == 0 {
+			st.generation = gen + 1
+		}
+		return nil
+	}, `SELECT ticker, generation FROM ticker_generations WHERE ticker IN (`+placeholders(len(tickers))+`)`, args...)
+	return t.db.wrap(err, "lock tickers")
+}
+
+// dropStates deletes the per-ticker rows of states (at most insertChunk)
+// and records their generations in ticker_generations.
+func (t *writeTx) dropStates(ctx context.Context, states []*tickerState) error {
+	tickers := make([]any, len(states))
+	gens := make([]any, 0, 2*len(states))
+	for i, st := range states {
+		tickers[i] = st.latest.Ticker
+		gens = append(gens, st.latest.Ticker, st.generation)
+	}
+	for _, table := range []string{"price_sums", "ticker_prices"} {
+		if _, err := t.tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE ticker IN (`+placeholders(len(states))+`)`, tickers...); err != nil {
+			return t.db.wrap(err, "drop ticker prices")
+		}
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO ticker_generations (ticker, generation) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?, ?), ", len(states)), ", ")+" "+t.db.d.upsert("ticker", "generation"), gens...)
+	return t.db.wrap(err, "drop ticker prices")
 }
 
 func (t *writeTx) selectStates(ctx context.Context, tickers []string) (map[string]*tickerState, error) {
@@ -124,7 +179,7 @@ func (t *writeTx) selectStates(ctx context.Context, tickers []string) (map[strin
 			mt, ct int64
 		)
 		p := &st.latest
-		if err := rows.Scan(&p.Ticker, &p.ID, &p.Price, &p.Currency, &mt, &ct, &st.lastSeq, &st.sum.hi, &st.sum.lo, &st.runStart); err != nil {
+		if err := rows.Scan(&p.Ticker, &p.ID, &p.Price, &p.Currency, &mt, &ct, &st.lastSeq, &st.sum.hi, &st.sum.lo, &st.runStart, &st.generation); err != nil {
 			return nil, t.db.wrap(err, "lock tickers")
 		}
 		p.MarketTime, p.CollectTime = fromMicros(mt), fromMicros(ct)
@@ -199,7 +254,7 @@ func (t *writeTx) insertTickers(ctx context.Context, tickers []string, byTicker 
 		return 0, err
 	}
 	for _, tk := range slices.Sorted(maps.Keys(redo)) {
-		if err := t.renumber(ctx, tk); err != nil {
+		if err := t.renumber(ctx, states[tk]); err != nil {
 			return 0, err
 		}
 	}
@@ -350,13 +405,13 @@ func (t *writeTx) insertSums(ctx context.Context, rows [][]any) error {
 
 // writeStates stores the states (at most insertChunk) in ticker_prices.
 func (t *writeTx) writeStates(ctx context.Context, states []*tickerState) error {
-	args := make([]any, 0, 10*len(states))
+	args := make([]any, 0, 11*len(states))
 	for _, st := range states {
 		p := st.latest
-		args = append(args, p.Ticker, p.ID, p.Price, p.Currency, micros(p.MarketTime), micros(p.CollectTime), st.lastSeq, st.sum.hi, st.sum.lo, st.runStart)
+		args = append(args, p.Ticker, p.ID, p.Price, p.Currency, micros(p.MarketTime), micros(p.CollectTime), st.lastSeq, st.sum.hi, st.sum.lo, st.runStart, st.generation)
 	}
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO ticker_prices (`+tickerPriceColumns+`) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(states)), ", ")+" "+
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(states)), ", ")+" "+
 		t.db.d.upsert("ticker", strings.Split(tickerPriceColumns, ", ")[1:]...), args...)
 	return t.db.wrap(err, "write ticker prices")
 }
@@ -364,13 +419,15 @@ func (t *writeTx) writeStates(ctx context.Context, states []*tickerState) error 
 // renumberPage bounds the prices renumber holds at once.
 const renumberPage = 5000
 
-// renumber rebuilds tk's state and price_sums rows from its prices, a
-// page at a time, or deletes them when it has none.
-func (t *writeTx) renumber(ctx context.Context, tk string) error {
+// renumber rebuilds the state (was, locked) and price_sums rows of a
+// ticker from its prices, a page at a time, in the next generation, or
+// deletes them when it has none.
+func (t *writeTx) renumber(ctx context.Context, was *tickerState) error {
+	tk := was.latest.Ticker
 	if _, err := t.tx.ExecContext(ctx, `DELETE FROM price_sums WHERE ticker = ?`, tk); err != nil {
 		return t.db.wrap(err, "renumber prices")
 	}
-	var st tickerState
+	st := tickerState{latest: stock.Price{Ticker: tk}, generation: was.generation + 1}
 	after := int64(-1 << 63)
 	for {
 		page, err := t.pricesAfter(ctx, tk, after)
@@ -393,8 +450,7 @@ func (t *writeTx) renumber(ctx context.Context, tk string) error {
 		}
 	}
 	if st.lastSeq == 0 {
-		_, err := t.tx.ExecContext(ctx, `DELETE FROM ticker_prices WHERE ticker = ?`, tk)
-		return t.db.wrap(err, "renumber prices")
+		return t.dropStates(ctx, []*tickerState{&st})
 	}
 	return t.writeStates(ctx, []*tickerState{&st})
 }
@@ -520,9 +576,8 @@ func (t *writeTx) leftAfter(ctx context.Context, in string, args []any) (oldestL
 
 // sumsFix is what a purge must change in the per-ticker rows.
 type sumsFix struct {
-	emptied, redo []string
-	cut           []any // (ticker, first seq kept) pairs
-	moved         []*tickerState
+	emptied, redo, moved []*tickerState
+	cut                  []any // (ticker, first seq kept) pairs
 }
 
 // plan decides what ticker tk's rows need after a purge removed g of its
@@ -536,13 +591,13 @@ func (f *sumsFix) plan(tk string, g gone, st *tickerState, oldestLeft, firstSeq 
 	case st.lastSeq == 0 && !left:
 		// The placeholder lockTickers made: nothing to keep of it. (A purge
 		// that waited for another one that emptied the ticker meets this.)
-		f.emptied = append(f.emptied, tk)
+		f.emptied = append(f.emptied, st)
 	case st.lastSeq == 0:
 		// Prices without a state (written before it existed): build it.
-		f.redo = append(f.redo, tk)
+		f.redo = append(f.redo, st)
 	case g.count == 0:
 	case !left:
-		f.emptied = append(f.emptied, tk)
+		f.emptied = append(f.emptied, st)
 	case numbered && oldest > g.newest && first+g.count <= st.lastSeq:
 		// The oldest prices went: their numbers go, the others' stand.
 		keep := first + g.count
@@ -552,21 +607,15 @@ func (f *sumsFix) plan(tk string, g gone, st *tickerState, oldestLeft, firstSeq 
 			f.moved = append(f.moved, st)
 		}
 	default:
-		f.redo = append(f.redo, tk)
+		f.redo = append(f.redo, st)
 	}
 }
 
 // applySumsFix writes what plan decided.
 func (t *writeTx) applySumsFix(ctx context.Context, f sumsFix) error {
 	if len(f.emptied) > 0 {
-		eargs := make([]any, len(f.emptied))
-		for i, tk := range f.emptied {
-			eargs[i] = tk
-		}
-		for _, table := range []string{"price_sums", "ticker_prices"} {
-			if _, err := t.tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE ticker IN (`+placeholders(len(f.emptied))+`)`, eargs...); err != nil {
-				return t.db.wrap(err, "delete prices")
-			}
+		if err := t.dropStates(ctx, f.emptied); err != nil {
+			return err
 		}
 	}
 	if len(f.cut) > 0 {
@@ -580,8 +629,8 @@ func (t *writeTx) applySumsFix(ctx context.Context, f sumsFix) error {
 			return err
 		}
 	}
-	for _, tk := range f.redo {
-		if err := t.renumber(ctx, tk); err != nil {
+	for _, st := range f.redo {
+		if err := t.renumber(ctx, st); err != nil {
 			return err
 		}
 	}
