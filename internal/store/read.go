@@ -100,21 +100,21 @@ func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error
 // come from the same row of ticker_prices, read by one statement.
 func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Average, error) {
 	var (
-		st     avgState
-		runStr int64
+		st       avgState
+		runStart int64
 	)
 	err := db.r.QueryRowContext(ctx, `SELECT tp.ticker, tp.currency, tp.market_time, tp.last_seq, tp.sum_hi, tp.sum_lo,
 			tp.run_start, tp.generation
 		FROM users u JOIN ticker_prices tp ON tp.ticker = u.ticker AND tp.last_seq > 0
 		WHERE u.email = ?`, email).
-		Scan(&st.ticker, &st.currency, &st.newest, &st.last, &st.total.hi, &st.total.lo, &runStr, &st.gen)
+		Scan(&st.ticker, &st.currency, &st.newest, &st.last, &st.total.hi, &st.total.lo, &runStart, &st.gen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.Average{}, db.noPrice(ctx, email)
 	}
 	if err != nil {
 		return stock.Average{}, db.wrap(err, "average price")
 	}
-	first := max(st.last-int64(n)+1, runStr)
+	first := max(st.last-int64(n)+1, runStart)
 	if b, ok := db.sums.Get(sumsKey{st.ticker, st.gen, first}); ok {
 		return st.average(n, first, b), nil
 	}
