@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 
-	"github.com/stockwatch/stockwatch/internal/lru"
 )
 
 // pool is a connection pool whose statements are rewritten by the
@@ -24,7 +23,7 @@ func newDB(r, w *sql.DB, d dialect, dsn string) *DB {
 	if r != w {
 		rp = &pool{db: r, rebind: d.rebind}
 	}
-	return &DB{r: rp, w: wp, d: d, dsn: dsn, sums: lru.New[sumsKey, before](DefaultAverageCache)}
+	return &DB{r: rp, w: wp, d: d, dsn: dsn, sums: newSumsCache(DefaultAverageCache)}
 }
 
 func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"sync/atomic"
 
-	"github.com/stockwatch/stockwatch/internal/lru"
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
 
@@ -115,7 +117,7 @@ func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Aver
 		return stock.Average{}, db.wrap(err, "average price")
 	}
 	first := max(st.last-int64(n)+1, runStart)
-	if b, ok := db.sums.Get(sumsKey{st.ticker, st.gen, first}); ok {
+	if b, ok := db.sums.get(sumsKey{st.ticker, st.gen, first}); ok {
 		return st.average(n, first, b), nil
 	}
 	return db.averageFromSums(ctx, email, n)
@@ -143,7 +145,7 @@ func (db *DB) averageFromSums(ctx context.Context, email string, n int) (stock.A
 	if err != nil {
 		return stock.Average{}, db.wrap(err, "average price")
 	}
-	db.sums.Add(sumsKey{st.ticker, st.gen, first}, b)
+	db.sums.add(sumsKey{st.ticker, st.gen, first}, b)
 	return st.average(n, first, b), nil
 }
 
@@ -157,13 +159,48 @@ const DefaultAverageCache = 1 << 16
 // memory, the least recently used going first (0: none, every average
 // reads its row).
 func WithAverageCache(rows int) Option {
-	return func(db *DB) { db.sums = lru.New[sumsKey, before](rows) }
+	return func(db *DB) { db.sums = newSumsCache(rows) }
 }
 
 // AverageCacheStats returns how many averages were answered from the rows
 // kept in memory (hits) and how many read their row (misses), for metrics.
 // It cannot fail.
-func (db *DB) AverageCacheStats() (hits, misses uint64) { return db.sums.Stats() }
+func (db *DB) AverageCacheStats() (hits, misses uint64) {
+	return db.sums.hits.Load(), db.sums.misses.Load()
+}
+
+// sumsCache keeps rows of price_sums, the least recently used going first
+// (hashicorp/golang-lru: one mutex, no allocation on a hit), and counts its
+// hits and misses.
+type sumsCache struct {
+	rows         *lru.Cache[sumsKey, before] // nil: keeps nothing
+	hits, misses atomic.Uint64
+}
+
+func newSumsCache(size int) *sumsCache {
+	c := &sumsCache{}
+	if size > 0 {
+		c.rows, _ = lru.New[sumsKey, before](size) // errs only for size <= 0
+	}
+	return c
+}
+
+func (c *sumsCache) get(k sumsKey) (before, bool) {
+	if c.rows != nil {
+		if b, ok := c.rows.Get(k); ok {
+			c.hits.Add(1)
+			return b, true
+		}
+	}
+	c.misses.Add(1)
+	return before{}, false
+}
+
+func (c *sumsCache) add(k sumsKey, b before) {
+	if c.rows != nil {
+		c.rows.Add(k, b)
+	}
+}
 
 // sumsKey names a row of price_sums in one generation of its ticker's
 // numbering.

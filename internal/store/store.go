@@ -22,7 +22,6 @@ import (
 
 	"github.com/pressly/goose/v3"
 
-	"github.com/stockwatch/stockwatch/internal/lru"
 	"github.com/stockwatch/stockwatch/internal/stock"
 )
 
@@ -49,7 +48,7 @@ type DB struct {
 	// interpolateParams or multiStatements off.
 	pipelined bool
 	// sums keeps rows of price_sums for AveragePrice (WithAverageCache).
-	sums *lru.Cache[sumsKey, before]
+	sums *sumsCache
 
 	// beforeCommit, when set (by tests), runs after a write transaction's
 	// statements and before its commit; an error rolls it back.
