@@ -50,9 +50,20 @@ func (h *harness) connectMySQL(ctx context.Context, br *backendReport) error {
 	}
 	h.admin = db
 	if host, _, _ := strings.Cut(mc.Addr, ":"); host == "127.0.0.1" || host == "localhost" || host == "::1" {
-		h.mysqlPID = findProcess("mariadbd", "mysqld")
+		h.mysqlPID = serverPID(ctx, db)
 	}
 	return nil
+}
+
+// serverPID returns the pid of the local server db is connected to, from
+// its pid file: several may run here (Galera nodes, other jobs'), so a
+// process name does not tell which. It returns 0 if that fails.
+func serverPID(ctx context.Context, db *sql.DB) int {
+	var path string
+	if err := db.QueryRowContext(ctx, "SELECT @@pid_file").Scan(&path); err != nil {
+		return 0
+	}
+	return pidFromFile(path, "mariadbd", "mysqld")
 }
 
 // database is a fresh database of one backend, removed by drop.

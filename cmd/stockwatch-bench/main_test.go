@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,46 @@ func TestParseStatusKiB(t *testing.T) {
 	}
 	if kib, err := memKiB(os.Getpid(), "VmRSS"); err != nil || kib <= 0 {
 		t.Errorf("memKiB(self) = %d, %v", kib, err)
+	}
+}
+
+// TestPidFromFile: the pid in a pid file counts only if that process runs
+// under one of the names given.
+func TestPidFromFile(t *testing.T) {
+	t.Parallel()
+	comm, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := strings.TrimSpace(string(comm))
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	mine := write("self.pid", strconv.Itoa(os.Getpid())+"\n")
+	tests := []struct {
+		name  string
+		path  string
+		names []string
+		want  int
+	}{
+		{"Running", mine, []string{"mariadbd", self}, os.Getpid()},
+		{"OtherName", mine, []string{"mariadbd", "mysqld"}, 0},
+		{"NoFile", filepath.Join(dir, "none.pid"), []string{self}, 0},
+		{"NotANumber", write("bad.pid", "mysqld\n"), []string{self}, 0},
+		{"Zero", write("zero.pid", "0"), []string{self}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := pidFromFile(tt.path, tt.names...); got != tt.want {
+				t.Errorf("pidFromFile = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }
 

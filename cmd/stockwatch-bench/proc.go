@@ -80,27 +80,23 @@ func parseStatusKiB(b []byte, field string) (int64, error) {
 	return 0, fmt.Errorf("/proc status: no %s", field)
 }
 
-// findProcess returns the pid of the first process whose command name
-// (/proc/PID/comm) is one of names, or 0 if there is none.
-func findProcess(names ...string) int {
-	ents, err := os.ReadDir("/proc")
+// pidFromFile returns the pid that the pid file path holds, if that
+// process runs and its command name (/proc/PID/comm) is one of names;
+// otherwise 0.
+func pidFromFile(path string, names ...string) int {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/comm")
-		if err != nil {
-			continue
-		}
-		if slices.Contains(names, strings.TrimSpace(string(b))) {
-			return pid
-		}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
 	}
-	return 0
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil || !slices.Contains(names, strings.TrimSpace(string(comm))) {
+		return 0
+	}
+	return pid
 }
 
 // percentile returns the nearest-rank p-quantile (0 < p ≤ 1) of sorted,
