@@ -1,4 +1,4 @@
-.PHONY: check test faults proto build bench galera
+.PHONY: check test faults proto build bench bench-large galera
 
 # The README's test command, with the checks CI runs before it.
 check:
@@ -28,6 +28,14 @@ build:
 # make bench BENCH_ARGS='-collector-tickers 100,1000,5000'.
 bench:
 	./scripts/bench.sh harness $(BENCH_ARGS)
+
+# How the price reads grow with the table (BENCHMARKS.md): GetLatestPrice,
+# GetAveragePrice(100) and the PointRead ceiling on MariaDB at 10,000,
+# 1,000,000 and 10,000,000 price rows, same users and tickers, in one run;
+# p50 of 10,000,000 over 10,000 rows in the growth table. Needs about 3 GB
+# on the MariaDB server; minutes of preload, then about 4 minutes.
+bench-large:
+	./scripts/bench.sh large $(BENCH_ARGS)
 
 # A 3-node MariaDB Galera cluster on 127.0.0.1:3311-3313 (docs/galera.md);
 # scripts/galera.sh status|kill N|start N|down operates it.

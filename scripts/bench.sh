@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stockwatch's benchmarks (BENCHMARKS.md), in two modes.
+# Stockwatch's benchmarks (BENCHMARKS.md), in three modes.
 #
 # harness (what `make bench` runs): builds the daemon and
 # cmd/stockwatch-bench, then runs `stockwatch-bench run`, which starts the
@@ -10,6 +10,17 @@
 #
 #   ./scripts/bench.sh harness
 #   ./scripts/bench.sh harness -collector-tickers 100,1000,5000 -backends mysql
+#
+# large (what `make bench-large` runs): harness on MariaDB only, for the
+# growth of the price reads with the table: GetLatestPrice,
+# GetAveragePrice(100) and the PointRead ceiling at 10,000, 1,000,000 and
+# 10,000,000 price rows (10,000 users over 1,000 tickers at every size, a
+# database each, sizes alternating run by run), at concurrency 1 and 16.
+# Extra arguments override these flags too. The 10,000,000-row preload
+# takes minutes and about 3 GB of the server's disk.
+#
+#   ./scripts/bench.sh large
+#   ./scripts/bench.sh large -prices 10000,1000000   # a smaller check
 #
 # go (the default, also with no argument): the Go benchmarks (the API
 # through a real gRPC server in the test binary, the store without it, and
@@ -43,8 +54,14 @@ harness)
   echo "report: $out" >&2
   exit 0
   ;;
+large)
+  shift
+  exec "$0" harness -backends mysql -users 10000 -tickers 1000 -prices 10000,1000000,10000000 \
+    -workloads PointRead,GetLatestPrice,GetAveragePrice -concurrency 1,16 \
+    -scaling=false -collector-tickers '' "$@"
+  ;;
 go) if [ $# -gt 0 ]; then shift; fi ;;
-*) echo "usage: $0 [go|harness [stockwatch-bench run flags]]" >&2; exit 2 ;;
+*) echo "usage: $0 [go|harness|large [stockwatch-bench run flags]]" >&2; exit 2 ;;
 esac
 
 export STOCKWATCH_TEST_MYSQL="${STOCKWATCH_TEST_MYSQL-mysql://root@127.0.0.1:3306/test}"

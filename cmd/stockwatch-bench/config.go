@@ -20,7 +20,7 @@ type runConfig struct {
 	MySQL         string   // mysql://USER[:PASS]@HOST[:PORT] of a server where databases may be created
 	Users         int
 	Tickers       int
-	Prices        int
+	Prices        []int // the sizes, ascending: a database each
 	SmallTickers  int
 	SmallPrices   int
 	Concurrency   []int
@@ -42,7 +42,7 @@ type runConfig struct {
 
 // listFlags are the comma-separated flags, as given, before parsing.
 type listFlags struct {
-	backends, workloads, conc, scalingConc, collTickers *string
+	backends, workloads, prices, conc, scalingConc, collTickers *string
 }
 
 // parseRunConfig reads the run subcommand's flags. It returns
@@ -74,7 +74,7 @@ func (c *runConfig) register(fs *flag.FlagSet) listFlags {
 	fs.StringVar(&c.MySQL, "mysql", "mysql://root@127.0.0.1:3306", "MariaDB/MySQL server on which the run creates (and drops) stockwatch_bench_* databases; several hosts (Galera nodes) go to the daemon's -db")
 	fs.IntVar(&c.Users, "users", 10_000, "preloaded users")
 	fs.IntVar(&c.Tickers, "tickers", 1_000, "tickers the users track")
-	fs.IntVar(&c.Prices, "prices", 1_000_000, "preloaded prices, spread evenly over the tickers")
+	l.prices = fs.String("prices", "1000000", "preloaded prices, spread evenly over the tickers; several sizes (ascending, comma-separated) get a database each, measured run by run in turn, and a growth table")
 	fs.IntVar(&c.SmallTickers, "small-tickers", 100, "scaling check: tickers of the small database (with -small-prices, 100 prices a ticker, so that GetAveragePrice(100) reads 100 rows at both sizes)")
 	fs.IntVar(&c.SmallPrices, "small-prices", 10_000, "scaling check: prices of the small database")
 	l.workloads = fs.String("workloads", "", "workloads to run, comma-separated (default all): "+strings.Join(workloadNames, ", "))
@@ -108,6 +108,9 @@ func (c *runConfig) parseLists(l listFlags) error {
 		}
 	}
 	var err error
+	if c.Prices, err = parseSizes(*l.prices); err != nil {
+		return fmt.Errorf("-prices: %w", err)
+	}
 	if c.Concurrency, err = parseInts(*l.conc); err != nil || len(c.Concurrency) == 0 {
 		return fmt.Errorf("-concurrency: %q: want a list of positive integers", *l.conc)
 	}
@@ -123,8 +126,8 @@ func (c *runConfig) parseLists(l listFlags) error {
 // validate returns an error naming the flags whose values are out of range.
 func (c *runConfig) validate() error {
 	switch {
-	case c.Users < 1 || c.Tickers < 1 || c.Prices < 0 || c.SmallTickers < 1 || c.SmallPrices < 0:
-		return errors.New("-users, -tickers, -small-tickers must be positive, -prices, -small-prices not negative")
+	case c.Users < 1 || c.Tickers < 1 || c.SmallTickers < 1 || c.SmallPrices < 0:
+		return errors.New("-users, -tickers, -small-tickers must be positive, -small-prices not negative")
 	case c.Rounds < 1:
 		return errors.New("-rounds must be at least 1")
 	case c.Duration <= 0 || c.Warmup < 0:
@@ -156,3 +159,27 @@ func parseInts(s string) ([]int, error) {
 	}
 	return out, nil
 }
+
+// parseSizes reads -prices: one or more row counts, not negative, in
+// ascending order.
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a number of rows", f)
+		}
+		if len(out) > 0 && n <= out[len(out)-1] {
+			return nil, fmt.Errorf("%q: want ascending sizes", s)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("want at least one size")
+	}
+	return out, nil
+}
+
+// largest returns the largest -prices size: the scaling check's large
+// database.
+func (c runConfig) largest() int { return c.Prices[len(c.Prices)-1] }

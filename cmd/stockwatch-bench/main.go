@@ -4,12 +4,13 @@
 //	stockwatch-bench run [flags]       the whole benchmark (what make bench runs)
 //	stockwatch-bench ceiling -db URL   the ceiling server, started by run
 //
-// run preloads a database per backend, builds and starts the real daemon
-// (cmd/stockwatchd, -role api) and the ceiling server, each in a process
-// of its own, drives both with a closed-loop gRPC load generator, checks
-// price-query scaling at two table sizes and the collector's cycle time
-// against a fake upstream, and prints markdown tables of the results and
-// of their ratios to the ceilings measured in the same run.
+// run preloads a database per backend (and per -prices size), builds and
+// starts the real daemon (cmd/stockwatchd, -role api) and the ceiling
+// server, each in a process of its own, drives both with a closed-loop
+// gRPC load generator, checks price-query scaling at two table sizes and
+// the collector's cycle time against a fake upstream, and prints markdown
+// tables of the results, of their ratios to the ceilings measured in the
+// same run, and of their growth from size to size.
 package main
 
 import (

@@ -172,6 +172,38 @@ func TestParseRunConfig(t *testing.T) {
 	}
 }
 
+// TestParsePrices: -prices takes one size or several, ascending; the
+// largest is the scaling check's large database.
+func TestParsePrices(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		want    []int
+		largest int
+	}{
+		{"Default", nil, []int{1_000_000}, 1_000_000},
+		{"One", []string{"-prices", "20000"}, []int{20_000}, 20_000},
+		{"Three", []string{"-prices", "10000,1000000,10000000"}, []int{10_000, 1_000_000, 10_000_000}, 10_000_000},
+		{"SpacesAndZero", []string{"-prices", " 0 , 5,"}, []int{0, 5}, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := parseRunConfig(tt.args, &strings.Builder{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, c.Prices); diff != "" {
+				t.Errorf("prices mismatch (-want +got):\n%s", diff)
+			}
+			if got := c.largest(); got != tt.largest {
+				t.Errorf("largest = %d, want %d", got, tt.largest)
+			}
+		})
+	}
+}
+
 // TestUsageErrors checks the command line's mistakes: one line on stderr
 // with the hint to the right -h, exit status 2, nothing on stdout.
 func TestUsageErrors(t *testing.T) {
@@ -187,6 +219,11 @@ func TestUsageErrors(t *testing.T) {
 		{"UnknownBackend", []string{"run", "-backends", "postgres"}, `stockwatch-bench: -backends: unknown backend "postgres"` + run},
 		{"ZeroConcurrency", []string{"run", "-concurrency", "0"}, `stockwatch-bench: -concurrency: "0": want a list of positive integers` + run},
 		{"BadScalingConcurrency", []string{"run", "-scaling-concurrency", "x"}, `stockwatch-bench: -scaling-concurrency: "x" is not a positive integer` + run},
+		{"DescendingPrices", []string{"run", "-prices", "1000000,10000"}, `stockwatch-bench: -prices: "1000000,10000": want ascending sizes` + run},
+		{"RepeatedPrices", []string{"run", "-prices", "10,10"}, `stockwatch-bench: -prices: "10,10": want ascending sizes` + run},
+		{"NegativePrices", []string{"run", "-prices", "-5"}, `stockwatch-bench: -prices: "-5" is not a number of rows` + run},
+		{"BadPrices", []string{"run", "-prices", "10,1e6"}, `stockwatch-bench: -prices: "1e6" is not a number of rows` + run},
+		{"NoPrices", []string{"run", "-prices", ","}, "stockwatch-bench: -prices: want at least one size" + run},
 		{"ZeroRounds", []string{"run", "-rounds", "0"}, "stockwatch-bench: -rounds must be at least 1" + run},
 		{"UnknownWorkload", []string{"run", "-workloads", "Nope"}, `stockwatch-bench: -workloads: unknown workload "Nope"` + run},
 		{"StrayArgument", []string{"run", "extra"}, `stockwatch-bench: unexpected argument "extra" (flags start with -)` + run},
@@ -373,5 +410,49 @@ func TestReport(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestReportSizes renders a report of three -prices sizes from made-up
+// figures: a requests table per size and the growth table, with the
+// verdicts of the price reads only.
+func TestReportSizes(t *testing.T) {
+	t.Parallel()
+	cfg, err := parseRunConfig([]string{"-prices", "10000,1000000,10000000", "-concurrency", "1,16", "-scaling=false", "-collector-tickers", ""}, &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &backendReport{name: "mysql"}
+	for i, rows := range cfg.Prices {
+		b.preloads = append(b.preloads, preloadInfo{cfg.Users, cfg.Tickers, rows, time.Duration(rows) * 20 * time.Microsecond})
+		for _, conc := range cfg.Concurrency {
+			for wl, base := range map[string]time.Duration{"PointRead": 500, "GetLatestPrice": 600, "GetAveragePrice": 700} {
+				p50 := base * time.Microsecond * time.Duration(100+5*i*conc) / 100 // +5% a size at c=1, +80% at c=16
+				b.results = append(b.results, result{phase: "main", workload: wl, server: "s", rows: rows, conc: conc,
+					sample: sample{N: 1000, Elapsed: time.Second, P50: p50, P99: 3 * p50}})
+			}
+		}
+	}
+	r := &report{cfg: cfg, backends: []*backendReport{b}}
+	var sb strings.Builder
+	r.markdown(&sb)
+	out := sb.String()
+	for _, want := range []string{
+		"- preload of 10,000 users over 1,000 tickers and 10,000,000 prices (store.Open + benchtest.Preload): 200.0 s\n",
+		"Requests at 10,000 price rows",
+		"Requests at 1,000,000 price rows",
+		"Requests at 10,000,000 price rows",
+		"| GetLatestPrice | 1 | 1,000 | 660 µs | 1.98 ms |",
+		"| workload | c | p50 @10,000 | p50 @1,000,000 | p50 @10,000,000 | 10,000,000 ÷ 10,000 | target | verdict |\n|---|---:|---:|---:|---:|---:|---|---|\n",
+		"| ceiling: PointRead (1 primary-key SELECT) | 1 | 500 µs | 525 µs | 550 µs | 1.10 | – |  |\n",
+		"| GetLatestPrice | 1 | 600 µs | 630 µs | 660 µs | 1.10 | ≤ 1.1 | met |\n",
+		"| GetAveragePrice (100) | 16 | 700 µs | 1.26 ms | 1.82 ms | 2.60 | ≤ 1.1 | **missed by 136%** |\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Scaling:") {
+		t.Errorf("report has a scaling table without -scaling:\n%s", out)
 	}
 }

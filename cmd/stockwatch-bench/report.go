@@ -111,7 +111,7 @@ func (r *report) markdown(w io.Writer) {
 }
 
 // markdown writes one backend's section: its preloads and phases, then
-// a table per phase that ran.
+// a table per phase that ran (the requests' and ratios' per size).
 func (b *backendReport) markdown(w io.Writer, c runConfig) {
 	fmt.Fprintf(w, "### %s\n\n", b.name)
 	for _, p := range b.preloads {
@@ -119,8 +119,13 @@ func (b *backendReport) markdown(w io.Writer, c runConfig) {
 			fmtInt(int64(p.users)), fmtInt(int64(p.tickers)), fmtInt(int64(p.prices)), fmtSecs(p.took))
 	}
 	fmt.Fprintf(w, "- durations: requests %s, scaling %s, collector %s\n\n", fmtSecs(b.mainTook), fmtSecs(b.scalingTook), fmtSecs(b.collectorTook))
-	b.requestsTable(w, c)
-	b.ratiosTable(w, c)
+	for _, rows := range c.Prices {
+		b.requestsTable(w, c, rows)
+		b.ratiosTable(w, c, rows)
+	}
+	if len(c.Prices) > 1 {
+		b.growthTable(w, c)
+	}
 	if c.Scaling && len(b.preloads) > 1 {
 		b.scalingTable(w, c)
 	}

@@ -59,7 +59,7 @@ func goldenBackend(cfg runConfig, name, version string, rss int64) *backendRepor
 	b := &backendReport{
 		name: name, dbVersion: version,
 		preloads: []preloadInfo{
-			{cfg.Users, cfg.Tickers, cfg.Prices, 9*time.Second + 400*time.Millisecond},
+			{cfg.Users, cfg.Tickers, cfg.largest(), 9*time.Second + 400*time.Millisecond},
 			{cfg.Users, cfg.SmallTickers, cfg.SmallPrices, 700 * time.Millisecond},
 		},
 		mainTook: 4 * time.Minute, scalingTook: 50 * time.Second, collectorTook: 90 * time.Second,
@@ -82,14 +82,14 @@ func goldenBackend(cfg runConfig, name, version string, rss int64) *backendRepor
 				if wl == "RegisterUser" || wl == "GetAveragePrice" && conc == 16 {
 					k /= 2
 				}
-				add("main", wl, server, cfg.Prices, conc, round, k)
+				add("main", wl, server, cfg.largest(), conc, round, k)
 			}
 		}
 		for ci, conc := range cfg.ScalingConc {
 			for wi, wl := range []string{"Read", "GetLatestPrice", "GetAveragePrice"} {
 				k := 1 + 0.2*float64(wi) + 0.1*float64(ci)
 				add("scaling", wl, "stockwatchd-small", cfg.SmallPrices, conc, round, k)
-				add("scaling", wl, "stockwatchd-large", cfg.Prices, conc, round, k*(1.1+0.05*float64(round)))
+				add("scaling", wl, "stockwatchd-large", cfg.largest(), conc, round, k*(1.1+0.05*float64(round)))
 			}
 		}
 	}

@@ -102,45 +102,46 @@ func (h *harness) run(ctx context.Context) (*report, error) {
 	return rep, nil
 }
 
-// runBackend runs the phases on one backend: the requests on the large
-// database, the scaling check (small against large), the collector. The
-// servers of a phase run until the backend is done, the databases until
-// the servers have stopped.
+// runBackend runs the phases on one backend: the requests on a database
+// per -prices size, the scaling check (small against the largest), the
+// collector. The servers of a phase run until the backend is done, the
+// databases until the servers have stopped.
 func (h *harness) runBackend(ctx context.Context, br *backendReport) (err error) {
 	cfg := h.cfg
-	h.logf("%s: preloading %d users over %d tickers, %d prices", br.name, cfg.Users, cfg.Tickers, cfg.Prices)
-	large, took, err := h.preloaded(ctx, br, "large", cfg.Tickers, cfg.Prices)
-	if err != nil {
-		return err
-	}
-	defer large.drop()
-	h.logf("%s: preloaded in %v", br.name, took.Round(time.Millisecond))
-	var small database
-	if cfg.Scaling {
-		if small, took, err = h.preloaded(ctx, br, "small", cfg.SmallTickers, cfg.SmallPrices); err != nil {
-			return err
+	dbs, err := h.preloadAll(ctx, br)
+	defer func() {
+		for _, db := range dbs {
+			db.drop()
 		}
-		defer small.drop()
-		h.logf("%s: preloaded %d users over %d tickers, %d prices in %v", br.name, cfg.Users, cfg.SmallTickers, cfg.SmallPrices, took.Round(time.Millisecond))
-	}
-
-	el, err := h.startEnv(ctx, "large", large, cfg.Prices, cfg.Users, cfg.Tickers)
+	}()
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, el.stop()) }()
-	if err := h.runMain(ctx, br, el); err != nil {
+	envs := make([]*env, 0, len(cfg.Prices))
+	defer func() {
+		for _, e := range envs {
+			err = errors.Join(err, e.stop())
+		}
+	}()
+	for i, n := range cfg.Prices {
+		e, serr := h.startEnv(ctx, sizeTag(cfg, i), dbs[i], n, cfg.Users, cfg.Tickers)
+		if serr != nil {
+			return serr
+		}
+		envs = append(envs, e)
+	}
+	if err := h.runMain(ctx, br, envs); err != nil {
 		return err
 	}
 	if cfg.Scaling {
 		start := time.Now()
-		es, serr := h.startEnv(ctx, "small", small, cfg.SmallPrices, cfg.Users, cfg.SmallTickers)
+		es, serr := h.startEnv(ctx, "small", dbs[len(dbs)-1], cfg.SmallPrices, cfg.Users, cfg.SmallTickers)
 		if serr != nil {
 			return serr
 		}
 		// serr, not err: the deferred join must reach the result.
 		defer func() { err = errors.Join(err, es.stop()) }()
-		if err := h.runScaling(ctx, br, es, el); err != nil {
+		if err := h.runScaling(ctx, br, es, envs[len(envs)-1]); err != nil {
 			return err
 		}
 		br.scalingTook = time.Since(start)
@@ -149,6 +150,41 @@ func (h *harness) runBackend(ctx context.Context, br *backendReport) (err error)
 		return h.runCollector(ctx, br)
 	}
 	return nil
+}
+
+// preloadAll preloads a database per -prices size and, for the scaling
+// check, the small one, last. It returns those it preloaded, and the
+// first error.
+func (h *harness) preloadAll(ctx context.Context, br *backendReport) ([]database, error) {
+	cfg := h.cfg
+	var dbs []database
+	for i, n := range cfg.Prices {
+		h.logf("%s: preloading %d users over %d tickers, %d prices", br.name, cfg.Users, cfg.Tickers, n)
+		db, took, err := h.preloaded(ctx, br, sizeTag(cfg, i), cfg.Tickers, n)
+		if err != nil {
+			return dbs, err
+		}
+		dbs = append(dbs, db)
+		h.logf("%s: preloaded in %v", br.name, took.Round(time.Millisecond))
+	}
+	if cfg.Scaling {
+		db, took, err := h.preloaded(ctx, br, "small", cfg.SmallTickers, cfg.SmallPrices)
+		if err != nil {
+			return dbs, err
+		}
+		dbs = append(dbs, db)
+		h.logf("%s: preloaded %d users over %d tickers, %d prices in %v", br.name, cfg.Users, cfg.SmallTickers, cfg.SmallPrices, took.Round(time.Millisecond))
+	}
+	return dbs, nil
+}
+
+// sizeTag names the database and servers of the i-th -prices size:
+// "large" for the largest, rows<N> for the others.
+func sizeTag(c runConfig, i int) string {
+	if i == len(c.Prices)-1 {
+		return "large"
+	}
+	return fmt.Sprintf("rows%d", c.Prices[i])
 }
 
 // preloaded returns a fresh database named tag, preloaded with the users
@@ -168,15 +204,18 @@ func (h *harness) preloaded(ctx context.Context, br *backendReport, tag string, 
 	return db, took, nil
 }
 
-// runMain measures every workload at every concurrency on e, round after
-// round. It returns ctx's error if ctx ended.
-func (h *harness) runMain(ctx context.Context, br *backendReport, e *env) error {
+// runMain measures every workload at every concurrency on each size's
+// envs, round after round. Sizes alternate run by run, so that drift on a
+// shared machine hits them alike. It returns ctx's error if ctx ended.
+func (h *harness) runMain(ctx context.Context, br *backendReport, envs []*env) error {
 	start := time.Now()
 	all := h.workloads()
 	for round := range h.cfg.Rounds {
 		for _, c := range h.cfg.Concurrency {
 			for _, w := range all {
-				h.measure(ctx, br, "main", round, c, e, w)
+				for _, e := range envs {
+					h.measure(ctx, br, "main", round, c, e, w)
+				}
 			}
 		}
 	}

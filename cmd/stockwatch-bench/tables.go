@@ -33,11 +33,11 @@ func title(wl string) string {
 	return wl
 }
 
-// requestsTable writes the main phase's figures, a row per concurrency
-// and workload measured.
-func (b *backendReport) requestsTable(w io.Writer, c runConfig) {
+// requestsTable writes the main phase's figures at rows price rows, a row
+// per concurrency and workload measured.
+func (b *backendReport) requestsTable(w io.Writer, c runConfig, rows int) {
 	dbcol := b.name == "mysql"
-	fmt.Fprintf(w, "Requests at %s price rows (server = the process that served them: the ceiling server or the daemon):\n\n", fmtInt(int64(c.Prices)))
+	fmt.Fprintf(w, "Requests at %s price rows (server = the process that served them: the ceiling server or the daemon):\n\n", fmtInt(int64(rows)))
 	fmt.Fprint(w, "| workload | c | req/s | p50 | p99 | server CPU/req |")
 	if dbcol {
 		fmt.Fprint(w, " mysqld CPU/req |")
@@ -49,7 +49,7 @@ func (b *backendReport) requestsTable(w io.Writer, c runConfig) {
 	fmt.Fprint(w, "---:|---:|\n")
 	for _, conc := range c.Concurrency {
 		for _, wl := range workloadNames {
-			if m := b.samples("main", wl, c.Prices, conc); len(m) > 0 {
+			if m := b.samples("main", wl, rows, conc); len(m) > 0 {
 				requestRow(w, title(wl), conc, m, dbcol)
 			}
 		}
@@ -111,9 +111,9 @@ var ceilingRatios = []ratioRow{
 	{"RegisterUser req/s ÷ Insert req/s", "RegisterUser", "Insert", rps, 0.8, true, lowConc},
 }
 
-// ratiosTable writes the RPCs' ratios to the ceilings per concurrency,
-// then the daemon's memory, each with its verdict.
-func (b *backendReport) ratiosTable(w io.Writer, c runConfig) {
+// ratiosTable writes the RPCs' ratios to the ceilings per concurrency at
+// rows price rows, then the daemon's memory, each with its verdict.
+func (b *backendReport) ratiosTable(w io.Writer, c runConfig, rows int) {
 	fmt.Fprint(w, "Ratios to the ceilings measured in the same run (targets are for MariaDB, at c=16 unless they name their concurrencies):\n\n| ratio |")
 	for _, conc := range c.Concurrency {
 		fmt.Fprintf(w, " c=%d |", conc)
@@ -124,16 +124,16 @@ func (b *backendReport) ratiosTable(w io.Writer, c runConfig) {
 	}
 	fmt.Fprint(w, "---|---|\n")
 	for _, rr := range ceilingRatios {
-		b.ratioLine(w, c, rr)
+		b.ratioLine(w, c, rows, rr)
 	}
-	b.rssLine(w, c)
+	b.rssLine(w, c, rows)
 	fmt.Fprintln(w)
 }
 
 // ratioLine writes one row of the ratios table; its verdict is "met"
 // when every concurrency the target applies at that was measured meets
 // it, and names each concurrency otherwise.
-func (b *backendReport) ratioLine(w io.Writer, c runConfig, rr ratioRow) {
+func (b *backendReport) ratioLine(w io.Writer, c runConfig, rows int, rr ratioRow) {
 	fmt.Fprintf(w, "| %s |", rr.name)
 	at := rr.at
 	if at == nil {
@@ -142,7 +142,7 @@ func (b *backendReport) ratioLine(w io.Writer, c runConfig, rr ratioRow) {
 	var verdicts []string
 	allMet := true
 	for _, conc := range c.Concurrency {
-		v, ok := ratio(b.samples("main", rr.rpc, c.Prices, conc), b.samples("main", rr.ceil, c.Prices, conc), rr.f)
+		v, ok := ratio(b.samples("main", rr.rpc, rows, conc), b.samples("main", rr.ceil, rows, conc), rr.f)
 		if !ok {
 			fmt.Fprint(w, " – |")
 			continue
@@ -174,12 +174,12 @@ func (b *backendReport) ratioLine(w io.Writer, c runConfig, rr ratioRow) {
 }
 
 // rssLine writes the daemon's largest RSS over its RPCs at the highest
-// concurrency, if any was sampled.
-func (b *backendReport) rssLine(w io.Writer, c runConfig) {
+// concurrency at rows price rows, if any was sampled.
+func (b *backendReport) rssLine(w io.Writer, c runConfig, rows int) {
 	top := slices.Max(c.Concurrency)
 	var rssTop float64
 	for _, wl := range workloadNames {
-		for _, s := range b.samples("main", wl, c.Prices, top) {
+		for _, s := range b.samples("main", wl, rows, top) {
 			if !slices.Contains(ceilingNames, wl) {
 				rssTop = max(rssTop, float64(s.MaxRSSKiB))
 			}
@@ -189,7 +189,7 @@ func (b *backendReport) rssLine(w io.Writer, c runConfig) {
 		return
 	}
 	v := rssTop / 1024
-	fmt.Fprintf(w, "| daemon RSS, max over all RPCs at c=%d, %s rows | %s MiB |", top, fmtInt(int64(c.Prices)), fmt.Sprintf("%.1f", v))
+	fmt.Fprintf(w, "| daemon RSS, max over all RPCs at c=%d, %s rows | %s MiB |", top, fmtInt(int64(rows)), fmt.Sprintf("%.1f", v))
 	for range c.Concurrency[1:] {
 		fmt.Fprint(w, " |")
 	}
@@ -203,13 +203,14 @@ func (b *backendReport) rssLine(w io.Writer, c runConfig) {
 // scalingTable writes the price queries' p50 on the small and the large
 // database, and the daemon's memory at each size.
 func (b *backendReport) scalingTable(w io.Writer, c runConfig) {
-	small := b.preloads[1].prices
+	sp := b.preloads[len(b.preloads)-1] // the small database's: preloaded last
+	small, large := sp.prices, c.largest()
 	fmt.Fprintf(w, "Scaling: %s vs %s price rows (the small database has %s tickers, so that a ticker has %s prices and GetAveragePrice(100) reads 100 rows at both sizes; sizes alternate run by run):\n\n",
-		fmtInt(int64(small)), fmtInt(int64(c.Prices)), fmtInt(int64(b.preloads[1].tickers)), fmtInt(int64(small/max(b.preloads[1].tickers, 1))))
-	fmt.Fprintf(w, "| query | c | p50 @%s | p50 @%s | ratio | target | verdict |\n|---|---:|---:|---:|---:|---|---|\n", fmtInt(int64(small)), fmtInt(int64(c.Prices)))
+		fmtInt(int64(small)), fmtInt(int64(large)), fmtInt(int64(sp.tickers)), fmtInt(int64(small/max(sp.tickers, 1))))
+	fmt.Fprintf(w, "| query | c | p50 @%s | p50 @%s | ratio | target | verdict |\n|---|---:|---:|---:|---:|---|---|\n", fmtInt(int64(small)), fmtInt(int64(large)))
 	for _, conc := range c.ScalingConc {
 		for _, wl := range []string{"Read", "GetLatestPrice", "GetAveragePrice"} {
-			ms, ml := b.samples("scaling", wl, small, conc), b.samples("scaling", wl, c.Prices, conc)
+			ms, ml := b.samples("scaling", wl, small, conc), b.samples("scaling", wl, large, conc)
 			v, ok := ratio(ml, ms, p50)
 			if !ok {
 				continue
@@ -231,7 +232,7 @@ func (b *backendReport) scalingTable(w io.Writer, c runConfig) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "\nDaemon RSS (max sampled during the scaling runs): %s at %s rows, %s at %s rows.\n\n", mib(rs), fmtInt(int64(small)), mib(rl), fmtInt(int64(c.Prices)))
+	fmt.Fprintf(w, "\nDaemon RSS (max sampled during the scaling runs): %s at %s rows, %s at %s rows.\n\n", mib(rs), fmtInt(int64(small)), mib(rl), fmtInt(int64(large)))
 }
 
 // collectorTable writes each collector cycle beside its ideal.
@@ -242,6 +243,41 @@ func (b *backendReport) collectorTable(w io.Writer, c runConfig) {
 		v := r.duration.Seconds() / r.ideal().Seconds()
 		fmt.Fprintf(w, "| %s | %s | %s | %.3f | ≤ 1.1 | %s | %d / %d | %d | %s |\n", fmtInt(int64(r.tickers)),
 			fmtSecs3(r.duration), fmtSecs3(r.ideal()), v, verdict(v, 1.1, false), r.fetched, r.failed, r.maxInFlight, mib(float64(r.hwmKiB)))
+	}
+	fmt.Fprintln(w)
+}
+
+// growthTable writes the p50 of every workload and concurrency measured
+// at each -prices size, and its ratio of the largest size to the
+// smallest. The price reads' target: flat (≤ 1.1) at every concurrency.
+func (b *backendReport) growthTable(w io.Writer, c runConfig) {
+	first, last := c.Prices[0], c.largest()
+	fmt.Fprintf(w, "Growth: p50 at each size (%s users over %s tickers at every size; sizes alternate run by run), and the largest size's over the smallest's:\n\n| workload | c |",
+		fmtInt(int64(c.Users)), fmtInt(int64(c.Tickers)))
+	for _, n := range c.Prices {
+		fmt.Fprintf(w, " p50 @%s |", fmtInt(int64(n)))
+	}
+	fmt.Fprintf(w, " %s ÷ %s | target | verdict |\n|---|---:|", fmtInt(int64(last)), fmtInt(int64(first)))
+	for range c.Prices {
+		fmt.Fprint(w, "---:|")
+	}
+	fmt.Fprint(w, "---:|---|---|\n")
+	for _, conc := range c.Concurrency {
+		for _, wl := range workloadNames {
+			v, ok := ratio(b.samples("main", wl, last, conc), b.samples("main", wl, first, conc), p50)
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %d |", title(wl), conc)
+			for _, n := range c.Prices {
+				fmt.Fprintf(w, " %s |", fmtDur(med(b.samples("main", wl, n, conc), p50)))
+			}
+			target, verd := "–", ""
+			if wl == "GetLatestPrice" || wl == "GetAveragePrice" {
+				target, verd = "≤ 1.1", verdict(v, 1.1, false)
+			}
+			fmt.Fprintf(w, " %.2f | %s | %s |\n", v, target, verd)
+		}
 	}
 	fmt.Fprintln(w)
 }
