@@ -53,8 +53,8 @@ const priceBatch = 20_000
 // lock the same gaps and deadlock. Then max(2, GOMAXPROCS) loaders insert
 // the rest at once, each its own tickers (t mod loaders), so that their
 // transactions never wait for each other: one transaction keeps one
-// server thread busy, and the server has cores to spare (10,000,000 rows
-// take about half as long as with one loader on 2 cores).
+// server thread busy, and the server has cores to spare (1,000,000 rows
+// took 61 s instead of 121 s with one loader, on a loaded 2-core machine).
 func preloadPrices(ctx context.Context, db *store.DB, tickers, perTicker int) error {
 	if perTicker == 0 {
 		return nil
