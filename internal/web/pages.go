@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -183,12 +184,20 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request, code int, p us
 		p.ClearID = uuid.NewString()
 	}
 
+	s.prices(ctx, email, q, &p)
+	s.chart(ctx, email, q, &p)
+	s.render(w, code, "user", p)
+}
+
+// prices fills p's latest price and its average of the count asked (n,
+// by default defaultCount), or the errors that stand in their place.
+func (s *Server) prices(ctx context.Context, email string, q url.Values, p *userPage) {
+	var err error
 	if p.Latest, err = s.api.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: email}); err != nil {
 		_, p.LatestError = apiError(err)
 	} else {
 		p.LatestAge = age(s.cfg.Now().Sub(p.Latest.GetMarketTime().AsTime()))
 	}
-
 	p.Count = q.Get("n")
 	if p.Count == "" {
 		p.Count = strconv.Itoa(defaultCount)
@@ -198,7 +207,11 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request, code int, p us
 	} else if p.Average, err = s.api.GetAveragePrice(ctx, &pb.GetAveragePriceRequest{Email: email, Count: int32(n)}); err != nil {
 		_, p.AverageError = apiError(err)
 	}
+}
 
+// chart fills p's price history over the range asked (range, by default
+// defaultRange) and its chart, or the error that stands in their place.
+func (s *Server) chart(ctx context.Context, email string, q url.Values, p *userPage) {
 	p.Range, p.Ranges = defaultRange, chartRanges
 	span := chartRanges[1].Span
 	for _, cr := range chartRanges {
@@ -210,6 +223,7 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request, code int, p us
 	// and the longest range must not exceed its bound.
 	until := s.cfg.Now()
 	since := until.Add(-span)
+	var err error
 	p.History, err = s.api.GetPriceHistory(ctx, &pb.GetPriceHistoryRequest{
 		Email: email, Since: timestamppb.New(since), Until: timestamppb.New(until), MaxPoints: chartPoints,
 	})
@@ -218,7 +232,6 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request, code int, p us
 	} else {
 		p.Chart = newChart(p.History, since, until, p.Alert)
 	}
-	s.render(w, code, "user", p)
 }
 
 func (s *Server) updateTicker(w http.ResponseWriter, r *http.Request) {
