@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-
 )
 
 // pool is a connection pool whose statements are rewritten by the
