@@ -6,6 +6,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // pipeTxn is a write transaction that sends its statements in as few round
@@ -18,11 +21,15 @@ import (
 // COMMIT) instead of five.
 //
 // A batch that fails does not say which of its statements failed. So the
-// error of a batch that carried queued statements is a *pipelineError,
-// which matches no driver error (no caller can take a queued INSERT's
-// duplicate key for its own statement's), and DB.inTx rolls back and runs
-// the transaction again unpipelined, where every error surfaces at its own
-// statement. The error of a batch of START TRANSACTION and the caller's
+// server's error of a batch that carried queued statements is a
+// *pipelineError, which matches no driver error (no caller can take a
+// queued INSERT's duplicate key for its own statement's), and DB.inTx
+// rolls back and runs the transaction again unpipelined, where every error
+// surfaces at its own statement. The server stops a batch at its first
+// error, so the COMMIT after it never ran: nothing was written. Any other
+// error (the connection lost, the context ended) is returned as it is, as
+// sqlTxn returns it: a lost COMMIT may have committed, and must not run
+// again. The error of a batch of START TRANSACTION and the caller's
 // statement is the caller's, as in sqlTxn.
 type pipeTxn struct {
 	ctx    context.Context // the transaction's, as sql.Tx keeps it
@@ -59,12 +66,13 @@ func (db *DB) pipelineOffGalera(ctx context.Context) error {
 	return nil
 }
 
-// maxQueued bounds the statements a pipelined transaction holds back: past
-// it, Queue sends them (far below max_allowed_packet, 16 MiB by default).
+// maxQueued bounds the statements a pipelined transaction holds back, with
+// their arguments: past it, Queue sends them (far below
+// max_allowed_packet: 16 MiB on MariaDB, 64 MiB on MySQL 8.4).
 const maxQueued = 1 << 20
 
-// pipelineError is the error of a batch that carried queued statements.
-// It has no Unwrap on purpose: see pipeTxn.
+// pipelineError is the server's error of a batch that carried queued
+// statements. It has no Unwrap on purpose: see pipeTxn.
 type pipelineError struct{ err error }
 
 func (e *pipelineError) Error() string { return "pipelined statements: " + e.err.Error() }
@@ -96,9 +104,12 @@ func (t *pipeTxn) take(query string, args []any) (string, []any, bool) {
 	return strings.Join(stmts, "; "), all, mixed
 }
 
-// fail returns err as the error of a batch (mixed: with queued statements).
+// fail returns err as the error of a batch (mixed: with queued
+// statements): a *pipelineError if the server refused a statement of a
+// mixed batch, err as it is otherwise.
 func fail(err error, mixed bool) error {
-	if err != nil && mixed {
+	var server *mysql.MySQLError
+	if err != nil && mixed && errors.As(err, &server) {
 		return &pipelineError{err}
 	}
 	return err
@@ -126,7 +137,11 @@ func (t *pipeTxn) Queue(ctx context.Context, query string, args ...any) error {
 	q := t.rebind(query)
 	t.queued = append(t.queued, q)
 	t.args = append(t.args, args...)
-	if t.size += len(q); t.size < maxQueued {
+	t.size += len(q)
+	for _, a := range args {
+		t.size += argSize(a)
+	}
+	if t.size < maxQueued {
 		return nil
 	}
 	q, a, _ := t.take("", nil)
@@ -157,12 +172,30 @@ func (t *pipeTxn) Rollback() error {
 	}
 	t.done = true
 	if t.begun {
-		if _, err := t.conn.ExecContext(t.ctx, "ROLLBACK"); err != nil {
+		// Even when the caller went away: a connection whose ROLLBACK
+		// fails is closed, and a new one costs more than a ROLLBACK.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), rollbackTimeout)
+		defer cancel()
+		if _, err := t.conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 			_ = t.conn.Raw(func(any) error { return driver.ErrBadConn })
 			return err
 		}
 	}
 	return t.conn.Close()
+}
+
+// rollbackTimeout bounds a ROLLBACK sent after the caller's context ended.
+const rollbackTimeout = 5 * time.Second
+
+// argSize is about how many bytes arg takes in a batch, interpolated.
+func argSize(arg any) int {
+	switch a := arg.(type) {
+	case string:
+		return 2 + 2*len(a) // quoted, every byte escaped at worst
+	case []byte:
+		return 3 + 2*len(a) // _binary'…'
+	}
+	return 24 // a number, NULL or a time
 }
 
 // firstRow is *sql.Row's Scan over rows.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -120,3 +121,46 @@ func errString(err error) string {
 }
 
 var _ once.Store = (*store.DB)(nil)
+
+// TestPipelineLostCommit: a pipelined transaction whose COMMIT batch is
+// not answered (the connection lost, the caller gone) is not run again:
+// the COMMIT may have been applied. Only an error the server sent, which
+// stopped the batch before its COMMIT, runs it again statement by
+// statement.
+func TestPipelineLostCommit(t *testing.T) {
+	url, proxy := storetest.ProxiedMySQL(t, storetest.URL(t, storetest.MySQL))
+	db := storetest.OpenURL(t, url)
+	if !db.Pipelined() {
+		t.Skip("not pipelined here (a Galera node)")
+	}
+	now := time.Now()
+	for _, tt := range []struct {
+		name  string
+		cut   func(cancel context.CancelFunc) // before the COMMIT batch
+		check func(error) bool
+		want  string
+	}{
+		{"connection lost", func(context.CancelFunc) { proxy.Cut(); proxy.Restore() },
+			func(err error) bool { return errors.Is(err, stock.ErrUnavailable) }, "unavailable"},
+		{"caller gone", func(cancel context.CancelFunc) { cancel() },
+			func(err error) bool { return errors.Is(err, context.Canceled) }, "context.Canceled"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			db.SetBeforeCommit(func(context.Context) error { tt.cut(cancel); return nil })
+			defer db.SetBeforeCommit(nil)
+			runs := 0
+			err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
+				runs++
+				return tx.CreateUser(ctx, stock.User{Email: "lost@example.com", Ticker: "AAPL", CreateTime: now, UpdateTime: now})
+			})
+			if !tt.check(err) {
+				t.Errorf("error %v, want %s", err, tt.want)
+			}
+			if runs != 1 {
+				t.Errorf("ran %d times, want 1", runs)
+			}
+		})
+	}
+}

@@ -27,15 +27,19 @@ func (db *DB) Tx(ctx context.Context, fn func(context.Context, stock.Tx) error) 
 // nil (after the tests' beforeCommit hook), and otherwise rolls back and
 // returns fn's error as is. Where the backend takes several statements
 // per round trip (db.pipelined), it first tries a pipelined transaction
-// (pipeTxn); if a batch of it failed, it cannot say which statement did,
-// so fn runs again on an ordinary transaction, whose errors each surface
-// at their statement. fn has written nothing then: both rolled back.
+// (pipeTxn); if the server refused a statement of a batch, it cannot say
+// which one, so fn runs again on an ordinary transaction, whose errors
+// each surface at their statement. Nothing was written then: the server
+// stopped the batch before its COMMIT, and it rolled back.
 func (db *DB) inTx(ctx context.Context, fn func(*writeTx) error) error {
 	if db.pipelined {
 		err := db.attempt(ctx, db.w.pipeline, fn)
 		var pe *pipelineError
-		if !errors.As(err, &pe) || ctx.Err() != nil {
+		if !errors.As(err, &pe) {
 			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
 	return db.attempt(ctx, func(ctx context.Context) (txn, error) { return db.w.BeginTx(ctx, nil) }, fn)
@@ -173,7 +177,8 @@ func (t *writeTx) UpdateUser(ctx context.Context, email, ticker string, now time
 	)
 	// Lock the row first so the returned user is exactly what this
 	// transaction wrote. A band is set under the same lock (SetAlert), so
-	// whether the user has one cannot change until the commit.
+	// a user without one cannot get one until the commit, and the band's
+	// DELETE (a round trip for its count) is needed only when one is there.
 	err := t.tx.QueryRowContext(ctx, `SELECT email, ticker, create_time, update_time,
 			EXISTS (SELECT 1 FROM alerts WHERE alerts.email = users.email)
 		FROM users WHERE email = ?`+t.db.d.lockRows, email).
@@ -189,10 +194,17 @@ func (t *writeTx) UpdateUser(ctx context.Context, email, ticker string, now time
 	}
 	if ticker != u.Ticker && band {
 		// A band is set on one ticker's prices: it goes with the ticker.
-		if err := t.tx.Queue(ctx, `DELETE FROM alerts WHERE email = ?`, email); err != nil {
+		// Counted: a DeleteAlert (which takes no lock on the user) may
+		// have removed it since.
+		res, err := t.tx.ExecContext(ctx, `DELETE FROM alerts WHERE email = ?`, email)
+		if err != nil {
 			return stock.User{}, t.db.wrap(err, "update user")
 		}
-		u.AlertCleared = true
+		n, err := res.RowsAffected()
+		if err != nil {
+			return stock.User{}, t.db.wrap(err, "update user")
+		}
+		u.AlertCleared = n > 0
 	}
 	u.Ticker, u.CreateTime, u.UpdateTime = ticker, fromMicros(ct), fromMicros(micros(now))
 	return u, nil
