@@ -148,12 +148,16 @@ func splitList(s string) []string {
 	return out
 }
 
-func parseInts(s string) ([]int, error) {
+func parseInts(s string) ([]int, error) { return intList(s, 1, "a positive integer") }
+
+// intList reads a comma-separated list of integers of at least least;
+// what names one in the error of another.
+func intList(s string, least int, what string) ([]int, error) {
 	var out []int
 	for _, f := range splitList(s) {
 		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%q is not a positive integer", f)
+		if err != nil || n < least {
+			return nil, fmt.Errorf("%q is not %s", f, what)
 		}
 		out = append(out, n)
 	}
@@ -163,16 +167,14 @@ func parseInts(s string) ([]int, error) {
 // parseSizes reads -prices: one or more row counts, not negative, in
 // ascending order.
 func parseSizes(s string) ([]int, error) {
-	var out []int
-	for _, f := range splitList(s) {
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%q is not a number of rows", f)
-		}
-		if len(out) > 0 && n <= out[len(out)-1] {
+	out, err := intList(s, 0, "a number of rows")
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i < len(out); i++ {
+		if out[i] <= out[i-1] {
 			return nil, fmt.Errorf("%q: want ascending sizes", s)
 		}
-		out = append(out, n)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("want at least one size")
