@@ -394,11 +394,8 @@ func TestReport(t *testing.T) {
 	add("scaling", "GetLatestPrice", 10000, 1000, time.Millisecond)
 	add("scaling", "GetLatestPrice", 1000000, 1000, 1100*time.Microsecond)
 	b.collector = []collectResult{{tickers: 100, conc: 4, latency: 100 * time.Millisecond, duration: 2600 * time.Millisecond, fetched: 100, maxInFlight: 4}}
-	r := &report{cfg: cfg, backends: []*backendReport{b}}
-	var sb strings.Builder
-	r.markdown(&sb)
-	out := sb.String()
-	for _, want := range []string{
+	out := markdown(cfg, b)
+	wantInReport(t, out,
 		"| GetLatestPrice req/s ÷ Read req/s | 0.95 | ≥ 0.9 | met |",
 		"| GetAveragePrice (100) req/s ÷ Read req/s | 0.50 | ≥ 0.7 | **missed by 29%** |",
 		"| GetLatestPrice req/s ÷ PointRead req/s | 0.86 | ≥ 0.9 at c=1, 16, 64 | c=16 **missed by 4.0%** |",
@@ -406,11 +403,7 @@ func TestReport(t *testing.T) {
 		"| RegisterUser req/s ÷ Insert req/s | – | ≥ 0.8 at c=1, 16 | not measured |",
 		"| GetLatestPrice | 16 | 1.00 ms | 1.10 ms | 1.10 | ≤ 1.2 | met |",
 		"| 100 | 2.600 s | 2.500 s | 1.040 | ≤ 1.1 | met |",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("report lacks %q:\n%s", want, out)
-		}
-	}
+	)
 }
 
 // TestReportSizes renders a report of three -prices sizes from made-up
@@ -433,11 +426,8 @@ func TestReportSizes(t *testing.T) {
 			}
 		}
 	}
-	r := &report{cfg: cfg, backends: []*backendReport{b}}
-	var sb strings.Builder
-	r.markdown(&sb)
-	out := sb.String()
-	for _, want := range []string{
+	out := markdown(cfg, b)
+	wantInReport(t, out,
 		"- preload of 10,000 users over 1,000 tickers and 10,000,000 prices (store.Open + benchtest.Preload): 200.0 s\n",
 		"Requests at 10,000 price rows",
 		"Requests at 1,000,000 price rows",
@@ -447,12 +437,26 @@ func TestReportSizes(t *testing.T) {
 		"| ceiling: PointRead (1 primary-key SELECT) | 1 | 500 µs | 525 µs | 550 µs | 1.10 | – |  |\n",
 		"| GetLatestPrice | 1 | 600 µs | 630 µs | 660 µs | 1.10 | ≤ 1.1 | met |\n",
 		"| GetAveragePrice (100) | 16 | 700 µs | 1.26 ms | 1.82 ms | 2.60 | ≤ 1.1 | **missed by 136%** |\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("report lacks %q:\n%s", want, out)
-		}
-	}
+	)
 	if strings.Contains(out, "Scaling:") {
 		t.Errorf("report has a scaling table without -scaling:\n%s", out)
+	}
+}
+
+// markdown renders the report of b under cfg.
+func markdown(cfg runConfig, b *backendReport) string {
+	r := &report{cfg: cfg, backends: []*backendReport{b}}
+	var sb strings.Builder
+	r.markdown(&sb)
+	return sb.String()
+}
+
+// wantInReport fails t for every one of want that out does not contain.
+func wantInReport(t *testing.T, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("report lacks %q:\n%s", w, out)
+		}
 	}
 }
