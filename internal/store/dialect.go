@@ -217,12 +217,6 @@ func mysqlConfig(rest string) (*mysql.Config, []string, error) {
 		// charset; the driver refuses it for charsets where it is not).
 		params.Set("interpolateParams", "true")
 	}
-	if params.Get("multiStatements") == "" && params.Get("interpolateParams") == "true" {
-		// Write transactions send several statements per round trip
-		// (pipeTxn). Every statement's values are interpolated, escaped by
-		// the driver; no statement is built from a value.
-		params.Set("multiStatements", "true")
-	}
 	if len(hosts) > 1 && !params.Has("wsrep_sync_wait") {
 		// Several hosts are the nodes of a Galera cluster, and replicas
 		// preferring different nodes serve one client's calls in turn: a
@@ -301,16 +295,35 @@ func openMySQL(rest string) (*DB, error) {
 		}
 		c, node = f, f.current
 	}
-	db := sql.OpenDB(readCommitted{c})
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
-	db.SetConnMaxLifetime(5 * time.Minute)
-	db.SetConnMaxIdleTime(time.Minute)
 	d := mysqlDialect()
+	db := mysqlPool(c, 32)
 	sdb := newDB(db, db, d, Redact("mysql://"+rest))
 	sdb.node = node
-	sdb.pipelined = cfg.MultiStatements && cfg.InterpolateParams
+	if len(hosts) == 1 && cfg.InterpolateParams {
+		// Pipelined write transactions (pipeTxn) get a pool of their own
+		// that takes several statements per query; every other query
+		// goes through one that does not, so that no value could ever
+		// stack a statement onto one. (Several hosts are Galera, where
+		// pipelining is off: pipelineOffGalera.)
+		pc := cfg.Clone()
+		pc.MultiStatements = true
+		conn, err := mysql.NewConnector(pc)
+		if err != nil {
+			return nil, fmt.Errorf("mysql URL: %w", err)
+		}
+		sdb.pipe = &pool{db: mysqlPool(conn, 16), rebind: d.rebind}
+	}
 	return sdb, nil
+}
+
+// mysqlPool opens a pool of at most size READ COMMITTED connections of c.
+func mysqlPool(c driver.Connector, size int) *sql.DB {
+	db := sql.OpenDB(readCommitted{c})
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size)
+	db.SetConnMaxLifetime(5 * time.Minute)
+	db.SetConnMaxIdleTime(time.Minute)
+	return db
 }
 
 // mysqlDialect returns MySQL's and MariaDB's dialect (go-sql-driver/mysql).

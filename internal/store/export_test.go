@@ -46,4 +46,4 @@ func MigrationVersions(backend string) ([]int64, error) {
 
 // Pipelined reports whether write transactions send several statements
 // per round trip (pipeTxn).
-func (db *DB) Pipelined() bool { return db.pipelined }
+func (db *DB) Pipelined() bool { return db.pipe != nil }

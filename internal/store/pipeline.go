@@ -13,7 +13,7 @@ import (
 
 // pipeTxn is a write transaction that sends its statements in as few round
 // trips as it can, on a connection that takes several statements per
-// query (MySQL with multiStatements and interpolateParams): START
+// query (DB.pipe: MySQL with multiStatements and interpolateParams): START
 // TRANSACTION goes with the first statement, statements whose result the
 // caller does not need (Queue) go with the next one that needs a result,
 // and the last ones go with COMMIT. A RegisterUser is then two round trips
@@ -51,7 +51,7 @@ type pipeTxn struct {
 // class of defect is known for stored procedures (mysql-wsrep issue 191).
 // Galera gets one statement per round trip, whose errors are reliable.
 func (db *DB) pipelineOffGalera(ctx context.Context) error {
-	if !db.pipelined {
+	if db.pipe == nil {
 		return nil
 	}
 	var name, on string
@@ -61,7 +61,9 @@ func (db *DB) pipelineOffGalera(ctx context.Context) error {
 	case err != nil:
 		return db.wrap(err, "check for galera")
 	case strings.EqualFold(on, "ON"):
-		db.pipelined = false
+		err := db.pipe.Close()
+		db.pipe = nil
+		return err
 	}
 	return nil
 }

@@ -2,9 +2,12 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/stockwatch/stockwatch/internal/once"
 	"github.com/stockwatch/stockwatch/internal/stock"
@@ -162,5 +165,21 @@ func TestPipelineLostCommit(t *testing.T) {
 				t.Errorf("ran %d times, want 1", runs)
 			}
 		})
+	}
+}
+
+// TestOneStatementPerQuery: only the pipelined transactions' own pool takes
+// several statements in one query; on every other, a second statement is
+// refused, so no value could stack one.
+func TestOneStatementPerQuery(t *testing.T) {
+	db := storetest.Open(t, storetest.MySQL)
+	r, w := db.Pools()
+	for name, p := range map[string]*sql.DB{"reader": r, "writer": w} {
+		var one int
+		err := p.QueryRowContext(context.Background(), "SELECT 1; SELECT 2").Scan(&one)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1064 {
+			t.Errorf("%s pool: two statements in one query gave %v (%d), want error 1064", name, err, one)
+		}
 	}
 }

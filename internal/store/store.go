@@ -43,10 +43,10 @@ type DB struct {
 	node    func() string // the server new connections go to; nil on SQLite
 	retries int           // of a write transaction that deadlocked
 	events  bool          // write events for other systems (WithEvents)
-	// pipelined: write transactions send several statements per round
-	// trip (pipeTxn): MySQL and MariaDB, not Galera, unless the URL turns
-	// interpolateParams or multiStatements off.
-	pipelined bool
+	// pipe, if set, runs write transactions that send several statements
+	// per round trip (pipeTxn): MySQL and MariaDB on one host, not a
+	// Galera node, unless the URL turns interpolateParams off.
+	pipe *pool
 	// sums keeps rows of price_sums for AveragePrice (WithAverageCache).
 	sums *sumsCache
 
@@ -180,6 +180,9 @@ func (db *DB) Close() error {
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
+	}
+	if db.pipe != nil {
+		err = errors.Join(err, db.pipe.Close())
 	}
 	return err
 }

@@ -26,14 +26,14 @@ func (db *DB) Tx(ctx context.Context, fn func(context.Context, stock.Tx) error) 
 // inTx runs fn in one write transaction, once: it commits when fn returns
 // nil (after the tests' beforeCommit hook), and otherwise rolls back and
 // returns fn's error as is. Where the backend takes several statements
-// per round trip (db.pipelined), it first tries a pipelined transaction
+// per round trip (db.pipe), it first tries a pipelined transaction
 // (pipeTxn); if the server refused a statement of a batch, it cannot say
 // which one, so fn runs again on an ordinary transaction, whose errors
 // each surface at their statement. Nothing was written then: the server
 // stopped the batch before its COMMIT, and it rolled back.
 func (db *DB) inTx(ctx context.Context, fn func(*writeTx) error) error {
-	if db.pipelined {
-		err := db.attempt(ctx, db.w.pipeline, fn)
+	if db.pipe != nil {
+		err := db.attempt(ctx, db.pipe.pipeline, fn)
 		var pe *pipelineError
 		if !errors.As(err, &pe) {
 			return err
