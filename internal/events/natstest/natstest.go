@@ -6,11 +6,13 @@ package natstest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -81,53 +83,95 @@ type Server struct {
 // Start starts a private nats-server with JetStream on a free loopback
 // port, with its store in a directory of its own; it is stopped when tb
 // ends. It skips tb when nats-server is not installed (fails it under
-// CI=true), and fails it when the server does not answer.
+// CI=true), and fails it when the server does not answer. A port taken
+// between finding it free and the server binding it is tried again with
+// another.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &Server{tb: tb, bin: binary(tb), port: port, dir: tb.TempDir(), URL: fmt.Sprintf("nats://127.0.0.1:%d", port)}
-	s.Restart()
+	s := &Server{tb: tb, bin: binary(tb), dir: tb.TempDir()}
 	tb.Cleanup(s.Stop)
-	return s
+	for attempt := 1; ; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s.port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		s.URL = fmt.Sprintf("nats://127.0.0.1:%d", s.port)
+		err = s.start()
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 5 {
+			tb.Fatal(err)
+		}
+	}
 }
+
+// errPortTaken is start's error when another process took the port.
+var errPortTaken = errors.New("port taken")
 
 // Restart starts the server again after Stop, on the same port and with
 // the same store (its streams and their duplicate windows come back). It
 // fails the test when the server does not answer.
 func (s *Server) Restart() {
 	s.tb.Helper()
-	cmd := exec.Command(s.bin, "-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-js", "-sd", filepath.Join(s.dir, "js"),
-		"-l", filepath.Join(s.dir, "nats.log"))
+	if err := s.start(); err != nil {
+		s.tb.Fatal(err)
+	}
+}
+
+// start runs the server on s.port and waits until it answers with
+// JetStream; otherwise it stops it and returns why, matching errPortTaken
+// when the port was taken.
+func (s *Server) start() error {
+	log := filepath.Join(s.dir, "nats.log")
+	cmd := exec.Command(s.bin, "-a", "127.0.0.1", "-p", fmt.Sprint(s.port), "-js", "-sd", filepath.Join(s.dir, "js"), "-l", log)
 	if err := cmd.Start(); err != nil {
-		s.tb.Fatalf("start nats-server: %v", err)
+		return fmt.Errorf("start nats-server: %w", err)
 	}
 	s.cmd, s.done = cmd, make(chan struct{})
 	go func(done chan struct{}) { cmd.Wait(); close(done) }(s.done)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		nc, err := nats.Connect(s.URL, nats.Timeout(time.Second))
+		err := ping(s.URL)
 		if err == nil {
-			js, _ := jetstream.New(nc)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, err = js.AccountInfo(ctx)
-			cancel()
-			nc.Close()
-			if err == nil {
-				return
-			}
+			return nil
 		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(s.dir, "nats.log"))
+		exited := false
+		select {
+		case <-s.done:
+			exited = true
+		default:
+		}
+		if exited || time.Now().After(deadline) {
+			text, _ := os.ReadFile(log)
 			s.Stop()
-			s.tb.Fatalf("nats-server on port %d did not answer: %v\n%s", s.port, err, log)
+			os.Remove(log)
+			if exited && strings.Contains(string(text), "address already in use") {
+				return fmt.Errorf("nats-server on port %d: %w", s.port, errPortTaken)
+			}
+			return fmt.Errorf("nats-server on port %d did not answer: %v\n%s", s.port, err, text)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// ping connects to url and asks JetStream for the account's info.
+func ping(url string) error {
+	nc, err := nats.Connect(url, nats.Timeout(time.Second))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = js.AccountInfo(ctx)
+	return err
 }
 
 // Stop stops the server, by its pid (SIGTERM, then SIGKILL after 5s), and
