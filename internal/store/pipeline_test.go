@@ -73,6 +73,15 @@ func TestWriteRoundTrips(t *testing.T) {
 	if err := register("warm@example.com", "00000000-0000-4000-8000-000000000000")(); err != nil {
 		t.Fatal(err) // the pool's connection is open from here on
 	}
+	if err := register("band@example.com", "00000000-0000-4000-8000-00000000000b")(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
+		_, err := tx.SetAlert(ctx, stock.Alert{Email: "band@example.com", Above: 500, Channels: []stock.Channel{stock.ChannelEmail}, Hysteresis: 0.005})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	commands := storetest.MySQLCommands(proxy)
 	for _, tt := range []struct {
 		name        string
@@ -86,6 +95,9 @@ func TestWriteRoundTrips(t *testing.T) {
 		// SELECT user FOR UPDATE; UPDATE user, DELETE band + SELECT
 		// status; INSERT record + COMMIT.
 		{"update", update("a@example.com", "MSFT", "00000000-0000-4000-8000-000000000005"), "", 3, 6},
+		// The same for a user with a band: its DELETE is counted, a round
+		// trip of its own.
+		{"update with a band", update("band@example.com", "MSFT", "00000000-0000-4000-8000-000000000006"), "", 4, 7},
 		// DELETE user (its count is needed); DELETE band, notifications,
 		// INSERT record + COMMIT.
 		{"delete", remove("a@example.com", "00000000-0000-4000-8000-000000000002"), "", 2, 6},
@@ -111,8 +123,8 @@ func TestWriteRoundTrips(t *testing.T) {
 			}
 		})
 	}
-	if n := storetest.Count(t, db, "requests", ""); n != 4 {
-		t.Errorf("%d request records, want 4 (the warm-up, register, update, delete)", n)
+	if n := storetest.Count(t, db, "requests", ""); n != 6 {
+		t.Errorf("%d request records, want 6 (two warm-ups, register, two updates, delete)", n)
 	}
 }
 

@@ -91,6 +91,11 @@ func open(ctx context.Context, dsn string, log *slog.Logger, upTo int64, opts ..
 		db.Close()
 		return nil, err
 	}
+	if scheme == "mysql" {
+		// Off with interpolateParams=false, several hosts, or a Galera
+		// node (docs/storage.md, "Round trips").
+		log.Info("write transactions", "pipelined", db.pipe != nil)
+	}
 	for _, o := range opts {
 		o(db)
 	}
