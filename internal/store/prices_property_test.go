@@ -145,6 +145,28 @@ func TestAverageCacheNeverStale(t *testing.T) {
 	}
 }
 
+// TestAverageWithoutCache: with no rows kept (WithAverageCache(0)) every
+// average reads its row in one query, and answers as plain SQL does.
+func TestAverageWithoutCache(t *testing.T) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		url := storetest.URL(t, b)
+		db := storetest.OpenURL(t, url)
+		m := &model{t: t, db: db, replica: openWithCache(t, url, 0), rng: rand.New(rand.NewPCG(1, 2))}
+		storetest.AddUser(t, db, "u0@x.com", "AAA", t0)
+		if _, err := db.InsertPrices(context.Background(), []stock.Price{
+			{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},
+			{Ticker: "AAA", Price: 30, Currency: "USD", MarketTime: t0.Add(time.Minute), CollectTime: t0.Add(time.Minute)},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		m.check("without a cache")
+		m.check("without a cache, again")
+		if hits, misses := m.replica.AverageCacheStats(); hits != 0 || misses == 0 {
+			t.Errorf("%d hits, %d misses; want none and some", hits, misses)
+		}
+	})
+}
+
 var (
 	propTickers = []string{"AAA", "BBB", "CCC", "DDD"}
 	propUsers   = []string{"u0@x.com", "u1@x.com", "u2@x.com", "u3@x.com", "u4@x.com"}

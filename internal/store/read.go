@@ -101,6 +101,10 @@ func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error
 // (tickerprices.go), and the generation and the sums it is combined with
 // come from the same row of ticker_prices, read by one statement.
 func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Average, error) {
+	if db.sums.rows == nil { // nothing kept: one query, not a lookup bound to miss first
+		db.sums.misses.Add(1)
+		return db.averageFromSums(ctx, email, n)
+	}
 	var (
 		st       avgState
 		runStart int64
