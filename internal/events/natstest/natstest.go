@@ -49,17 +49,7 @@ func binary(tb testing.TB) string {
 // It skips tb when it does not (fails it under CI=true).
 func Shared(tb testing.TB) string {
 	tb.Helper()
-	nc, err := nats.Connect(SharedURL, nats.Timeout(2*time.Second))
-	if err == nil {
-		defer nc.Close()
-		var js jetstream.JetStream
-		if js, err = jetstream.New(nc); err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_, err = js.AccountInfo(ctx)
-		}
-	}
-	if err != nil {
+	if err := ping(SharedURL); err != nil {
 		if required() {
 			tb.Fatalf("NATS with JetStream at %s: %v (CI=true: .ci/run starts it)", SharedURL, err)
 		}
