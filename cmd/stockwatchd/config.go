@@ -27,6 +27,7 @@ type config struct {
 	HTTPAddr        string
 	MaxConnections  int
 	Interval        time.Duration
+	UserCacheTTL    time.Duration
 	YahooURL        string
 	BreakerFailures uint
 	BreakerTimeout  time.Duration
@@ -72,6 +73,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&c.HTTPAddr, "http-addr", "localhost:9464", "HTTP address of the dashboard, the REST API, /metrics, /healthz and /readyz; empty disables")
 	fs.IntVar(&c.MaxConnections, "max-connections", 100, "gRPC connections served at once; more wait until one closes")
 	cliconfig.DurationVar(fs, &c.Interval, "interval", 60*time.Second, "collection period")
+	cliconfig.DurationVar(fs, &c.UserCacheTTL, "user-cache-ttl", 60*time.Second, "API: how long the ticker a user follows is kept for price reads (the prices themselves are always read); a change made through another replica shows here within it. Default and most: -interval; 0 keeps none")
 	fs.StringVar(&c.YahooURL, "yahoo-url", yahoo.DefaultBaseURL, "base URL of the quote source")
 	fs.UintVar(&c.BreakerFailures, "breaker-failures", 5, "consecutive upstream failures that open the circuit breaker")
 	cliconfig.DurationVar(fs, &c.BreakerTimeout, "breaker-timeout", 30*time.Second, "circuit breaker recovery timeout (OPEN to HALF-OPEN)")
@@ -114,7 +116,18 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	if err := (cliconfig.Twins{}).Apply(fs, lookupEnv); err != nil {
 		return c, err
 	}
+	if !isSet(fs, "user-cache-ttl") {
+		c.UserCacheTTL = c.Interval
+	}
 	return c, cliconfig.Usage(fs.Name(), c.validate())
+}
+
+// isSet reports whether the flag name was given, on the command line or by
+// its twin.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // printUsage prints the daemon's -h text, its flags with their twins.
@@ -175,12 +188,17 @@ func (c config) validateLimits() error {
 		{"-breaker-timeout", c.BreakerTimeout, true},
 		{"-dedup-ttl", c.DedupTTL, true},
 		{"-retention", c.Retention, false},
+		{"-user-cache-ttl", c.UserCacheTTL, false},
 		{"-shutdown-timeout", c.ShutdownTimeout, false},
 		{"-notify-keep", c.NotifyKeep, false},
 	} {
 		if d.v < 0 || d.positive && d.v == 0 {
 			return fmt.Errorf("%s: must be positive, got %s", d.name, d.v)
 		}
+	}
+	// A replica that did not write must not lag more than a cycle.
+	if c.UserCacheTTL > c.Interval {
+		return fmt.Errorf("-user-cache-ttl: must be at most -interval (%s), got %s", c.Interval, c.UserCacheTTL)
 	}
 	// The breaker counts in a uint32: a larger value must not wrap.
 	if c.BreakerFailures < 1 || c.BreakerFailures > math.MaxUint32 {
@@ -268,7 +286,7 @@ func (c config) logValue() []any {
 	return []any{
 		"role", c.Role, "db", store.Redact(c.DB), "grpc_addr", c.GRPCAddr, "http_addr", c.HTTPAddr,
 		"max_connections", c.MaxConnections,
-		"interval", c.Interval, "yahoo_url", c.YahooURL, "breaker_failures", c.BreakerFailures,
+		"interval", c.Interval, "user_cache_ttl", c.UserCacheTTL, "yahoo_url", c.YahooURL, "breaker_failures", c.BreakerFailures,
 		"breaker_timeout", c.BreakerTimeout, "concurrency", c.Concurrency, "dedup_ttl", c.DedupTTL,
 		"retention", c.Retention, "verify_tickers", c.VerifyTickers, "verify_rate", c.VerifyRate,
 		"verify_burst", c.VerifyBurst, "verify_per_cycle", c.VerifyPerCycle, "admin_token", token,

@@ -60,6 +60,18 @@ type daemon struct {
 	web    *web.Server          // the dashboard; nil when rest is
 }
 
+// storeOptions returns the store's options for cfg: users' tickers kept
+// for -user-cache-ttl, and with -nats-url events written into the outbox
+// along with the prices every role stores (and only then: the default
+// writes none).
+func storeOptions(cfg config) []store.Option {
+	opts := []store.Option{store.WithUserCache(cfg.UserCacheTTL)}
+	if cfg.NATSURL != "" {
+		opts = append(opts, store.WithEvents())
+	}
+	return opts
+}
+
 // newDaemon opens the database and sets up what cfg runs, with tc (from
 // serverTLS, or nil) as the API's TLS configuration. It returns an error
 // naming what failed, having closed whatever it had opened.
@@ -87,7 +99,8 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 	for name, stats := range d.db.PoolStats() {
 		d.met.DBPool(name, stats)
 	}
-	d.met.AverageCache(d.db.AverageCacheStats)
+	d.met.Cache(metrics.AverageCache, d.db.AverageCacheStats)
+	d.met.Cache(metrics.UserCache, d.db.UserCacheStats)
 	d.setupQuotes()
 	if cfg.runsCollector() {
 		d.coll = collector.New(d.db, d.quotes, collector.Config{

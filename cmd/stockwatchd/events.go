@@ -8,18 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stockwatch/stockwatch/internal/events"
-	"github.com/stockwatch/stockwatch/internal/store"
 )
-
-// storeOptions returns the store's options for cfg: with -nats-url every
-// role writes events into the outbox along with the prices it stores
-// (and only then: the default writes none).
-func storeOptions(cfg config) []store.Option {
-	if cfg.NATSURL == "" {
-		return nil
-	}
-	return []store.Option{store.WithEvents()}
-}
 
 // checkNATSURL reports a -nats-url that is not a comma-separated list of
 // nats:// or tls:// URLs with a host.

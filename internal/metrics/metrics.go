@@ -147,10 +147,27 @@ func (m *Metrics) countGauge(name, help string, count func(context.Context) (int
 	}))
 }
 
-// AverageCache exports, read at scrape time from stats, how many averages
-// were answered from the price_sums rows the store keeps in memory (hit)
-// and how many read theirs (miss). It panics if called twice.
-func (m *Metrics) AverageCache(stats func() (hits, misses uint64)) {
+// Caches of the store, for Cache: what a lookup of each is for.
+const (
+	AverageCache = "average" // rows of price_sums, for averages
+	UserCache    = "user"    // users' tickers, for price reads
+)
+
+var cacheHelp = map[string]string{
+	AverageCache: "Averages by whether their price_sums row was kept in memory (hit) or read (miss).",
+	UserCache:    "Price reads by whether the user's ticker was kept in memory (hit) or looked up (miss).",
+}
+
+// Cache exports, read at scrape time from stats, how many lookups of one
+// of the store's caches (AverageCache, UserCache) found what they needed
+// in memory (hit) and how many read it from the database (miss), as
+// stockwatch_NAME_cache_lookups_total{result}. It panics if called twice
+// for one cache, or for another name.
+func (m *Metrics) Cache(name string, stats func() (hits, misses uint64)) {
+	help, ok := cacheHelp[name]
+	if !ok {
+		panic("metrics: no cache " + name)
+	}
 	for _, r := range []struct {
 		result string
 		pick   func(hits, misses uint64) uint64
@@ -159,7 +176,7 @@ func (m *Metrics) AverageCache(stats func() (hits, misses uint64)) {
 		{"miss", func(_, m uint64) uint64 { return m }},
 	} {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "stockwatch_average_cache_lookups_total", Help: "Averages by whether their price_sums row was kept in memory (hit) or read (miss).",
+			Name: "stockwatch_" + name + "_cache_lookups_total", Help: help,
 			ConstLabels: prometheus.Labels{"result": r.result},
 		}, func() float64 { return float64(r.pick(stats())) }))
 	}

@@ -90,25 +90,30 @@ func goSQL(t *testing.T, h http.Handler) string {
 	return b.String()
 }
 
-// TestAverageCache: the hits and misses are read at scrape time, as one
-// counter by result.
-func TestAverageCache(t *testing.T) {
+// TestCache: the hits and misses of each cache are read at scrape time,
+// as one counter by result.
+func TestCache(t *testing.T) {
 	t.Parallel()
 	m := metrics.New()
-	hits, misses := uint64(0), uint64(0)
-	m.AverageCache(func() (uint64, uint64) { return hits, misses })
-	hits, misses = 7, 2
+	stats := map[string][2]uint64{}
+	for _, name := range []string{metrics.AverageCache, metrics.UserCache} {
+		m.Cache(name, func() (uint64, uint64) { return stats[name][0], stats[name][1] })
+	}
+	stats[metrics.AverageCache] = [2]uint64{7, 2}
+	stats[metrics.UserCache] = [2]uint64{40, 3}
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	var got []string
 	for line := range strings.Lines(rec.Body.String()) {
-		if strings.HasPrefix(line, "stockwatch_average_cache_lookups_total{") {
+		if strings.Contains(line, "_cache_lookups_total{") {
 			got = append(got, strings.TrimSpace(line))
 		}
 	}
 	want := []string{
 		`stockwatch_average_cache_lookups_total{result="hit"} 7`,
 		`stockwatch_average_cache_lookups_total{result="miss"} 2`,
+		`stockwatch_user_cache_lookups_total{result="hit"} 40`,
+		`stockwatch_user_cache_lookups_total{result="miss"} 3`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("series mismatch (-want +got):\n%s", diff)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"time"
 
 	"github.com/pressly/goose/v3"
 )
@@ -47,3 +48,8 @@ func MigrationVersions(backend string) ([]int64, error) {
 // Pipelined reports whether write transactions send several statements
 // per round trip (pipeTxn).
 func (db *DB) Pipelined() bool { return db.pipe != nil }
+
+// WithUserCacheClock is WithUserCache reading the time from now.
+func WithUserCacheClock(ttl time.Duration, now func() time.Time) Option {
+	return func(db *DB) { db.users = newUserCache(DefaultUserCache, ttl, now) }
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // pool is a connection pool whose statements are rewritten by the
@@ -22,7 +23,8 @@ func newDB(r, w *sql.DB, d dialect, dsn string) *DB {
 	if r != w {
 		rp = &pool{db: r, rebind: d.rebind}
 	}
-	return &DB{r: rp, w: wp, d: d, dsn: dsn, sums: newSumsCache(DefaultAverageCache)}
+	return &DB{r: rp, w: wp, d: d, dsn: dsn, sums: newSumsCache(DefaultAverageCache),
+		users: newUserCache(0, 0, time.Now)}
 }
 
 func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -41,16 +41,18 @@ func propertySeed(tb testing.TB) uint64 {
 // oldest and of scattered prices; users registering, switching ticker and
 // leaving) and after every step compares LatestPrice, AveragePrice for
 // several counts and ListUsers with a plain recomputation over
-// stock_prices. The averages are read through the writing DB and through a
-// second one on the same database (another replica) whose cache of
-// price_sums rows holds 4: most reads of a ticker not written since are
-// answered from the caches, and the second one's evicts all the time.
+// stock_prices. The writing DB keeps users' tickers for an hour
+// (WithUserCache): its reads must see its own writes of users at once.
+// The averages are read through it and through a second DB on the same
+// database (another replica) whose cache of price_sums rows holds 4: most
+// reads of a ticker not written since are answered from the caches, and
+// the second one's evicts all the time.
 func TestPriceReadsMatchPlainSQL(t *testing.T) {
 	seed := propertySeed(t)
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		url := storetest.URL(t, b)
-		db := storetest.OpenURL(t, url)
-		m := &model{t: t, db: db, replica: openWithCache(t, url, 4), rng: rand.New(rand.NewPCG(seed, 1))}
+		db := openWith(t, url, store.WithUserCache(time.Hour))
+		m := &model{t: t, db: db, replica: openWith(t, url, store.WithAverageCache(4)), rng: rand.New(rand.NewPCG(seed, 1))}
 		for step := range 250 {
 			op := m.step()
 			m.check(fmt.Sprintf("step %d (%s)", step, op))
@@ -66,14 +68,18 @@ func TestPriceReadsMatchPlainSQL(t *testing.T) {
 				t.Errorf("%s's cache: %d hits, %d misses; the test needs both", name, hits, misses)
 			}
 		}
+		hits, misses := db.UserCacheStats()
+		t.Logf("%s: users' tickers kept: %d hits, %d misses", b, hits, misses)
+		if hits == 0 || misses == 0 {
+			t.Errorf("users' tickers kept: %d hits, %d misses; the test needs both", hits, misses)
+		}
 	})
 }
 
-// openWithCache opens url with a cache of rows price_sums rows for
-// AveragePrice, closed when tb ends.
-func openWithCache(tb testing.TB, url string, rows int) *store.DB {
+// openWith opens url with opts, closed when tb ends.
+func openWith(tb testing.TB, url string, opts ...store.Option) *store.DB {
 	tb.Helper()
-	db, err := store.Open(context.Background(), url, nil, store.WithAverageCache(rows))
+	db, err := store.Open(context.Background(), url, nil, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -121,7 +127,7 @@ func TestAverageCacheNeverStale(t *testing.T) {
 				ctx := context.Background()
 				url := storetest.URL(t, b)
 				db := storetest.OpenURL(t, url)
-				m := &model{t: t, db: db, replica: openWithCache(t, url, store.DefaultAverageCache), rng: rand.New(rand.NewPCG(1, 2))}
+				m := &model{t: t, db: db, replica: openWith(t, url), rng: rand.New(rand.NewPCG(1, 2))}
 				storetest.AddUser(t, db, "u0@x.com", "AAA", t0)
 				storetest.AddUser(t, db, "u1@x.com", "AAA", t0)
 				for i, c := range tt.changes {
@@ -151,7 +157,7 @@ func TestAverageWithoutCache(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		url := storetest.URL(t, b)
 		db := storetest.OpenURL(t, url)
-		m := &model{t: t, db: db, replica: openWithCache(t, url, 0), rng: rand.New(rand.NewPCG(1, 2))}
+		m := &model{t: t, db: db, replica: openWith(t, url, store.WithAverageCache(0)), rng: rand.New(rand.NewPCG(1, 2))}
 		storetest.AddUser(t, db, "u0@x.com", "AAA", t0)
 		if _, err := db.InsertPrices(context.Background(), []stock.Price{
 			{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},

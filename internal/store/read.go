@@ -70,17 +70,36 @@ func (db *DB) noPrice(ctx context.Context, email string) error {
 // A ticker that became unknown after prices were stored still answers its
 // last price.
 //
-// Two primary-key lookups serve it: the user, then the ticker's row of
-// ticker_prices, which every write of prices keeps exact in its own
-// transaction (tickerprices.go).
+// One primary-key lookup serves it when the user's ticker is kept
+// (WithUserCache): the ticker's row of ticker_prices, which every write of
+// prices keeps exact in its own transaction (tickerprices.go); two
+// otherwise, the user first.
 func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error) {
-	p, err := scanPrice(db.r.QueryRowContext(ctx, `SELECT `+priceColumns+`
-		FROM users u JOIN ticker_prices p ON p.ticker = u.ticker AND p.last_seq > 0
-		WHERE u.email = ?`, email))
+	r, keep := db.tickerRowOf(ctx, email, priceColumns)
+	p, err := scanPrice(r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.Price{}, db.noPrice(ctx, email)
 	}
+	if err == nil {
+		keep(p.Ticker)
+	}
 	return p, db.wrap(err, "latest price")
+}
+
+// tickerRowOf runs the query of cols (of ticker_prices p) of the row of
+// the ticker the user follows, if it has a price: by the ticker alone when
+// it is kept (db.users), and through users otherwise. The caller passes
+// the ticker it scanned to keep, to be kept for the next read.
+func (db *DB) tickerRowOf(ctx context.Context, email, cols string) (row, func(ticker string)) {
+	ticker, start, ok := db.users.lookup(email)
+	if ok {
+		return db.r.QueryRowContext(ctx, `SELECT `+cols+` FROM ticker_prices p
+			WHERE p.ticker = ? AND p.last_seq > 0`, ticker), func(string) {}
+	}
+	return db.r.QueryRowContext(ctx, `SELECT `+cols+`
+			FROM users u JOIN ticker_prices p ON p.ticker = u.ticker AND p.last_seq > 0
+			WHERE u.email = ?`, email),
+		func(ticker string) { db.users.keep(email, ticker, start) }
 }
 
 // AveragePrice returns the mean of the newest n prices of the user's ticker,
@@ -91,11 +110,11 @@ func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error
 // unknown user and KindFailedPrecondition when no price is stored (as
 // LatestPrice).
 //
-// Two primary-key lookups serve it when the row of price_sums of the
-// oldest price averaged (the sum of the prices before it) is in db.sums:
-// the user, and the ticker's row of ticker_prices (the newest price's
-// number, the sum of the prices up to it, where its currency's run starts,
-// and the generation of the numbering). Otherwise averageFromSums reads
+// The ticker's row of ticker_prices (the newest price's number, the sum of
+// the prices up to it, where its currency's run starts, and the generation
+// of the numbering) is read as LatestPrice reads its row; that is all when
+// the row of price_sums of the oldest price averaged (the sum of the
+// prices before it) is in db.sums. Otherwise averageFromSums reads
 // that row in a query of its own and keeps it. A kept row cannot be
 // stale: the rows of one (ticker, generation, seq) never change
 // (tickerprices.go), and the generation and the sums it is combined with
@@ -109,17 +128,16 @@ func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Aver
 		st       avgState
 		runStart int64
 	)
-	err := db.r.QueryRowContext(ctx, `SELECT tp.ticker, tp.currency, tp.market_time, tp.last_seq, tp.sum_hi, tp.sum_lo,
-			tp.run_start, tp.generation
-		FROM users u JOIN ticker_prices tp ON tp.ticker = u.ticker AND tp.last_seq > 0
-		WHERE u.email = ?`, email).
-		Scan(&st.ticker, &st.currency, &st.newest, &st.last, &st.total.hi, &st.total.lo, &runStart, &st.gen)
+	r, keep := db.tickerRowOf(ctx, email,
+		`p.ticker, p.currency, p.market_time, p.last_seq, p.sum_hi, p.sum_lo, p.run_start, p.generation`)
+	err := r.Scan(&st.ticker, &st.currency, &st.newest, &st.last, &st.total.hi, &st.total.lo, &runStart, &st.gen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.Average{}, db.noPrice(ctx, email)
 	}
 	if err != nil {
 		return stock.Average{}, db.wrap(err, "average price")
 	}
+	keep(st.ticker)
 	first := max(st.last-int64(n)+1, runStart)
 	if b, ok := db.sums.get(sumsKey{st.ticker, st.gen, first}); ok {
 		return st.average(n, first, b), nil

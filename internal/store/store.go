@@ -49,6 +49,8 @@ type DB struct {
 	pipe *pool
 	// sums keeps rows of price_sums for AveragePrice (WithAverageCache).
 	sums *sumsCache
+	// users keeps which ticker each user follows (WithUserCache).
+	users *userCache
 
 	// beforeCommit, when set (by tests), runs after a write transaction's
 	// statements and before its commit; an error rolls it back.

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// DefaultUserCache is how many users' tickers a DB with WithUserCache
+// keeps: at most about 400 bytes each (an e-mail of 254 bytes, its ticker
+// and the list's bookkeeping), 26 MB in all.
+const DefaultUserCache = 1 << 16
+
+// WithUserCache makes LatestPrice and AveragePrice keep, for up to ttl,
+// which ticker each user follows, so that a price read looks up only its
+// ticker's row (one primary-key lookup instead of two). The prices
+// themselves are always read from the database.
+//
+// Freshness: a user created, changed or deleted through this DB is seen by
+// its next read (every write of a user forgets the user here, after its
+// commit, and a read that began before the commit keeps nothing). A change
+// made through another DB (another replica) shows here within ttl: until
+// then a price read may answer for the user's previous ticker, or for a
+// user deleted there. ttl 0 keeps nothing: every read looks the user up.
+func WithUserCache(ttl time.Duration) Option {
+	return func(db *DB) { db.users = newUserCache(DefaultUserCache, ttl, time.Now) }
+}
+
+// UserCacheStats returns how many price reads found the user's ticker in
+// memory (hits) and how many looked the user up (misses), for metrics. It
+// cannot fail.
+func (db *DB) UserCacheStats() (hits, misses uint64) {
+	return db.users.hits.Load(), db.users.misses.Load()
+}
+
+// userCache keeps which ticker each user follows, as read at a time, the
+// least recently used going first.
+//
+// A write of a user forgets it (forget) after its transaction ends. A
+// read keeps what it found (keep) only if no user was forgotten since it
+// began (lookup): a read whose snapshot predates a write's commit began
+// before that write's forget, so either its keep comes first and the
+// forget removes it, or it comes after and finds the count moved. One
+// count for all users is coarse (a write anywhere spoils the keeps of the
+// reads in flight), but a spoilt keep costs only a lookup next time.
+type userCache struct {
+	rows *lru.Cache[string, userTicker] // nil: keeps nothing
+	ttl  time.Duration
+	now  func() time.Time
+
+	mu     sync.Mutex    // orders keeps against forgets
+	writes atomic.Uint64 // forgets so far; moves under mu
+
+	hits, misses atomic.Uint64
+}
+
+// userTicker is a user's ticker and when the read that found it began.
+type userTicker struct {
+	ticker string
+	read   time.Time
+}
+
+func newUserCache(size int, ttl time.Duration, now func() time.Time) *userCache {
+	c := &userCache{ttl: ttl, now: now}
+	if size > 0 && ttl > 0 {
+		c.rows, _ = lru.New[string, userTicker](size) // errs only for size <= 0
+	}
+	return c
+}
+
+// readStart is where a read that may keep what it finds began.
+type readStart struct {
+	writes uint64
+	at     time.Time
+}
+
+// lookup returns the ticker of email if it is kept and younger than the
+// TTL, and otherwise false and the start to pass to keep after reading it.
+func (c *userCache) lookup(email string) (string, readStart, bool) {
+	if c.rows == nil {
+		c.misses.Add(1)
+		return "", readStart{}, false
+	}
+	start := readStart{writes: c.writes.Load(), at: c.now()}
+	if u, ok := c.rows.Get(email); ok && start.at.Sub(u.read) < c.ttl {
+		c.hits.Add(1)
+		return u.ticker, start, true
+	}
+	c.misses.Add(1)
+	return "", start, false
+}
+
+// keep remembers that email follows ticker, as read by a read that began
+// at start, unless a user was forgotten since.
+func (c *userCache) keep(email, ticker string, start readStart) {
+	if c.rows == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.writes.Load() == start.writes {
+		c.rows.Add(email, userTicker{ticker: ticker, read: start.at})
+	}
+}
+
+// forget drops what is kept of emails, written by a transaction that has
+// ended (committed, rolled back, or with its outcome unknown).
+func (c *userCache) forget(emails []string) {
+	if c.rows == nil || len(emails) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes.Add(1)
+	for _, e := range emails {
+		c.rows.Remove(e)
+	}
+}

@@ -1,0 +1,127 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stockwatch/stockwatch/internal/stock"
+	"github.com/stockwatch/stockwatch/internal/store"
+	"github.com/stockwatch/stockwatch/internal/store/storetest"
+	"github.com/stockwatch/stockwatch/internal/testkit"
+)
+
+// TestUserCacheFreshness: a DB that keeps users' tickers for a minute
+// (here) sees the writes of users made through it at once, and those made
+// through another DB on the same database (another replica) once the
+// minute has passed, never later; until then it answers for the user as
+// it was.
+func TestUserCacheFreshness(t *testing.T) {
+	const ttl = time.Minute
+	tests := []struct {
+		name string
+		// change writes u@x.com, which tracks AAA and has been read,
+		// through db.
+		change func(ctx context.Context, tx stock.Tx) error
+		// want is the ticker read after the change; "" is KindNotFound.
+		want string
+	}{
+		{"Update", func(ctx context.Context, tx stock.Tx) error {
+			_, err := tx.UpdateUser(ctx, "u@x.com", "BBB", t0)
+			return err
+		}, "BBB"},
+		{"Delete", func(ctx context.Context, tx stock.Tx) error { return tx.DeleteUser(ctx, "u@x.com") }, ""},
+		{"DeleteAndRegisterAgain", func(ctx context.Context, tx stock.Tx) error {
+			if err := tx.DeleteUser(ctx, "u@x.com"); err != nil {
+				return err
+			}
+			return tx.CreateUser(ctx, stock.User{Email: "u@x.com", Ticker: "BBB", CreateTime: t0, UpdateTime: t0})
+		}, "BBB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+				ctx := context.Background()
+				url := storetest.URL(t, b)
+				clock := testkit.NewClock(t0)
+				here := openWith(t, url, store.WithUserCacheClock(ttl, clock.Now))
+				there := openWith(t, url, store.WithUserCacheClock(ttl, clock.Now))
+				storetest.AddUser(t, here, "u@x.com", "AAA", t0)
+				if _, err := here.InsertPrices(ctx, []stock.Price{
+					{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},
+					{Ticker: "BBB", Price: 20, Currency: "USD", MarketTime: t0, CollectTime: t0},
+				}); err != nil {
+					t.Fatal(err)
+				}
+				reads := func(db *store.DB, when, want string) {
+					t.Helper()
+					p, err := db.LatestPrice(ctx, "u@x.com")
+					a, aerr := db.AveragePrice(ctx, "u@x.com", 10)
+					if want == "" {
+						wantKind(t, when+": LatestPrice", err, stock.KindNotFound)
+						wantKind(t, when+": AveragePrice", aerr, stock.KindNotFound)
+						return
+					}
+					if err != nil || aerr != nil || p.Ticker != want || a.Ticker != want {
+						t.Errorf("%s: LatestPrice %s, %v; AveragePrice %s, %v; want the prices of %s",
+							when, p.Ticker, err, a.Ticker, aerr, want)
+					}
+				}
+				reads(here, "before", "AAA")
+				reads(there, "before", "AAA")
+
+				if err := here.Tx(ctx, tt.change); err != nil {
+					t.Fatal(err)
+				}
+				reads(here, "at once, through the DB that wrote", tt.want)
+				reads(there, "at once, through another DB", "AAA")
+				clock.Advance(ttl - time.Microsecond)
+				reads(there, "just before the TTL, through another DB", "AAA")
+				clock.Advance(time.Microsecond)
+				reads(there, "at the TTL, through another DB", tt.want)
+
+				// A miss at the first read and at the TTL (and for the
+				// average then too when the user is gone): every other
+				// read, one lookup.
+				wantHits, wantMisses := uint64(6), uint64(2)
+				if tt.want == "" {
+					wantHits, wantMisses = 5, 3
+				}
+				if hits, misses := there.UserCacheStats(); hits != wantHits || misses != wantMisses {
+					t.Errorf("the other DB: %d hits, %d misses; want %d and %d", hits, misses, wantHits, wantMisses)
+				}
+			})
+		})
+	}
+}
+
+// TestUserCacheRolledBack: a write of a user that rolls back forgets the
+// user too, and the next read finds it as it is.
+func TestUserCacheRolledBack(t *testing.T) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := openWith(t, storetest.URL(t, b), store.WithUserCache(time.Hour))
+		storetest.AddUser(t, db, "u@x.com", "AAA", t0)
+		if _, err := db.InsertPrices(ctx, []stock.Price{{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0}}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if p, err := db.LatestPrice(ctx, "u@x.com"); err != nil || p.Price != 10 {
+				t.Fatalf("LatestPrice: %v, %v; want 10", p.Price, err)
+			}
+		}
+		err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
+			if _, err := tx.UpdateUser(ctx, "u@x.com", "BBB", t0); err != nil {
+				return err
+			}
+			return stock.Errorf(stock.KindInvalid, "changed my mind")
+		})
+		wantKind(t, "Tx", err, stock.KindInvalid)
+		if p, err := db.LatestPrice(ctx, "u@x.com"); err != nil || p.Ticker != "AAA" {
+			t.Fatalf("LatestPrice after the rollback: %s, %v; want AAA", p.Ticker, err)
+		}
+		if hits, misses := db.UserCacheStats(); hits != 1 || misses != 2 {
+			t.Errorf("%d hits, %d misses; want 1 and 2", hits, misses)
+		}
+	})
+}
