@@ -51,8 +51,8 @@ func TestPriceReadsMatchPlainSQL(t *testing.T) {
 	seed := propertySeed(t)
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		url := storetest.URL(t, b)
-		db := openWith(t, url, store.WithUserCache(time.Hour))
-		m := &model{t: t, db: db, replica: openWith(t, url, store.WithAverageCache(4)), rng: rand.New(rand.NewPCG(seed, 1))}
+		db := storetest.OpenURL(t, url, store.WithUserCache(time.Hour))
+		m := &model{t: t, db: db, replica: storetest.OpenURL(t, url, store.WithAverageCache(4)), rng: rand.New(rand.NewPCG(seed, 1))}
 		for step := range 250 {
 			op := m.step()
 			m.check(fmt.Sprintf("step %d (%s)", step, op))
@@ -74,17 +74,6 @@ func TestPriceReadsMatchPlainSQL(t *testing.T) {
 			t.Errorf("users' tickers kept: %d hits, %d misses; the test needs both", hits, misses)
 		}
 	})
-}
-
-// openWith opens url with opts, closed when tb ends.
-func openWith(tb testing.TB, url string, opts ...store.Option) *store.DB {
-	tb.Helper()
-	db, err := store.Open(context.Background(), url, nil, opts...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
 }
 
 // TestAverageCacheNeverStale: rewrites of a ticker's numbering after its
@@ -127,7 +116,7 @@ func TestAverageCacheNeverStale(t *testing.T) {
 				ctx := context.Background()
 				url := storetest.URL(t, b)
 				db := storetest.OpenURL(t, url)
-				m := &model{t: t, db: db, replica: openWith(t, url), rng: rand.New(rand.NewPCG(1, 2))}
+				m := &model{t: t, db: db, replica: storetest.OpenURL(t, url), rng: rand.New(rand.NewPCG(1, 2))}
 				storetest.AddUser(t, db, "u0@x.com", "AAA", t0)
 				storetest.AddUser(t, db, "u1@x.com", "AAA", t0)
 				for i, c := range tt.changes {
@@ -157,7 +146,7 @@ func TestAverageWithoutCache(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		url := storetest.URL(t, b)
 		db := storetest.OpenURL(t, url)
-		m := &model{t: t, db: db, replica: openWith(t, url, store.WithAverageCache(0)), rng: rand.New(rand.NewPCG(1, 2))}
+		m := &model{t: t, db: db, replica: storetest.OpenURL(t, url, store.WithAverageCache(0)), rng: rand.New(rand.NewPCG(1, 2))}
 		storetest.AddUser(t, db, "u0@x.com", "AAA", t0)
 		if _, err := db.InsertPrices(context.Background(), []stock.Price{
 			{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},

@@ -44,8 +44,8 @@ func TestUserCacheFreshness(t *testing.T) {
 				ctx := context.Background()
 				url := storetest.URL(t, b)
 				clock := testkit.NewClock(t0)
-				here := openWith(t, url, store.WithUserCacheClock(ttl, clock.Now))
-				there := openWith(t, url, store.WithUserCacheClock(ttl, clock.Now))
+				here := storetest.OpenURL(t, url, store.WithUserCacheClock(ttl, clock.Now))
+				there := storetest.OpenURL(t, url, store.WithUserCacheClock(ttl, clock.Now))
 				storetest.AddUser(t, here, "u@x.com", "AAA", t0)
 				if _, err := here.InsertPrices(ctx, []stock.Price{
 					{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},
@@ -100,7 +100,7 @@ func TestUserCacheFreshness(t *testing.T) {
 func TestUserCacheRolledBack(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		db := openWith(t, storetest.URL(t, b), store.WithUserCache(time.Hour))
+		db := storetest.OpenURL(t, storetest.URL(t, b), store.WithUserCache(time.Hour))
 		storetest.AddUser(t, db, "u@x.com", "AAA", t0)
 		if _, err := db.InsertPrices(ctx, []stock.Price{{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0}}); err != nil {
 			t.Fatal(err)

@@ -43,19 +43,20 @@ const (
 // Backends returns the backends every store-backed suite runs against.
 func Backends() []Backend { return []Backend{SQLite, MySQL} }
 
-// Open returns a migrated, empty database of backend b, closed when tb
-// ends. It skips tb for MySQL when no server is configured outside CI.
-func Open(tb testing.TB, b Backend) *store.DB {
+// Open returns a migrated, empty database of backend b with opts, closed
+// when tb ends. It skips tb for MySQL when no server is configured outside
+// CI.
+func Open(tb testing.TB, b Backend, opts ...store.Option) *store.DB {
 	tb.Helper()
-	return OpenURL(tb, URL(tb, b))
+	return OpenURL(tb, URL(tb, b), opts...)
 }
 
 // OpenURL returns a new connection pool on the database at url (as URL
 // returns), closed when tb ends. It fails tb if the database cannot be
 // opened.
-func OpenURL(tb testing.TB, url string) *store.DB {
+func OpenURL(tb testing.TB, url string, opts ...store.Option) *store.DB {
 	tb.Helper()
-	db, err := store.Open(context.Background(), url, nil)
+	db, err := store.Open(context.Background(), url, nil, opts...)
 	if err != nil {
 		tb.Fatalf("open %s: %v", redact(url), err)
 	}
