@@ -28,22 +28,29 @@ func scanPrice(s scanner, extra ...any) (stock.Price, error) {
 
 // GetUser returns the user with the given normalised e-mail, with the
 // status of the ticker. It returns an error of KindNotFound when there is
-// none.
+// none. What it read is kept for the price reads (WithUserCache), and a
+// user it did not find is forgotten.
 func (db *DB) GetUser(ctx context.Context, email string) (stock.User, error) {
 	var (
 		u      stock.User
 		ct, ut int64
 		st     sql.NullString
 	)
+	start := db.users.start()
 	err := db.r.QueryRowContext(ctx,
 		`SELECT u.email, u.ticker, u.create_time, u.update_time, t.status
 		FROM users u LEFT JOIN tickers t ON t.ticker = u.ticker WHERE u.email = ?`, email,
 	).Scan(&u.Email, &u.Ticker, &ct, &ut, &st)
 	if errors.Is(err, sql.ErrNoRows) {
+		db.users.forget([]string{email})
 		return stock.User{}, userNotFound(email)
 	}
+	if err != nil {
+		return stock.User{}, db.wrap(err, "get user")
+	}
 	u.CreateTime, u.UpdateTime, u.TickerStatus = fromMicros(ct), fromMicros(ut), tickerStatus(st)
-	return u, db.wrap(err, "get user")
+	db.users.keep(u.Email, u.Ticker, start)
+	return u, nil
 }
 
 func userNotFound(email string) error {

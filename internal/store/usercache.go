@@ -18,6 +18,10 @@ const DefaultUserCache = 1 << 16
 // ticker's row (one primary-key lookup instead of two). The prices
 // themselves are always read from the database.
 //
+// GetUser keeps what it reads too (and forgets a user it does not find),
+// so a price read that follows a user's read through the same DB is for
+// the ticker that read returned.
+//
 // Freshness: a user created, changed or deleted through this DB is seen by
 // its next read (every write of a user forgets the user here, after its
 // commit, and a read that began before the commit keeps nothing). A change
@@ -76,6 +80,14 @@ type readStart struct {
 	at     time.Time
 }
 
+// start returns the start of a read of a user, to pass to keep after it.
+func (c *userCache) start() readStart {
+	if c.rows == nil {
+		return readStart{}
+	}
+	return readStart{writes: c.writes.Load(), at: c.now()}
+}
+
 // lookup returns the ticker of email if it is kept and younger than the
 // TTL, and otherwise false and the start to pass to keep after reading it.
 func (c *userCache) lookup(email string) (string, readStart, bool) {
@@ -83,7 +95,7 @@ func (c *userCache) lookup(email string) (string, readStart, bool) {
 		c.misses.Add(1)
 		return "", readStart{}, false
 	}
-	start := readStart{writes: c.writes.Load(), at: c.now()}
+	start := c.start()
 	if u, ok := c.rows.Get(email); ok && start.at.Sub(u.read) < c.ttl {
 		c.hits.Add(1)
 		return u.ticker, start, true
@@ -106,7 +118,8 @@ func (c *userCache) keep(email, ticker string, start readStart) {
 }
 
 // forget drops what is kept of emails, written by a transaction that has
-// ended (committed, rolled back, or with its outcome unknown).
+// ended (committed, rolled back, or with its outcome unknown), or not
+// found by a read.
 func (c *userCache) forget(emails []string) {
 	if c.rows == nil || len(emails) == 0 {
 		return

@@ -125,3 +125,52 @@ func TestUserCacheRolledBack(t *testing.T) {
 		}
 	})
 }
+
+// TestUserCacheGetUser: a user read through a DB (GetUser, which is
+// exact) is what its price reads there follow next, even when another DB
+// changed the user since this one kept it; no price read misses for it.
+func TestUserCacheGetUser(t *testing.T) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		url := storetest.URL(t, b)
+		here := storetest.OpenURL(t, url, store.WithUserCache(time.Hour))
+		there := storetest.OpenURL(t, url, store.WithUserCache(time.Hour))
+		storetest.AddUser(t, here, "u@x.com", "AAA", t0)
+		if _, err := here.InsertPrices(ctx, []stock.Price{
+			{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},
+			{Ticker: "BBB", Price: 20, Currency: "USD", MarketTime: t0, CollectTime: t0},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := there.GetUser(ctx, "u@x.com"); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := there.LatestPrice(ctx, "u@x.com"); err != nil || p.Ticker != "AAA" {
+			t.Fatalf("LatestPrice: %s, %v; want AAA's", p.Ticker, err)
+		}
+		if err := here.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
+			_, err := tx.UpdateUser(ctx, "u@x.com", "BBB", t0)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		u, err := there.GetUser(ctx, "u@x.com")
+		if err != nil || u.Ticker != "BBB" {
+			t.Fatalf("GetUser: %s, %v; want BBB", u.Ticker, err)
+		}
+		if p, err := there.LatestPrice(ctx, "u@x.com"); err != nil || p.Ticker != "BBB" {
+			t.Errorf("LatestPrice after GetUser: %s, %v; want BBB's", p.Ticker, err)
+		}
+		if hits, misses := there.UserCacheStats(); hits != 2 || misses != 0 {
+			t.Errorf("%d hits, %d misses; want 2 and 0", hits, misses)
+		}
+
+		if err := here.Tx(ctx, func(ctx context.Context, tx stock.Tx) error { return tx.DeleteUser(ctx, "u@x.com") }); err != nil {
+			t.Fatal(err)
+		}
+		_, err = there.GetUser(ctx, "u@x.com")
+		wantKind(t, "GetUser of a deleted user", err, stock.KindNotFound)
+		_, err = there.LatestPrice(ctx, "u@x.com")
+		wantKind(t, "LatestPrice after GetUser found no user", err, stock.KindNotFound)
+	})
+}
