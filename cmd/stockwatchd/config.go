@@ -73,7 +73,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&c.HTTPAddr, "http-addr", "localhost:9464", "HTTP address of the dashboard, the REST API, /metrics, /healthz and /readyz; empty disables")
 	fs.IntVar(&c.MaxConnections, "max-connections", 100, "gRPC connections served at once; more wait until one closes")
 	cliconfig.DurationVar(fs, &c.Interval, "interval", 60*time.Second, "collection period")
-	cliconfig.DurationVar(fs, &c.UserCacheTTL, "user-cache-ttl", 60*time.Second, "API: how long the ticker a user follows is kept for price reads (the prices themselves are always read); a change made through another replica shows here within it. Default and most: -interval; 0 keeps none")
+	cliconfig.DurationVar(fs, &c.UserCacheTTL, "user-cache-ttl", 60*time.Second, "API: how long the ticker a user follows is kept for price reads (the prices themselves are always read); a change made through another replica shows here within it. Default and most: -interval (give the API the collectors' -interval); 0 keeps none")
 	fs.StringVar(&c.YahooURL, "yahoo-url", yahoo.DefaultBaseURL, "base URL of the quote source")
 	fs.UintVar(&c.BreakerFailures, "breaker-failures", 5, "consecutive upstream failures that open the circuit breaker")
 	cliconfig.DurationVar(fs, &c.BreakerTimeout, "breaker-timeout", 30*time.Second, "circuit breaker recovery timeout (OPEN to HALF-OPEN)")
@@ -196,8 +196,9 @@ func (c config) validateLimits() error {
 			return fmt.Errorf("%s: must be positive, got %s", d.name, d.v)
 		}
 	}
-	// A replica that did not write must not lag more than a cycle.
-	if c.UserCacheTTL > c.Interval {
+	// A replica that did not write must not lag more than a cycle (the
+	// collectors' -interval, which every role should be given).
+	if c.runsAPI() && c.UserCacheTTL > c.Interval {
 		return fmt.Errorf("-user-cache-ttl: must be at most -interval (%s), got %s", c.Interval, c.UserCacheTTL)
 	}
 	// The breaker counts in a uint32: a larger value must not wrap.

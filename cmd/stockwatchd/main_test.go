@@ -183,6 +183,9 @@ func TestConfigEnv(t *testing.T) {
 		{"FlagWinsOverBadEnv", []string{"-interval", "5s"}, map[string]string{"STOCKWATCH_INTERVAL": "soon"}, func(c *config) { c.Interval, c.UserCacheTTL = 5*time.Second, 5*time.Second }},
 		{"UserCacheTTLEnv", []string{"-interval", "10m"}, map[string]string{"STOCKWATCH_USER_CACHE_TTL": "30s"}, func(c *config) { c.Interval, c.UserCacheTTL = 10*time.Minute, 30*time.Second }},
 		{"UserCacheTTLOff", []string{"-user-cache-ttl", "0s"}, nil, func(c *config) { c.UserCacheTTL = 0 }},
+		{"CollectorIgnoresUserCacheTTL", []string{"-role", "collector", "-interval", "10s", "-user-cache-ttl", "1m"}, nil, func(c *config) {
+			c.Role, c.Interval, c.UserCacheTTL = "collector", 10*time.Second, time.Minute
+		}},
 		{"EmptyFlagWinsOverEnv", []string{"-http-addr="}, map[string]string{"STOCKWATCH_HTTP_ADDR": "127.0.0.1:0"}, func(c *config) { c.HTTPAddr = "" }},
 		{"MaxConnectionsEnv", nil, map[string]string{"STOCKWATCH_MAX_CONNECTIONS": "5000"}, func(c *config) { c.MaxConnections = 5000 }},
 		{"CollectorIgnoresMaxConnections", []string{"-role", "collector", "-max-connections", "0"}, nil, func(c *config) { c.Role, c.MaxConnections = "collector", 0 }},

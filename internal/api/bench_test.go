@@ -96,7 +96,7 @@ type benchEnv struct {
 // serves it. It fails b if any step fails.
 func newBenchEnv(b *testing.B, be storetest.Backend, users, tickers, prices int) *benchEnv {
 	b.Helper()
-	db := storetest.Open(b, be, store.WithUserCache(time.Minute)) // as the daemon's default
+	db := storetest.Open(b, be, store.WithUserCache(time.Minute)) // as the daemon with -interval 1m
 	start := time.Now()
 	if err := benchtest.Preload(context.Background(), db, users, tickers, prices); err != nil {
 		b.Fatal(err)

@@ -51,5 +51,5 @@ func (db *DB) Pipelined() bool { return db.pipe != nil }
 
 // WithUserCacheClock is WithUserCache reading the time from now.
 func WithUserCacheClock(ttl time.Duration, now func() time.Time) Option {
-	return func(db *DB) { db.users = newUserCache(DefaultUserCache, ttl, now) }
+	return withUserCache(ttl, now)
 }

@@ -57,8 +57,9 @@ func (db *DB) PriceHistory(ctx context.Context, email string, since, until time.
 	if b != nil {
 		return b.History(), nil
 	}
-	// No price in the range: an empty history if the ticker has any.
-	latest, err := db.LatestPrice(ctx, email)
+	// No price in the range: an empty history if the ticker has any (the
+	// ticker as users says, as the query above read it).
+	latest, err := db.latestPrice(ctx, email, false)
 	if err != nil {
 		return stock.History{}, err
 	}

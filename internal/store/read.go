@@ -42,7 +42,7 @@ func (db *DB) GetUser(ctx context.Context, email string) (stock.User, error) {
 		FROM users u LEFT JOIN tickers t ON t.ticker = u.ticker WHERE u.email = ?`, email,
 	).Scan(&u.Email, &u.Ticker, &ct, &ut, &st)
 	if errors.Is(err, sql.ErrNoRows) {
-		db.users.forget([]string{email})
+		db.users.drop(email)
 		return stock.User{}, userNotFound(email)
 	}
 	if err != nil {
@@ -82,7 +82,13 @@ func (db *DB) noPrice(ctx context.Context, email string) error {
 // prices keeps exact in its own transaction (tickerprices.go); two
 // otherwise, the user first.
 func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error) {
-	r, keep := db.tickerRowOf(ctx, email, priceColumns)
+	return db.latestPrice(ctx, email, true)
+}
+
+// latestPrice is LatestPrice, looking the user up even when the ticker is
+// kept unless useKept.
+func (db *DB) latestPrice(ctx context.Context, email string, useKept bool) (stock.Price, error) {
+	r, keep := db.tickerRowOf(ctx, email, priceColumns, useKept)
 	p, err := scanPrice(r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.Price{}, db.noPrice(ctx, email)
@@ -95,11 +101,12 @@ func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error
 
 // tickerRowOf runs the query of cols (of ticker_prices p) of the row of
 // the ticker the user follows, if it has a price: by the ticker alone when
-// it is kept (db.users), and through users otherwise. The caller passes
-// the ticker it scanned to keep, to be kept for the next read.
-func (db *DB) tickerRowOf(ctx context.Context, email, cols string) (row, func(ticker string)) {
+// it is kept (db.users) and useKept, and through users otherwise. The
+// caller passes the ticker it scanned to keep, to be kept for the next
+// read.
+func (db *DB) tickerRowOf(ctx context.Context, email, cols string, useKept bool) (row, func(ticker string)) {
 	ticker, start, ok := db.users.lookup(email)
-	if ok {
+	if ok && useKept {
 		return db.r.QueryRowContext(ctx, `SELECT `+cols+` FROM ticker_prices p
 			WHERE p.ticker = ? AND p.last_seq > 0`, ticker), func(string) {}
 	}
@@ -136,7 +143,7 @@ func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Aver
 		runStart int64
 	)
 	r, keep := db.tickerRowOf(ctx, email,
-		`p.ticker, p.currency, p.market_time, p.last_seq, p.sum_hi, p.sum_lo, p.run_start, p.generation`)
+		`p.ticker, p.currency, p.market_time, p.last_seq, p.sum_hi, p.sum_lo, p.run_start, p.generation`, true)
 	err := r.Scan(&st.ticker, &st.currency, &st.newest, &st.last, &st.total.hi, &st.total.lo, &runStart, &st.gen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.Average{}, db.noPrice(ctx, email)

@@ -9,27 +9,32 @@ import (
 )
 
 // DefaultUserCache is how many users' tickers a DB with WithUserCache
-// keeps: at most about 400 bytes each (an e-mail of 254 bytes, its ticker
-// and the list's bookkeeping), 26 MB in all.
+// keeps: about 400 bytes each for the longest e-mails (254 bytes, its
+// ticker, the list's and the map's bookkeeping), 26 MB in all.
 const DefaultUserCache = 1 << 16
 
 // WithUserCache makes LatestPrice and AveragePrice keep, for up to ttl,
 // which ticker each user follows, so that a price read looks up only its
 // ticker's row (one primary-key lookup instead of two). The prices
-// themselves are always read from the database.
-//
-// GetUser keeps what it reads too (and forgets a user it does not find),
-// so a price read that follows a user's read through the same DB is for
-// the ticker that read returned.
+// themselves are always read from the database. GetUser keeps what it
+// reads too (and drops a user it does not find), so a price read that
+// follows a user's read through the same DB is for the ticker that read
+// returned.
 //
 // Freshness: a user created, changed or deleted through this DB is seen by
-// its next read (every write of a user forgets the user here, after its
-// commit, and a read that began before the commit keeps nothing). A change
-// made through another DB (another replica) shows here within ttl: until
-// then a price read may answer for the user's previous ticker, or for a
-// user deleted there. ttl 0 keeps nothing: every read looks the user up.
-func WithUserCache(ttl time.Duration) Option {
-	return func(db *DB) { db.users = newUserCache(DefaultUserCache, ttl, time.Now) }
+// every read that starts after the write's commit: while a transaction
+// that writes users runs, nothing is kept, and the users it writes are
+// forgotten before its first statement and again once it has ended. The
+// one exception is a commit whose outcome this DB did not learn (the
+// connection lost as it was sent): if the server applied it, reads here
+// may lag by up to ttl on it. A change made through another DB (another
+// replica) shows here within ttl: until then a price read may answer for
+// the user's previous ticker, or for a user deleted there. ttl 0 keeps
+// nothing: every read looks the user up.
+func WithUserCache(ttl time.Duration) Option { return withUserCache(ttl, time.Now) }
+
+func withUserCache(ttl time.Duration, now func() time.Time) Option {
+	return func(db *DB) { db.users = newUserCache(DefaultUserCache, ttl, now) }
 }
 
 // UserCacheStats returns how many price reads found the user's ticker in
@@ -42,11 +47,12 @@ func (db *DB) UserCacheStats() (hits, misses uint64) {
 // userCache keeps which ticker each user follows, as read at a time, the
 // least recently used going first.
 //
-// A write of a user forgets it (forget) after its transaction ends. A
-// read keeps what it found (keep) only if no user was forgotten since it
-// began (lookup): a read whose snapshot predates a write's commit began
-// before that write's forget, so either its keep comes first and the
-// forget removes it, or it comes after and finds the count moved. One
+// A transaction that writes a user calls write before its statement, and
+// done once it has ended. A read keeps what it found (keep) only if no
+// transaction writing users is running and none began or ended since the
+// read began (lookup, start): a read whose snapshot predates a write's
+// commit began before that write's done, so either its keep comes first
+// and done removes it, or it comes after and finds the count moved. One
 // count for all users is coarse (a write anywhere spoils the keeps of the
 // reads in flight), but a spoilt keep costs only a lookup next time.
 type userCache struct {
@@ -54,8 +60,9 @@ type userCache struct {
 	ttl  time.Duration
 	now  func() time.Time
 
-	mu     sync.Mutex    // orders keeps against forgets
-	writes atomic.Uint64 // forgets so far; moves under mu
+	mu      sync.Mutex    // orders keeps against writes
+	forgets atomic.Uint64 // writes begun and ended so far; moves under mu
+	writing int           // writes begun and not ended; under mu
 
 	hits, misses atomic.Uint64
 }
@@ -76,8 +83,8 @@ func newUserCache(size int, ttl time.Duration, now func() time.Time) *userCache 
 
 // readStart is where a read that may keep what it finds began.
 type readStart struct {
-	writes uint64
-	at     time.Time
+	forgets uint64
+	at      time.Time
 }
 
 // start returns the start of a read of a user, to pass to keep after it.
@@ -85,7 +92,7 @@ func (c *userCache) start() readStart {
 	if c.rows == nil {
 		return readStart{}
 	}
-	return readStart{writes: c.writes.Load(), at: c.now()}
+	return readStart{forgets: c.forgets.Load(), at: c.now()}
 }
 
 // lookup returns the ticker of email if it is kept and younger than the
@@ -105,29 +112,54 @@ func (c *userCache) lookup(email string) (string, readStart, bool) {
 }
 
 // keep remembers that email follows ticker, as read by a read that began
-// at start, unless a user was forgotten since.
+// at start, unless a write of users may have come between; then it drops
+// what is kept of email instead, which may be older still.
 func (c *userCache) keep(email, ticker string, start readStart) {
 	if c.rows == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.writes.Load() == start.writes {
+	if c.writing == 0 && c.forgets.Load() == start.forgets {
 		c.rows.Add(email, userTicker{ticker: ticker, read: start.at})
+	} else {
+		c.rows.Remove(email)
 	}
 }
 
-// forget drops what is kept of emails, written by a transaction that has
-// ended (committed, rolled back, or with its outcome unknown), or not
-// found by a read.
-func (c *userCache) forget(emails []string) {
+// write forgets email, which a transaction is about to write, and keeps
+// nothing until the transaction calls done.
+func (c *userCache) write(email string) {
+	if c.rows == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writing++
+	c.forgets.Add(1)
+	c.rows.Remove(email)
+}
+
+// done forgets emails, each passed to write by a transaction that has now
+// ended (committed, rolled back, or with its outcome unknown).
+func (c *userCache) done(emails []string) {
 	if c.rows == nil || len(emails) == 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.writes.Add(1)
+	c.writing -= len(emails)
+	c.forgets.Add(1)
 	for _, e := range emails {
 		c.rows.Remove(e)
+	}
+}
+
+// drop forgets email, which a read did not find. A read in flight may
+// keep it again: that is a deletion made through another DB, which the
+// TTL bounds.
+func (c *userCache) drop(email string) {
+	if c.rows != nil {
+		c.rows.Remove(email)
 	}
 }

@@ -7,39 +7,65 @@ import (
 	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
-// TestUserCacheOrder: what a read keeps is dropped by a forget that
-// follows it, and not kept at all when a forget came between the start
-// of the read and its keep (the read may have found the user as it was
-// before the write); the TTL counts from the start of the read.
+// TestUserCacheOrder: what a read keeps is dropped when a transaction
+// writes the user; nothing is kept while a transaction writing users runs,
+// nor by a read that began before one began or ended (it may have found
+// the user as it was before the write), and such a read drops what was
+// kept instead; the TTL counts from the start of the read.
 func TestUserCacheOrder(t *testing.T) {
 	clock := testkit.NewClock(time.Unix(0, 0))
 	c := newUserCache(8, time.Minute, clock.Now)
-	look := func(want string) {
+	look := func(when, want string) {
 		t.Helper()
 		got, _, ok := c.lookup("u@x.com")
 		if want == "" && ok || want != "" && got != want {
-			t.Fatalf("lookup: %q, %v; want %q", got, ok, want)
+			t.Fatalf("%s: lookup %q, %v; want %q", when, got, ok, want)
 		}
 	}
+	read := func(ticker string) func() {
+		_, start, _ := c.lookup("u@x.com")
+		return func() { c.keep("u@x.com", ticker, start) }
+	}
 
-	_, start, _ := c.lookup("u@x.com")
-	c.keep("u@x.com", "AAA", start)
-	look("AAA")
-	c.forget([]string{"u@x.com"})
-	look("")
+	read("AAA")()
+	look("kept", "AAA")
+	c.write("u@x.com")
+	look("while a transaction writes it", "")
+	read("AAA")()
+	look("kept while a transaction writes it", "")
+	keepLate := read("AAA")
+	c.done([]string{"u@x.com"})
+	keepLate()
+	look("kept by a read that began before the transaction ended", "")
+	read("BBB")()
+	look("kept after it ended", "BBB")
 
-	_, start, _ = c.lookup("u@x.com")
-	c.forget([]string{"other@x.com"}) // a write commits while the read runs
-	c.keep("u@x.com", "AAA", start)
-	look("")
+	keepLate = read("BBB")
+	c.write("other@x.com") // another user's write begins while the read runs
+	keepLate()
+	look("kept by a read during another user's write", "")
+	read("BBB")()
+	look("kept during another user's write", "")
+	c.done([]string{"other@x.com"})
 
-	_, start, _ = c.lookup("u@x.com")
+	read("BBB")()
+	keepLate = read("CCC")
+	c.write("other@x.com")
+	c.done([]string{"other@x.com"})
+	keepLate() // refused: it also drops the BBB kept before
+	look("a refused keep", "")
+
+	keepLate = read("AAA")
 	clock.Advance(time.Second) // the read takes a second
-	c.keep("u@x.com", "AAA", start)
+	keepLate()
 	clock.Advance(time.Minute - time.Second - time.Nanosecond)
-	look("AAA")
+	look("just before the TTL", "AAA")
 	clock.Advance(time.Nanosecond)
-	look("")
+	look("at the TTL", "")
+
+	read("AAA")()
+	c.drop("u@x.com")
+	look("dropped", "")
 }
 
 // TestUserCacheOff: without a TTL nothing is kept and every lookup misses.

@@ -2,6 +2,9 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,5 +175,144 @@ func TestUserCacheGetUser(t *testing.T) {
 		wantKind(t, "GetUser of a deleted user", err, stock.KindNotFound)
 		_, err = there.LatestPrice(ctx, "u@x.com")
 		wantKind(t, "LatestPrice after GetUser found no user", err, stock.KindNotFound)
+	})
+}
+
+// TestUserCacheDuringWrite: while a transaction that writes a user runs
+// (here, between its statements and its commit), reads through the same
+// DB keep nothing and answer as committed; the first read after it has
+// ended sees the change.
+func TestUserCacheDuringWrite(t *testing.T) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := storetest.OpenURL(t, storetest.URL(t, b), store.WithUserCache(time.Hour))
+		storetest.AddUser(t, db, "u@x.com", "AAA", t0)
+		if _, err := db.InsertPrices(ctx, []stock.Price{
+			{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},
+			{Ticker: "BBB", Price: 20, Currency: "USD", MarketTime: t0, CollectTime: t0},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var during []string
+		db.SetBeforeCommit(func(context.Context) error {
+			for range 2 {
+				p, err := db.LatestPrice(ctx, "u@x.com")
+				if err != nil {
+					return err
+				}
+				during = append(during, p.Ticker)
+			}
+			return nil
+		})
+		if err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
+			_, err := tx.UpdateUser(ctx, "u@x.com", "BBB", t0)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		db.SetBeforeCommit(nil)
+		if want := []string{"AAA", "AAA"}; !slices.Equal(during, want) {
+			t.Errorf("reads before the commit: %v, want %v", during, want)
+		}
+		if p, err := db.LatestPrice(ctx, "u@x.com"); err != nil || p.Ticker != "BBB" {
+			t.Errorf("LatestPrice after the commit: %s, %v; want BBB's", p.Ticker, err)
+		}
+		if hits, misses := db.UserCacheStats(); hits != 0 || misses != 3 {
+			t.Errorf("%d hits, %d misses; want 0 and 3: nothing kept during the write", hits, misses)
+		}
+	})
+}
+
+// TestUserCacheConcurrent: writers switch their users' tickers while
+// readers read every user's price through the same DB; each writer's own
+// read after its write returns always sees the change.
+func TestUserCacheConcurrent(t *testing.T) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := storetest.OpenURL(t, storetest.URL(t, b), store.WithUserCache(time.Hour))
+		tickers := []string{"AAA", "BBB", "CCC"}
+		var ps []stock.Price
+		for i, tk := range tickers {
+			ps = append(ps, stock.Price{Ticker: tk, Price: float64(10 * (i + 1)), Currency: "USD", MarketTime: t0, CollectTime: t0})
+		}
+		if _, err := db.InsertPrices(ctx, ps); err != nil {
+			t.Fatal(err)
+		}
+		const writers, switches = 3, 20
+		for w := range writers {
+			storetest.AddUser(t, db, fmt.Sprintf("u%d@x.com", w), "AAA", t0)
+		}
+		done := make(chan struct{})
+		var readers sync.WaitGroup
+		for r := range 3 {
+			readers.Go(func() {
+				for i := r; ; i++ {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					if _, err := db.LatestPrice(ctx, fmt.Sprintf("u%d@x.com", i%writers)); err != nil {
+						t.Errorf("reader: %v", err)
+						return
+					}
+				}
+			})
+		}
+		var ws sync.WaitGroup
+		for w := range writers {
+			ws.Go(func() {
+				email := fmt.Sprintf("u%d@x.com", w)
+				for i := range switches {
+					tk := tickers[(i+1)%len(tickers)]
+					if err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
+						_, err := tx.UpdateUser(ctx, email, tk, t0)
+						return err
+					}); err != nil {
+						t.Errorf("writer: %v", err)
+						return
+					}
+					if p, err := db.LatestPrice(ctx, email); err != nil || p.Ticker != tk {
+						t.Errorf("%s's read after switch %d: %s, %v; want %s's", email, i, p.Ticker, err, tk)
+					}
+				}
+			})
+		}
+		ws.Wait()
+		close(done)
+		readers.Wait()
+		hits, misses := db.UserCacheStats()
+		t.Logf("%s: %d hits, %d misses", b, hits, misses)
+	})
+}
+
+// TestUserCacheHistory: a history with no price in its range names the
+// user's ticker as users holds it, not as another DB's kept one.
+func TestUserCacheHistory(t *testing.T) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		url := storetest.URL(t, b)
+		here := storetest.OpenURL(t, url, store.WithUserCache(time.Hour))
+		there := storetest.OpenURL(t, url, store.WithUserCache(time.Hour))
+		storetest.AddUser(t, here, "u@x.com", "AAA", t0)
+		if _, err := here.InsertPrices(ctx, []stock.Price{
+			{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},
+			{Ticker: "BBB", Price: 20, Currency: "USD", MarketTime: t0, CollectTime: t0},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := there.LatestPrice(ctx, "u@x.com"); err != nil || p.Ticker != "AAA" {
+			t.Fatalf("LatestPrice: %s, %v; want AAA's", p.Ticker, err)
+		}
+		if err := here.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
+			_, err := tx.UpdateUser(ctx, "u@x.com", "BBB", t0)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		h, err := there.PriceHistory(ctx, "u@x.com", t0.Add(time.Hour), t0.Add(2*time.Hour), 10)
+		if err != nil || h.Ticker != "BBB" || len(h.Points) != 0 {
+			t.Errorf("PriceHistory of a range without prices: %s with %d points, %v; want BBB's, empty", h.Ticker, len(h.Points), err)
+		}
 	})
 }

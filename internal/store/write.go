@@ -51,11 +51,11 @@ func (db *DB) attempt(ctx context.Context, begin func(context.Context) (txn, err
 	if err != nil {
 		return db.wrap(err, "begin")
 	}
-	defer tx.Rollback() // no-op after Commit
 	wt := &writeTx{tx: tx, db: db}
 	// Whatever the outcome, the users it wrote are not kept as they were
-	// (WithUserCache); after the end, so that no read keeps them again.
-	defer func() { db.users.forget(wt.users) }()
+	// (WithUserCache), once it has ended (this runs after the Rollback).
+	defer func() { db.users.done(wt.users) }()
+	defer tx.Rollback() // no-op after Commit
 	if err := fn(wt); err != nil {
 		return err
 	}
@@ -160,13 +160,20 @@ func (db *DB) DeletePrices(ctx context.Context, before time.Time) (int64, error)
 type writeTx struct {
 	tx    txn
 	db    *DB
-	users []string // e-mails of the users written, for db.users
+	users []string // e-mails of the users written (writeUser)
+}
+
+// writeUser notes that t is about to write the user email (see
+// WithUserCache).
+func (t *writeTx) writeUser(email string) {
+	t.users = append(t.users, email)
+	t.db.users.write(email)
 }
 
 var _ once.Tx = (*writeTx)(nil)
 
 func (t *writeTx) CreateUser(ctx context.Context, u stock.User) error {
-	t.users = append(t.users, u.Email)
+	t.writeUser(u.Email)
 	err := t.tx.Queue(ctx, `INSERT INTO users (email, ticker, create_time, update_time) VALUES (?, ?, ?, ?)`,
 		u.Email, u.Ticker, micros(u.CreateTime), micros(u.UpdateTime))
 	if t.db.d.isDuplicate(err) {
@@ -176,7 +183,7 @@ func (t *writeTx) CreateUser(ctx context.Context, u stock.User) error {
 }
 
 func (t *writeTx) UpdateUser(ctx context.Context, email, ticker string, now time.Time) (stock.User, error) {
-	t.users = append(t.users, email)
+	t.writeUser(email)
 	var (
 		u      stock.User
 		ct, ut int64
@@ -231,7 +238,7 @@ func (t *writeTx) InsertRecord(ctx context.Context, rec once.Record) error {
 }
 
 func (t *writeTx) DeleteUser(ctx context.Context, email string) error {
-	t.users = append(t.users, email)
+	t.writeUser(email)
 	res, err := t.tx.ExecContext(ctx, `DELETE FROM users WHERE email = ?`, email)
 	if err != nil {
 		return t.db.wrap(err, "delete user")
