@@ -146,48 +146,138 @@ func TestRetryOnAnotherReplica(t *testing.T) {
 }
 
 // TestUnhealthyReplicaGetsNoCalls: a replica whose health status is
-// NOT_SERVING gets no calls until it is SERVING again.
+// NOT_SERVING gets no calls until it is SERVING again. The calls are about
+// no user (ListUsers): they go round the replicas.
 func TestUnhealthyReplicaGetsNoCalls(t *testing.T) {
 	t.Parallel()
 	srvs, c := replicas(t, 3, client.Options{})
 	srvs[0].AddUser(t, "alice@example.com", "AAPL")
+	list := func() {
+		t.Helper()
+		if _, err := c.ListUsers(t.Context(), 10, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
 	name := pb.StockService_ServiceDesc.ServiceName
 	srvs[1].Health.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
 	// The health stream tells the client at once, but asynchronously:
 	// wait until calls have gone round the two others twice in a row.
 	deadline := time.Now().Add(10 * time.Second)
 	for streak := 0; streak < 6; {
-		before := srvs[1].Calls("GetUser")
-		if _, err := c.GetUser(t.Context(), "alice@example.com"); err != nil {
-			t.Fatal(err)
-		}
+		before := srvs[1].Calls("ListUsers")
+		list()
 		streak++
-		if srvs[1].Calls("GetUser") != before {
+		if srvs[1].Calls("ListUsers") != before {
 			streak = 0
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the NOT_SERVING replica still gets calls after 10s")
 		}
 	}
-	before := [3]int{srvs[0].Calls("GetUser"), srvs[1].Calls("GetUser"), srvs[2].Calls("GetUser")}
+	before := [3]int{srvs[0].Calls("ListUsers"), srvs[1].Calls("ListUsers"), srvs[2].Calls("ListUsers")}
 	for range 30 {
-		if _, err := c.GetUser(t.Context(), "alice@example.com"); err != nil {
-			t.Fatal(err)
-		}
+		list()
 	}
-	got := [3]int{srvs[0].Calls("GetUser") - before[0], srvs[1].Calls("GetUser") - before[1], srvs[2].Calls("GetUser") - before[2]}
+	got := [3]int{srvs[0].Calls("ListUsers") - before[0], srvs[1].Calls("ListUsers") - before[1], srvs[2].Calls("ListUsers") - before[2]}
 	if got[1] != 0 || got[0] != 15 || got[2] != 15 {
 		t.Errorf("calls per replica = %v, want [15 0 15]", got)
 	}
 
 	srvs[1].Health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	deadline = time.Now().Add(10 * time.Second)
-	for srvs[1].Calls("GetUser") == before[1] {
-		if _, err := c.GetUser(t.Context(), "alice@example.com"); err != nil {
-			t.Fatal(err)
-		}
+	for srvs[1].Calls("ListUsers") == before[1] {
+		list()
 		if time.Now().After(deadline) {
 			t.Fatal("the replica SERVING again gets no calls after 10s")
+		}
+	}
+}
+
+// TestUserAffinity: the calls about one user, in any spelling of the
+// e-mail, go to one replica (so that the replica that made a change
+// answers the reads that follow); users are spread over the replicas.
+// When a user's replica is NOT_SERVING, the user's calls go to one other
+// replica, and the users of the others stay where they were; when it is
+// SERVING again, they come back.
+func TestUserAffinity(t *testing.T) {
+	t.Parallel()
+	srvs, c := replicas(t, 3, client.Options{})
+	var users []string
+	for i := range 24 {
+		users = append(users, fmt.Sprintf("user%d@example.com", i))
+		srvs[0].AddUser(t, users[i], "AAPL")
+	}
+	// where returns the replica that served the calls about email, failing
+	// t if they went to more than one (but while the client learns of a
+	// change of health: then the last one).
+	settled := true
+	where := func(email string) int {
+		t.Helper()
+		served := -1
+		for _, spelling := range []string{email, " " + strings.ToUpper(email), email} {
+			var before [3]int
+			for i, s := range srvs {
+				before[i] = s.Calls("GetUser")
+			}
+			if _, err := c.GetUser(t.Context(), spelling); err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range srvs {
+				if s.Calls("GetUser") == before[i] {
+					continue
+				}
+				if settled && served >= 0 && served != i {
+					t.Fatalf("the calls about %s went to replicas %d and %d", email, served+1, i+1)
+				}
+				served = i
+			}
+		}
+		return served
+	}
+	home := map[string]int{}
+	perReplica := [3]int{}
+	for _, u := range users {
+		home[u] = where(u)
+		perReplica[home[u]]++
+	}
+	for i, n := range perReplica {
+		if n == 0 {
+			t.Errorf("replica %d is no user's: users per replica %v", i+1, perReplica)
+		}
+	}
+
+	name := pb.StockService_ServiceDesc.ServiceName
+	srvs[1].Health.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
+	deadline := time.Now().Add(10 * time.Second)
+	settled = false
+	for moved := false; !moved; {
+		moved = true
+		for _, u := range users {
+			if home[u] == 1 && where(u) == 1 {
+				moved = false
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the NOT_SERVING replica still gets its users' calls after 10s")
+		}
+	}
+	settled = true
+	for _, u := range users {
+		if home[u] != 1 && where(u) != home[u] {
+			t.Errorf("%s moved from replica %d, which is SERVING", u, home[u]+1)
+		}
+	}
+
+	srvs[1].Health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	deadline = time.Now().Add(10 * time.Second)
+	settled = false
+	for back := false; !back; {
+		back = true
+		for _, u := range users {
+			back = back && where(u) == home[u]
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the users of the replica SERVING again are not back after 10s")
 		}
 	}
 }

@@ -43,10 +43,10 @@ func Backoff(n int, base, limit time.Duration, r float64) time.Duration {
 
 // invoke runs attempt until it succeeds, fails with a code that is not
 // retryable, the retries are spent, or ctx is done. Each attempt runs
-// under its own Timeout. It returns the last attempt's error.
+// under its own Timeout, and knows its number (withAttempt). It returns the last attempt's error.
 func (c *Client) invoke(ctx context.Context, attempt func(ctx context.Context) error) error {
 	for n := 0; ; n++ {
-		actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+		actx, cancel := context.WithTimeout(withAttempt(ctx, n), c.opts.Timeout)
 		err := attempt(actx)
 		timedOut := errors.Is(ended(actx), context.DeadlineExceeded)
 		cancel()

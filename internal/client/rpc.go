@@ -26,8 +26,12 @@ func newRequestID() string { return uuid.NewString() }
 
 // call sends req with method (a method of a generated gRPC client) under
 // c.invoke's per-attempt timeout and retries, and returns the last
-// attempt's answer and error.
+// attempt's answer and error. A request about a user goes to the user's
+// server first (affinityName).
 func call[Req, Resp any](ctx context.Context, c *Client, method func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	if r, ok := any(req).(interface{ GetEmail() string }); ok && r.GetEmail() != "" {
+		ctx = withUser(ctx, r.GetEmail())
+	}
 	var resp Resp
 	err := c.invoke(ctx, func(ctx context.Context) (err error) {
 		resp, err = method(ctx, req)

@@ -21,8 +21,9 @@ const MaxServers = 16
 // balanced is the service config of a client of several servers: one
 // connection to each, calls spread over those whose grpc.health.v1 status
 // of StockService is SERVING (a replica that is shutting down, or
-// unreachable, gets none), so that a retry goes to the next healthy one.
-var balanced = `{"loadBalancingConfig":[{"round_robin":{}}],` +
+// unreachable, gets none), each user's calls to one of them and a retry
+// to the next (affinityName), so that a retry goes to another healthy one.
+var balanced = `{"loadBalancingConfig":[{"` + affinityName + `":{}}],` +
 	`"healthCheckConfig":{"serviceName":"` + pb.StockService_ServiceDesc.ServiceName + `"}}`
 
 // staticScheme is the scheme of the resolver that hands a list of
@@ -33,7 +34,7 @@ const staticScheme = "stockwatch-servers"
 type target struct {
 	name     string             // gRPC's target
 	servers  []resolver.Address // a list's servers, for the static resolver
-	balanced bool               // several servers: round_robin over the healthy ones
+	balanced bool               // several servers: balanced over the healthy ones
 }
 
 // CheckAddr returns nil when Dial accepts addr, and otherwise an error
