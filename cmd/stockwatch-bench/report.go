@@ -41,6 +41,8 @@ type result struct {
 	rows     int    // price rows in the database
 	conc     int
 	round    int
+	kept     float64 // share of the price reads that found the user kept (cache.go)
+	hasKept  bool    // kept was measured: a price read
 	sample
 }
 
@@ -118,7 +120,9 @@ func (b *backendReport) markdown(w io.Writer, c runConfig) {
 		fmt.Fprintf(w, "- preload of %s users over %s tickers and %s prices (store.Open + benchtest.Preload): %s\n",
 			fmtInt(int64(p.users)), fmtInt(int64(p.tickers)), fmtInt(int64(p.prices)), fmtSecs(p.took))
 	}
-	fmt.Fprintf(w, "- durations: requests %s, scaling %s, collector %s\n\n", fmtSecs(b.mainTook), fmtSecs(b.scalingTook), fmtSecs(b.collectorTook))
+	fmt.Fprintf(w, "- durations: requests %s, scaling %s, collector %s\n", fmtSecs(b.mainTook), fmtSecs(b.scalingTook), fmtSecs(b.collectorTook))
+	b.keptLine(w)
+	fmt.Fprintln(w)
 	for _, rows := range c.Prices {
 		b.requestsTable(w, c, rows)
 		b.ratiosTable(w, c, rows)
@@ -132,4 +136,33 @@ func (b *backendReport) markdown(w io.Writer, c runConfig) {
 	if len(b.collector) > 0 {
 		b.collectorTable(w, c)
 	}
+}
+
+// keptLine writes the share of the price reads that found the user's
+// ticker kept by the daemon, lowest and highest over the runs of each
+// workload, if any was measured (cache.go).
+func (b *backendReport) keptLine(w io.Writer) {
+	type span struct{ lo, hi float64 }
+	spans := map[string]*span{}
+	var order []string
+	for _, r := range b.results {
+		if !r.hasKept {
+			continue
+		}
+		sp := spans[r.workload]
+		if sp == nil {
+			sp = &span{r.kept, r.kept}
+			spans[r.workload] = sp
+			order = append(order, r.workload)
+		}
+		sp.lo, sp.hi = min(sp.lo, r.kept), max(sp.hi, r.kept)
+	}
+	if len(order) == 0 {
+		return
+	}
+	var parts []string
+	for _, name := range order {
+		parts = append(parts, fmt.Sprintf("%s %.1f–%.1f%%", name, 100*spans[name].lo, 100*spans[name].hi))
+	}
+	fmt.Fprintf(w, "- price reads that found the user's ticker kept by the daemon, each run primed by a GetUser of every user (cache.go): %s\n", strings.Join(parts, ", "))
 }

@@ -23,6 +23,7 @@ type env struct {
 	rows, users, tickers int
 	daemon, ceiling      *process
 	stock                pb.StockServiceClient
+	metricsAddr          string // the daemon's HTTP port, for /metrics
 }
 
 func (h *harness) startEnv(ctx context.Context, name string, db database, rows, users, tickers int) (*env, error) {
@@ -30,11 +31,15 @@ func (h *harness) startEnv(ctx context.Context, name string, db database, rows, 
 	if err != nil {
 		return nil, err
 	}
+	maddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	// -log-level warn: the per-RPC info line is skipped (as in a quiet
 	// production setting) so that logging does not dominate; the ceiling
 	// server gets the same level and the same interceptor.
 	d, err := serveGRPC(ctx, "stockwatchd-"+name, h.cfg.Workdir, daddr, []string{h.cfg.Daemon,
-		"-role", "api", "-verify-tickers=false", "-http-addr=", "-db", db.dsn,
+		"-role", "api", "-verify-tickers=false", "-http-addr", maddr, "-db", db.dsn,
 		"-grpc-addr", daddr, "-log-level", "warn"})
 	if err != nil {
 		return nil, err
@@ -50,7 +55,7 @@ func (h *harness) startEnv(ctx context.Context, name string, db database, rows, 
 		d.stop()
 		return nil, err
 	}
-	return &env{rows: rows, users: users, tickers: tickers, daemon: d, ceiling: c, stock: pb.NewStockServiceClient(d.conn)}, nil
+	return &env{rows: rows, users: users, tickers: tickers, daemon: d, ceiling: c, stock: pb.NewStockServiceClient(d.conn), metricsAddr: maddr}, nil
 }
 
 func (e *env) stop() error {
@@ -160,12 +165,17 @@ func (h *harness) measure(ctx context.Context, br *backendReport, phase string, 
 	if w.ceiling {
 		srv = e.ceiling
 	}
-	s := closedLoop(ctx, conc, h.cfg.Warmup, h.cfg.Duration, watch{server: srv.pid(), db: h.dbPID(br.name)}, w.op(e))
-	r := result{phase: phase, workload: w.name, server: srv.name, rows: e.rows, conc: conc, round: round, sample: s}
+	s, kept, hasKept := h.keptShare(ctx, e, w, func() sample {
+		return closedLoop(ctx, conc, h.cfg.Warmup, h.cfg.Duration, watch{server: srv.pid(), db: h.dbPID(br.name)}, w.op(e))
+	})
+	r := result{phase: phase, workload: w.name, server: srv.name, rows: e.rows, conc: conc, round: round, sample: s, kept: kept, hasKept: hasKept}
 	br.results = append(br.results, r)
 	msg := fmt.Sprintf("%-7s %-8s rows=%-8d c=%-3d round=%d %-16s %9.0f req/s  p50 %-9v p99 %-9v cpu/req %-8v rss %d KiB",
 		br.name, phase, e.rows, conc, round+1, w.name, s.RPS(), s.P50.Round(time.Microsecond), s.P99.Round(time.Microsecond),
 		s.CPUPerReq().Round(time.Microsecond), s.MaxRSSKiB)
+	if hasKept {
+		msg += fmt.Sprintf("  users kept %.1f%%", 100*kept)
+	}
 	if s.Errors > 0 {
 		msg += fmt.Sprintf("  ERRORS %d (first: %v)", s.Errors, s.FirstErr)
 	}
