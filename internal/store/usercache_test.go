@@ -45,17 +45,8 @@ func TestUserCacheFreshness(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 				ctx := context.Background()
-				url := storetest.URL(t, b)
 				clock := testkit.NewClock(t0)
-				here := storetest.OpenURL(t, url, store.WithUserCacheClock(ttl, clock.Now))
-				there := storetest.OpenURL(t, url, store.WithUserCacheClock(ttl, clock.Now))
-				storetest.AddUser(t, here, "u@x.com", "AAA", t0)
-				if _, err := here.InsertPrices(ctx, []stock.Price{
-					{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},
-					{Ticker: "BBB", Price: 20, Currency: "USD", MarketTime: t0, CollectTime: t0},
-				}); err != nil {
-					t.Fatal(err)
-				}
+				here, there := twoDBs(t, b, store.WithUserCacheClock(ttl, clock.Now))
 				reads := func(db *store.DB, when, want string) {
 					t.Helper()
 					p, err := db.LatestPrice(ctx, "u@x.com")
@@ -120,12 +111,8 @@ func TestUserCacheRolledBack(t *testing.T) {
 			return stock.Errorf(stock.KindInvalid, "changed my mind")
 		})
 		wantKind(t, "Tx", err, stock.KindInvalid)
-		if p, err := db.LatestPrice(ctx, "u@x.com"); err != nil || p.Ticker != "AAA" {
-			t.Fatalf("LatestPrice after the rollback: %s, %v; want AAA", p.Ticker, err)
-		}
-		if hits, misses := db.UserCacheStats(); hits != 1 || misses != 2 {
-			t.Errorf("%d hits, %d misses; want 1 and 2", hits, misses)
-		}
+		wantLatest(t, db, "LatestPrice after the rollback", "AAA")
+		wantStats(t, db, 1, 2)
 	})
 }
 
@@ -135,38 +122,18 @@ func TestUserCacheRolledBack(t *testing.T) {
 func TestUserCacheGetUser(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		url := storetest.URL(t, b)
-		here := storetest.OpenURL(t, url, store.WithUserCache(time.Hour))
-		there := storetest.OpenURL(t, url, store.WithUserCache(time.Hour))
-		storetest.AddUser(t, here, "u@x.com", "AAA", t0)
-		if _, err := here.InsertPrices(ctx, []stock.Price{
-			{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},
-			{Ticker: "BBB", Price: 20, Currency: "USD", MarketTime: t0, CollectTime: t0},
-		}); err != nil {
-			t.Fatal(err)
-		}
+		here, there := twoDBs(t, b, store.WithUserCache(time.Hour))
 		if _, err := there.GetUser(ctx, "u@x.com"); err != nil {
 			t.Fatal(err)
 		}
-		if p, err := there.LatestPrice(ctx, "u@x.com"); err != nil || p.Ticker != "AAA" {
-			t.Fatalf("LatestPrice: %s, %v; want AAA's", p.Ticker, err)
-		}
-		if err := here.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
-			_, err := tx.UpdateUser(ctx, "u@x.com", "BBB", t0)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		wantLatest(t, there, "LatestPrice", "AAA")
+		switchTo(t, here, "BBB")
 		u, err := there.GetUser(ctx, "u@x.com")
 		if err != nil || u.Ticker != "BBB" {
 			t.Fatalf("GetUser: %s, %v; want BBB", u.Ticker, err)
 		}
-		if p, err := there.LatestPrice(ctx, "u@x.com"); err != nil || p.Ticker != "BBB" {
-			t.Errorf("LatestPrice after GetUser: %s, %v; want BBB's", p.Ticker, err)
-		}
-		if hits, misses := there.UserCacheStats(); hits != 2 || misses != 0 {
-			t.Errorf("%d hits, %d misses; want 2 and 0", hits, misses)
-		}
+		wantLatest(t, there, "LatestPrice after GetUser", "BBB")
+		wantStats(t, there, 2, 0)
 
 		if err := here.Tx(ctx, func(ctx context.Context, tx stock.Tx) error { return tx.DeleteUser(ctx, "u@x.com") }); err != nil {
 			t.Fatal(err)
@@ -186,13 +153,7 @@ func TestUserCacheDuringWrite(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		db := storetest.OpenURL(t, storetest.URL(t, b), store.WithUserCache(time.Hour))
-		storetest.AddUser(t, db, "u@x.com", "AAA", t0)
-		if _, err := db.InsertPrices(ctx, []stock.Price{
-			{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},
-			{Ticker: "BBB", Price: 20, Currency: "USD", MarketTime: t0, CollectTime: t0},
-		}); err != nil {
-			t.Fatal(err)
-		}
+		aaaAndBBB(t, db)
 		var during []string
 		db.SetBeforeCommit(func(context.Context) error {
 			for range 2 {
@@ -204,22 +165,13 @@ func TestUserCacheDuringWrite(t *testing.T) {
 			}
 			return nil
 		})
-		if err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
-			_, err := tx.UpdateUser(ctx, "u@x.com", "BBB", t0)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		switchTo(t, db, "BBB")
 		db.SetBeforeCommit(nil)
 		if want := []string{"AAA", "AAA"}; !slices.Equal(during, want) {
 			t.Errorf("reads before the commit: %v, want %v", during, want)
 		}
-		if p, err := db.LatestPrice(ctx, "u@x.com"); err != nil || p.Ticker != "BBB" {
-			t.Errorf("LatestPrice after the commit: %s, %v; want BBB's", p.Ticker, err)
-		}
-		if hits, misses := db.UserCacheStats(); hits != 0 || misses != 3 {
-			t.Errorf("%d hits, %d misses; want 0 and 3: nothing kept during the write", hits, misses)
-		}
+		wantLatest(t, db, "LatestPrice after the commit", "BBB")
+		wantStats(t, db, 0, 3)
 	})
 }
 
@@ -291,28 +243,63 @@ func TestUserCacheConcurrent(t *testing.T) {
 func TestUserCacheHistory(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		url := storetest.URL(t, b)
-		here := storetest.OpenURL(t, url, store.WithUserCache(time.Hour))
-		there := storetest.OpenURL(t, url, store.WithUserCache(time.Hour))
-		storetest.AddUser(t, here, "u@x.com", "AAA", t0)
-		if _, err := here.InsertPrices(ctx, []stock.Price{
-			{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},
-			{Ticker: "BBB", Price: 20, Currency: "USD", MarketTime: t0, CollectTime: t0},
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if p, err := there.LatestPrice(ctx, "u@x.com"); err != nil || p.Ticker != "AAA" {
-			t.Fatalf("LatestPrice: %s, %v; want AAA's", p.Ticker, err)
-		}
-		if err := here.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
-			_, err := tx.UpdateUser(ctx, "u@x.com", "BBB", t0)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		here, there := twoDBs(t, b, store.WithUserCache(time.Hour))
+		wantLatest(t, there, "LatestPrice", "AAA")
+		switchTo(t, here, "BBB")
 		h, err := there.PriceHistory(ctx, "u@x.com", t0.Add(time.Hour), t0.Add(2*time.Hour), 10)
 		if err != nil || h.Ticker != "BBB" || len(h.Points) != 0 {
 			t.Errorf("PriceHistory of a range without prices: %s with %d points, %v; want BBB's, empty", h.Ticker, len(h.Points), err)
 		}
 	})
+}
+
+// aaaAndBBB registers u@x.com, tracking AAA, through db, and stores a
+// price of AAA (10) and of BBB (20).
+func aaaAndBBB(t *testing.T, db *store.DB) {
+	t.Helper()
+	storetest.AddUser(t, db, "u@x.com", "AAA", t0)
+	if _, err := db.InsertPrices(context.Background(), []stock.Price{
+		{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0},
+		{Ticker: "BBB", Price: 20, Currency: "USD", MarketTime: t0, CollectTime: t0},
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// switchTo makes u@x.com track ticker, through db.
+func switchTo(t *testing.T, db *store.DB, ticker string) {
+	t.Helper()
+	if err := db.Tx(context.Background(), func(ctx context.Context, tx stock.Tx) error {
+		_, err := tx.UpdateUser(ctx, "u@x.com", ticker, t0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantLatest checks that db's LatestPrice of u@x.com is ticker's.
+func wantLatest(t *testing.T, db *store.DB, when, ticker string) {
+	t.Helper()
+	if p, err := db.LatestPrice(context.Background(), "u@x.com"); err != nil || p.Ticker != ticker {
+		t.Errorf("%s: LatestPrice %s, %v; want %s's", when, p.Ticker, err, ticker)
+	}
+}
+
+// wantStats checks db's count of price reads that found the user kept
+// (hits) and that looked the user up (misses).
+func wantStats(t *testing.T, db *store.DB, hits, misses uint64) {
+	t.Helper()
+	if h, m := db.UserCacheStats(); h != hits || m != misses {
+		t.Errorf("users' tickers kept: %d hits, %d misses; want %d and %d", h, m, hits, misses)
+	}
+}
+
+// twoDBs opens two DBs with opts on one database of backend b (two
+// replicas), and registers u@x.com through the first as aaaAndBBB does.
+func twoDBs(t *testing.T, b storetest.Backend, opts ...store.Option) (here, there *store.DB) {
+	t.Helper()
+	url := storetest.URL(t, b)
+	here, there = storetest.OpenURL(t, url, opts...), storetest.OpenURL(t, url, opts...)
+	aaaAndBBB(t, here)
+	return here, there
 }
