@@ -36,7 +36,7 @@ func (db *DB) GetUser(ctx context.Context, email string) (stock.User, error) {
 		ct, ut int64
 		st     sql.NullString
 	)
-	start := db.users.start()
+	start := db.users.start(email)
 	err := db.r.QueryRowContext(ctx,
 		`SELECT u.email, u.ticker, u.create_time, u.update_time, t.status
 		FROM users u LEFT JOIN tickers t ON t.ticker = u.ticker WHERE u.email = ?`, email,
@@ -49,7 +49,7 @@ func (db *DB) GetUser(ctx context.Context, email string) (stock.User, error) {
 		return stock.User{}, db.wrap(err, "get user")
 	}
 	u.CreateTime, u.UpdateTime, u.TickerStatus = fromMicros(ct), fromMicros(ut), tickerStatus(st)
-	db.users.keep(u.Email, u.Ticker, start)
+	db.users.keep(email, u.Ticker, start)
 	return u, nil
 }
 

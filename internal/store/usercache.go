@@ -1,6 +1,7 @@
 package store
 
 import (
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +24,8 @@ const DefaultUserCache = 1 << 16
 //
 // Freshness: a user created, changed or deleted through this DB is seen by
 // every read that starts after the write's commit: while a transaction
-// that writes users runs, nothing is kept, and the users it writes are
+// that writes users runs, nothing is kept of them (nor of the users that
+// share their stripe, see userCache), and the users it writes are
 // forgotten before its first statement and again once it has ended. The
 // one exception is a commit whose outcome this DB did not learn (the
 // connection lost as it was sent): if the server applied it, reads here
@@ -49,22 +51,38 @@ func (db *DB) UserCacheStats() (hits, misses uint64) {
 //
 // A transaction that writes a user calls write before its statement, and
 // done once it has ended. A read keeps what it found (keep) only if no
-// transaction writing users is running and none began or ended since the
-// read began (lookup, start): a read whose snapshot predates a write's
-// commit began before that write's done, so either its keep comes first
-// and done removes it, or it comes after and finds the count moved. One
-// count for all users is coarse (a write anywhere spoils the keeps of the
-// reads in flight), but a spoilt keep costs only a lookup next time.
+// transaction writing a user of its stripe is running and none began or
+// ended since the read began (lookup, start): a read whose snapshot
+// predates a write's commit began before that write's done, so either its
+// keep comes first and done removes it, or it comes after and finds the
+// count moved. The users are spread over userStripes stripes by a hash of
+// the e-mail, each with its own count: a write spoils the keeps of the
+// reads in flight of its stripe only, and a spoilt keep costs only a
+// lookup next time.
 type userCache struct {
 	rows *lru.Cache[string, userTicker] // nil: keeps nothing
 	ttl  time.Duration
 	now  func() time.Time
+	seed maphash.Seed
 
-	mu      sync.Mutex    // orders keeps against writes
-	forgets atomic.Uint64 // writes begun and ended so far; moves under mu
-	writing int           // writes begun and not ended; under mu
+	mu      sync.Mutex // orders keeps against writes
+	stripes []userStripe
 
 	hits, misses atomic.Uint64
+}
+
+// userStripes is how many stripes the users are spread over.
+const userStripes = 256
+
+// userStripe counts the writes of the users of one stripe.
+type userStripe struct {
+	forgets atomic.Uint64 // writes begun and ended so far; moves under mu
+	writing int           // writes begun and not ended; under mu
+}
+
+// stripe returns email's stripe.
+func (c *userCache) stripe(email string) *userStripe {
+	return &c.stripes[maphash.String(c.seed, email)%uint64(len(c.stripes))]
 }
 
 // userTicker is a user's ticker and when the read that found it began.
@@ -74,7 +92,7 @@ type userTicker struct {
 }
 
 func newUserCache(size int, ttl time.Duration, now func() time.Time) *userCache {
-	c := &userCache{ttl: ttl, now: now}
+	c := &userCache{ttl: ttl, now: now, seed: maphash.MakeSeed(), stripes: make([]userStripe, userStripes)}
 	if size > 0 && ttl > 0 {
 		c.rows, _ = lru.New[string, userTicker](size) // errs only for size <= 0
 	}
@@ -87,12 +105,13 @@ type readStart struct {
 	at      time.Time
 }
 
-// start returns the start of a read of a user, to pass to keep after it.
-func (c *userCache) start() readStart {
+// start returns the start of a read of the user email, to pass to keep
+// after it.
+func (c *userCache) start(email string) readStart {
 	if c.rows == nil {
 		return readStart{}
 	}
-	return readStart{forgets: c.forgets.Load(), at: c.now()}
+	return readStart{forgets: c.stripe(email).forgets.Load(), at: c.now()}
 }
 
 // lookup returns the ticker of email if it is kept and younger than the
@@ -102,7 +121,7 @@ func (c *userCache) lookup(email string) (string, readStart, bool) {
 		c.misses.Add(1)
 		return "", readStart{}, false
 	}
-	start := c.start()
+	start := c.start(email)
 	if u, ok := c.rows.Get(email); ok && start.at.Sub(u.read) < c.ttl {
 		c.hits.Add(1)
 		return u.ticker, start, true
@@ -112,15 +131,15 @@ func (c *userCache) lookup(email string) (string, readStart, bool) {
 }
 
 // keep remembers that email follows ticker, as read by a read that began
-// at start, unless a write of users may have come between; then it drops
-// what is kept of email instead, which may be older still.
+// at start, unless a write of a user of its stripe may have come between;
+// then it drops what is kept of email instead, which may be older still.
 func (c *userCache) keep(email, ticker string, start readStart) {
 	if c.rows == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.writing == 0 && c.forgets.Load() == start.forgets {
+	if st := c.stripe(email); st.writing == 0 && st.forgets.Load() == start.forgets {
 		c.rows.Add(email, userTicker{ticker: ticker, read: start.at})
 	} else {
 		c.rows.Remove(email)
@@ -128,15 +147,16 @@ func (c *userCache) keep(email, ticker string, start readStart) {
 }
 
 // write forgets email, which a transaction is about to write, and keeps
-// nothing until the transaction calls done.
+// nothing of its stripe until the transaction calls done.
 func (c *userCache) write(email string) {
 	if c.rows == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.writing++
-	c.forgets.Add(1)
+	st := c.stripe(email)
+	st.writing++
+	st.forgets.Add(1)
 	c.rows.Remove(email)
 }
 
@@ -148,9 +168,10 @@ func (c *userCache) done(emails []string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.writing -= len(emails)
-	c.forgets.Add(1)
 	for _, e := range emails {
+		st := c.stripe(e)
+		st.writing--
+		st.forgets.Add(1)
 		c.rows.Remove(e)
 	}
 }

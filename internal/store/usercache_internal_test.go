@@ -1,6 +1,8 @@
 package store
 
 import (
+	"cmp"
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,10 +10,11 @@ import (
 )
 
 // TestUserCacheOrder: what a read keeps is dropped when a transaction
-// writes the user; nothing is kept while a transaction writing users runs,
-// nor by a read that began before one began or ended (it may have found
-// the user as it was before the write), and such a read drops what was
-// kept instead; the TTL counts from the start of the read.
+// writes the user; nothing is kept while a transaction writing a user of
+// the same stripe runs, nor by a read that began before one began or ended
+// (it may have found the user as it was before the write), and such a
+// read drops what was kept instead; a write in another stripe does not
+// matter; the TTL counts from the start of the read.
 func TestUserCacheOrder(t *testing.T) {
 	clock := testkit.NewClock(time.Unix(0, 0))
 	c := newUserCache(8, time.Minute, clock.Now)
@@ -25,6 +28,16 @@ func TestUserCacheOrder(t *testing.T) {
 	read := func(ticker string) func() {
 		_, start, _ := c.lookup("u@x.com")
 		return func() { c.keep("u@x.com", ticker, start) }
+	}
+	// Two other users: one in u@x.com's stripe, one in another.
+	var same, apart string
+	for i := 0; same == "" || apart == ""; i++ {
+		e := fmt.Sprintf("other%d@x.com", i)
+		if c.stripe(e) == c.stripe("u@x.com") {
+			same = cmp.Or(same, e)
+		} else {
+			apart = cmp.Or(apart, e)
+		}
 	}
 
 	read("AAA")()
@@ -41,19 +54,26 @@ func TestUserCacheOrder(t *testing.T) {
 	look("kept after it ended", "BBB")
 
 	keepLate = read("BBB")
-	c.write("other@x.com") // another user's write begins while the read runs
+	c.write(same) // another user's write begins while the read runs
 	keepLate()
-	look("kept by a read during another user's write", "")
+	look("kept by a read during a write in its stripe", "")
 	read("BBB")()
-	look("kept during another user's write", "")
-	c.done([]string{"other@x.com"})
+	look("kept during a write in its stripe", "")
+	c.done([]string{same})
 
 	read("BBB")()
 	keepLate = read("CCC")
-	c.write("other@x.com")
-	c.done([]string{"other@x.com"})
+	c.write(same)
+	c.done([]string{same})
 	keepLate() // refused: it also drops the BBB kept before
 	look("a refused keep", "")
+
+	keepLate = read("DDD")
+	c.write(apart)
+	keepLate()
+	look("kept during a write in another stripe", "DDD")
+	c.done([]string{apart})
+	look("after a write in another stripe", "DDD")
 
 	keepLate = read("AAA")
 	clock.Advance(time.Second) // the read takes a second
