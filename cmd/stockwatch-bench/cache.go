@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/stockwatch/stockwatch/internal/benchtest"
+	"github.com/stockwatch/stockwatch/internal/metrics"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
@@ -64,38 +62,15 @@ func (e *env) prime(ctx context.Context) error {
 func (e *env) cacheLookups(ctx context.Context) (hits, misses float64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.metricsAddr+"/metrics", nil)
+	m, err := metrics.Scrape(ctx, http.DefaultClient, "http://"+e.metricsAddr+"/metrics")
 	if err != nil {
 		return 0, 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer resp.Body.Close()
-	found := 0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok || !strings.HasPrefix(name, "stockwatch_user_cache_lookups_total{") {
-			continue
-		}
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("metrics: %q: %v", sc.Text(), err)
-		}
-		switch {
-		case strings.Contains(name, `result="hit"`):
-			hits, found = v, found+1
-		case strings.Contains(name, `result="miss"`):
-			misses, found = v, found+1
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, 0, err
-	}
-	if found != 2 {
-		return 0, 0, fmt.Errorf("metrics of %s: no stockwatch_user_cache_lookups_total", e.metricsAddr)
+	const name = "stockwatch_user_cache_lookups_total"
+	hits, okHit := m[name+`{result="hit"}`]
+	misses, okMiss := m[name+`{result="miss"}`]
+	if !okHit || !okMiss {
+		return 0, 0, fmt.Errorf("metrics of %s: no %s", e.metricsAddr, name)
 	}
 	return hits, misses, nil
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,36 +11,20 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/stockwatch/stockwatch/internal/metrics"
 	"github.com/stockwatch/stockwatch/internal/store/storetest"
 	"github.com/stockwatch/stockwatch/internal/yahoo/yahootest"
 	pb "github.com/stockwatch/stockwatch/proto/stockwatch/v1"
 )
 
-// scrape returns the value of every sample on /metrics, keyed by the
-// sample's name and labels exactly as exposed (e.g. `x_total{a="b"}`).
+// scrape returns the value of every sample on /metrics (metrics.Scrape).
 func scrape(t *testing.T, httpAddr string) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	m, err := metrics.Scrape(t.Context(), http.DefaultClient, "http://"+httpAddr+"/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	return out
+	return m
 }
 
 func TestMetrics(t *testing.T) {

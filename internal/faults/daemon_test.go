@@ -3,6 +3,7 @@ package faults_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stockwatch/stockwatch/internal/metrics"
 )
 
 // binDir holds the daemon binary built for this test process.
@@ -217,30 +220,11 @@ func (d *daemon) replays() (int, error) {
 	if addr == "" {
 		return 0, errors.New("no metrics address")
 	}
-	hc := http.Client{Timeout: 2 * time.Second}
-	resp, err := hc.Get("http://" + addr + "/metrics")
+	m, err := metrics.Scrape(context.Background(), &http.Client{Timeout: 2 * time.Second}, "http://"+addr+"/metrics")
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET /metrics: %s", resp.Status)
-	}
-	n := 0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "stockwatch_requests_replayed_total{") {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			return 0, fmt.Errorf("metrics line %q: %w", line, err)
-		}
-		n += int(v)
-	}
-	return n, sc.Err()
+	return int(metrics.Sum(m, "stockwatch_requests_replayed_total")), nil
 }
 
 // restart starts a new incarnation, trying again for a few seconds while

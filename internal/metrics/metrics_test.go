@@ -119,3 +119,29 @@ func TestCache(t *testing.T) {
 		t.Errorf("series mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestScrape: Scrape reads every sample of a /metrics page by name and
+// labels, Sum adds a family's; a page that is not 200 is an error.
+func TestScrape(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	m.Cache(metrics.UserCache, func() (uint64, uint64) { return 40, 3 })
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	got, err := metrics.Scrape(t.Context(), srv.Client(), srv.URL+"/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := got[`stockwatch_user_cache_lookups_total{result="hit"}`]; v != 40 {
+		t.Errorf("hits = %v, want 40", v)
+	}
+	if v := metrics.Sum(got, "stockwatch_user_cache_lookups_total"); v != 43 {
+		t.Errorf("sum = %v, want 43", v)
+	}
+	nf := httptest.NewServer(http.NotFoundHandler())
+	defer nf.Close()
+	_, err = metrics.Scrape(t.Context(), nf.Client(), nf.URL+"/metrics")
+	if want := "GET " + nf.URL + "/metrics: 404 Not Found"; err == nil || err.Error() != want {
+		t.Errorf("Scrape of a 404: %v, want %q", err, want)
+	}
+}
