@@ -85,7 +85,10 @@ func open(ctx context.Context, dsn string, log *slog.Logger, upTo int64, opts ..
 		return nil, err
 	}
 	db.retries = 5
-	if err := db.migrate(ctx, log, upTo); err != nil {
+	// A deadlock here is two replicas starting at once on two Galera
+	// nodes (a certification conflict on goose's tables); every migration
+	// may run again (migrations/README.md), so the start does.
+	if err := db.retry(ctx, "migrate", func() error { return db.migrate(ctx, log, upTo) }); err != nil {
 		db.Close()
 		return nil, err
 	}
