@@ -41,8 +41,7 @@ type result struct {
 	rows     int    // price rows in the database
 	conc     int
 	round    int
-	kept     float64 // share of the price reads that found the user kept (cache.go)
-	hasKept  bool    // kept was measured: a price read
+	kept     []float64 // of a price read: the share of hits of each of keptCaches (cache.go)
 	sample
 }
 
@@ -138,31 +137,42 @@ func (b *backendReport) markdown(w io.Writer, c runConfig) {
 	}
 }
 
-// keptLine writes the share of the price reads that found the user's
-// ticker kept by the daemon, lowest and highest over the runs of each
-// workload, if any was measured (cache.go).
+// keptLine writes the shares of the lookups of each of keptCaches that
+// found what a price read needed kept by the daemon, lowest and highest
+// over the runs of each workload, if any was measured (cache.go).
 func (b *backendReport) keptLine(w io.Writer) {
 	type span struct{ lo, hi float64 }
-	spans := map[string]*span{}
+	spans := map[string][]span{}
 	var order []string
 	for _, r := range b.results {
-		if !r.hasKept {
+		if r.kept == nil {
 			continue
 		}
 		sp := spans[r.workload]
 		if sp == nil {
-			sp = &span{r.kept, r.kept}
+			sp = make([]span, len(r.kept))
+			for i, k := range r.kept {
+				sp[i] = span{k, k}
+			}
 			spans[r.workload] = sp
 			order = append(order, r.workload)
 		}
-		sp.lo, sp.hi = min(sp.lo, r.kept), max(sp.hi, r.kept)
+		for i, k := range r.kept {
+			sp[i].lo, sp[i].hi = min(sp[i].lo, k), max(sp[i].hi, k)
+		}
 	}
 	if len(order) == 0 {
 		return
 	}
 	var parts []string
 	for _, name := range order {
-		parts = append(parts, fmt.Sprintf("%s %.1f–%.1f%%", name, 100*spans[name].lo, 100*spans[name].hi))
+		var kinds []string
+		for i, sp := range spans[name] {
+			if sp.hi >= 0 {
+				kinds = append(kinds, fmt.Sprintf("%s %.1f–%.1f%%", keptCaches[i], 100*max(sp.lo, 0), 100*sp.hi))
+			}
+		}
+		parts = append(parts, name+": "+strings.Join(kinds, ", "))
 	}
-	fmt.Fprintf(w, "- price reads that found the user's ticker kept by the daemon, each run primed by a GetUser of every user (cache.go): %s\n", strings.Join(parts, ", "))
+	fmt.Fprintf(w, "- price reads that found what they need kept by the daemon (user: the user's ticker; price: of those, its newest price), each run primed by a GetUser of every user (cache.go): %s\n", strings.Join(parts, "; "))
 }

@@ -165,16 +165,16 @@ func (h *harness) measure(ctx context.Context, br *backendReport, phase string, 
 	if w.ceiling {
 		srv = e.ceiling
 	}
-	s, kept, hasKept := h.keptShare(ctx, e, w, func() sample {
+	s, kept := h.keptShare(ctx, e, w, func() sample {
 		return closedLoop(ctx, conc, h.cfg.Warmup, h.cfg.Duration, watch{server: srv.pid(), db: h.dbPID(br.name)}, w.op(e))
 	})
-	r := result{phase: phase, workload: w.name, server: srv.name, rows: e.rows, conc: conc, round: round, sample: s, kept: kept, hasKept: hasKept}
+	r := result{phase: phase, workload: w.name, server: srv.name, rows: e.rows, conc: conc, round: round, sample: s, kept: kept}
 	br.results = append(br.results, r)
 	msg := fmt.Sprintf("%-7s %-8s rows=%-8d c=%-3d round=%d %-16s %9.0f req/s  p50 %-9v p99 %-9v cpu/req %-8v rss %d KiB",
 		br.name, phase, e.rows, conc, round+1, w.name, s.RPS(), s.P50.Round(time.Microsecond), s.P99.Round(time.Microsecond),
 		s.CPUPerReq().Round(time.Microsecond), s.MaxRSSKiB)
-	if hasKept {
-		msg += fmt.Sprintf("  users kept %.1f%%", 100*kept)
+	if kept != nil {
+		msg += "  " + keptText(kept)
 	}
 	if s.Errors > 0 {
 		msg += fmt.Sprintf("  ERRORS %d (first: %v)", s.Errors, s.FirstErr)

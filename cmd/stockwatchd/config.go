@@ -28,6 +28,7 @@ type config struct {
 	MaxConnections  int
 	Interval        time.Duration
 	UserCacheTTL    time.Duration
+	PriceCachePoll  time.Duration
 	YahooURL        string
 	BreakerFailures uint
 	BreakerTimeout  time.Duration
@@ -74,6 +75,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.IntVar(&c.MaxConnections, "max-connections", 100, "gRPC connections served at once; more wait until one closes")
 	cliconfig.DurationVar(fs, &c.Interval, "interval", 60*time.Second, "collection period")
 	cliconfig.DurationVar(fs, &c.UserCacheTTL, "user-cache-ttl", 60*time.Second, "API: how long the ticker a user follows is kept for price reads (the prices themselves are always read); a change made through another replica shows here within it. Default and most: -interval (give the API the collectors' -interval); 0 keeps none")
+	cliconfig.DurationVar(fs, &c.PriceCachePoll, "price-cache-poll", time.Second, "API: how often the database is asked whether prices changed; in between, each ticker's newest price is kept in memory for price reads, and a price stored or deleted by another replica or collector shows here within it (through this daemon: at once). Default 1s, or -interval if shorter; at most -interval, at least 100ms; 0 keeps none")
 	fs.StringVar(&c.YahooURL, "yahoo-url", yahoo.DefaultBaseURL, "base URL of the quote source")
 	fs.UintVar(&c.BreakerFailures, "breaker-failures", 5, "consecutive upstream failures that open the circuit breaker")
 	cliconfig.DurationVar(fs, &c.BreakerTimeout, "breaker-timeout", 30*time.Second, "circuit breaker recovery timeout (OPEN to HALF-OPEN)")
@@ -118,6 +120,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	}
 	if !isSet(fs, "user-cache-ttl") {
 		c.UserCacheTTL = c.Interval
+	}
+	if !isSet(fs, "price-cache-poll") {
+		c.PriceCachePoll = min(c.PriceCachePoll, c.Interval)
 	}
 	return c, cliconfig.Usage(fs.Name(), c.validate())
 }
@@ -177,6 +182,10 @@ func (c config) validatePlaces() error {
 	return nil
 }
 
+// minPriceCachePoll is the shortest -price-cache-poll: each poll is a
+// query.
+const minPriceCachePoll = 100 * time.Millisecond
+
 // validateLimits checks the durations, counts and rates.
 func (c config) validateLimits() error {
 	for _, d := range []struct {
@@ -189,6 +198,7 @@ func (c config) validateLimits() error {
 		{"-dedup-ttl", c.DedupTTL, true},
 		{"-retention", c.Retention, false},
 		{"-user-cache-ttl", c.UserCacheTTL, false},
+		{"-price-cache-poll", c.PriceCachePoll, false},
 		{"-shutdown-timeout", c.ShutdownTimeout, false},
 		{"-notify-keep", c.NotifyKeep, false},
 	} {
@@ -200,6 +210,12 @@ func (c config) validateLimits() error {
 	// collectors' -interval, which every role should be given).
 	if c.runsAPI() && c.UserCacheTTL > c.Interval {
 		return fmt.Errorf("-user-cache-ttl: must be at most -interval (%s), got %s", c.Interval, c.UserCacheTTL)
+	}
+	if c.runsAPI() && c.PriceCachePoll > c.Interval {
+		return fmt.Errorf("-price-cache-poll: must be at most -interval (%s), got %s", c.Interval, c.PriceCachePoll)
+	}
+	if c.PriceCachePoll > 0 && c.PriceCachePoll < minPriceCachePoll {
+		return fmt.Errorf("-price-cache-poll: must be 0 or at least %s, got %s", minPriceCachePoll, c.PriceCachePoll)
 	}
 	// The breaker counts in a uint32: a larger value must not wrap.
 	if c.BreakerFailures < 1 || c.BreakerFailures > math.MaxUint32 {
@@ -287,7 +303,7 @@ func (c config) logValue() []any {
 	return []any{
 		"role", c.Role, "db", store.Redact(c.DB), "grpc_addr", c.GRPCAddr, "http_addr", c.HTTPAddr,
 		"max_connections", c.MaxConnections,
-		"interval", c.Interval, "user_cache_ttl", c.UserCacheTTL, "yahoo_url", c.YahooURL, "breaker_failures", c.BreakerFailures,
+		"interval", c.Interval, "user_cache_ttl", c.UserCacheTTL, "price_cache_poll", c.PriceCachePoll, "yahoo_url", c.YahooURL, "breaker_failures", c.BreakerFailures,
 		"breaker_timeout", c.BreakerTimeout, "concurrency", c.Concurrency, "dedup_ttl", c.DedupTTL,
 		"retention", c.Retention, "verify_tickers", c.VerifyTickers, "verify_rate", c.VerifyRate,
 		"verify_burst", c.VerifyBurst, "verify_per_cycle", c.VerifyPerCycle, "admin_token", token,

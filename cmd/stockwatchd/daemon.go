@@ -61,11 +61,16 @@ type daemon struct {
 }
 
 // storeOptions returns the store's options for cfg: users' tickers kept
-// for -user-cache-ttl, and with -nats-url events written into the outbox
-// along with the prices every role stores (and only then: the default
-// writes none).
+// for -user-cache-ttl and, where the API runs, tickers' newest prices kept
+// between polls every -price-cache-poll (for at most -interval, the bound
+// if a writer does not tell: store.WithPriceCache); and with -nats-url
+// events written into the outbox along with the prices every role stores
+// (and only then: the default writes none).
 func storeOptions(cfg config) []store.Option {
 	opts := []store.Option{store.WithUserCache(cfg.UserCacheTTL)}
+	if cfg.runsAPI() {
+		opts = append(opts, store.WithPriceCache(cfg.PriceCachePoll, cfg.Interval))
+	}
 	if cfg.NATSURL != "" {
 		opts = append(opts, store.WithEvents())
 	}
@@ -101,6 +106,7 @@ func newDaemon(ctx context.Context, cfg config, tc *tls.Config, log *slog.Logger
 	}
 	d.met.Cache(metrics.AverageCache, d.db.AverageCacheStats)
 	d.met.Cache(metrics.UserCache, d.db.UserCacheStats)
+	d.met.Cache(metrics.PriceCache, d.db.PriceCacheStats)
 	d.setupQuotes()
 	if cfg.runsCollector() {
 		d.coll = collector.New(d.db, d.quotes, collector.Config{

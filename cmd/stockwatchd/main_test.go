@@ -57,6 +57,9 @@ func TestConfigErrors(t *testing.T) {
 		{"NegativeRetention", []string{"-retention", "-1h"}, nil, `stockwatchd: -retention: must be positive, got -1h0m0s`},
 		{"ZeroInterval", []string{"-interval", "0s"}, nil, `stockwatchd: -interval: must be positive, got 0s`},
 		{"UserCacheTTLOverInterval", []string{"-interval", "10s", "-user-cache-ttl", "11s"}, nil, `stockwatchd: -user-cache-ttl: must be at most -interval (10s), got 11s`},
+		{"PriceCachePollOverInterval", []string{"-interval", "10s", "-price-cache-poll", "11s"}, nil, `stockwatchd: -price-cache-poll: must be at most -interval (10s), got 11s`},
+		{"PriceCachePollTooShort", []string{"-price-cache-poll", "99ms"}, nil, `stockwatchd: -price-cache-poll: must be 0 or at least 100ms, got 99ms`},
+		{"NegativePriceCachePollEnv", nil, map[string]string{"STOCKWATCH_PRICE_CACHE_POLL": "-1s"}, `stockwatchd: -price-cache-poll: must be positive, got -1s`},
 		{"NegativeUserCacheTTLEnv", nil, map[string]string{"STOCKWATCH_USER_CACHE_TTL": "-1s"}, `stockwatchd: -user-cache-ttl: must be positive, got -1s`},
 		{"ZeroBreakerFailures", []string{"-breaker-failures", "0"}, nil, `stockwatchd: -breaker-failures: must be between 1 and 4294967295, got 0`},
 		{"BreakerFailuresOverflowUint32", []string{"-breaker-failures", "4294967296"}, nil, `stockwatchd: -breaker-failures: must be between 1 and 4294967295, got 4294967296`},
@@ -185,6 +188,14 @@ func TestConfigEnv(t *testing.T) {
 		{"UserCacheTTLOff", []string{"-user-cache-ttl", "0s"}, nil, func(c *config) { c.UserCacheTTL = 0 }},
 		{"CollectorIgnoresUserCacheTTL", []string{"-role", "collector", "-interval", "10s", "-user-cache-ttl", "1m"}, nil, func(c *config) {
 			c.Role, c.Interval, c.UserCacheTTL = "collector", 10*time.Second, time.Minute
+		}},
+		{"PriceCachePollEnv", nil, map[string]string{"STOCKWATCH_PRICE_CACHE_POLL": "5s"}, func(c *config) { c.PriceCachePoll = 5 * time.Second }},
+		{"PriceCachePollOff", []string{"-price-cache-poll", "0s"}, nil, func(c *config) { c.PriceCachePoll = 0 }},
+		{"PriceCachePollAtMostInterval", []string{"-interval", "200ms"}, nil, func(c *config) {
+			c.Interval, c.UserCacheTTL, c.PriceCachePoll = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+		}},
+		{"CollectorIgnoresPriceCachePoll", []string{"-role", "collector", "-interval", "10s", "-price-cache-poll", "1m"}, nil, func(c *config) {
+			c.Role, c.Interval, c.UserCacheTTL, c.PriceCachePoll = "collector", 10*time.Second, 10*time.Second, time.Minute
 		}},
 		{"EmptyFlagWinsOverEnv", []string{"-http-addr="}, map[string]string{"STOCKWATCH_HTTP_ADDR": "127.0.0.1:0"}, func(c *config) { c.HTTPAddr = "" }},
 		{"MaxConnectionsEnv", nil, map[string]string{"STOCKWATCH_MAX_CONNECTIONS": "5000"}, func(c *config) { c.MaxConnections = 5000 }},

@@ -151,15 +151,17 @@ func (m *Metrics) countGauge(name, help string, count func(context.Context) (int
 const (
 	AverageCache = "average" // rows of price_sums, for averages
 	UserCache    = "user"    // users' tickers, for price reads
+	PriceCache   = "price"   // tickers' newest prices, for price reads
 )
 
 var cacheHelp = map[string]string{
 	AverageCache: "Averages by whether their price_sums row was kept in memory (hit) or read (miss).",
 	UserCache:    "Price reads by whether the user's ticker was kept in memory (hit) or looked up (miss).",
+	PriceCache:   "Price reads of a kept user's ticker by whether its newest price was kept in memory (hit) or read (miss).",
 }
 
 // Cache exports, read at scrape time from stats, how many lookups of one
-// of the store's caches (AverageCache, UserCache) found what they needed
+// of the store's caches (AverageCache, UserCache, PriceCache) found what they needed
 // in memory (hit) and how many read it from the database (miss), as
 // stockwatch_NAME_cache_lookups_total{result}. It panics if called twice
 // for one cache, or for another name.

@@ -135,7 +135,8 @@ func BenchmarkSaveQuotes(b *testing.B) {
 func eachPreloaded(b *testing.B, users, tickers, prices int, f func(b *testing.B, db *store.DB)) {
 	for _, be := range storetest.Backends() {
 		b.Run(string(be), func(b *testing.B) {
-			db := storetest.Open(b, be, store.WithUserCache(time.Minute)) // as the daemon with -interval 1m
+			// As the daemon with -interval 1m, the API running.
+			db := storetest.Open(b, be, store.WithUserCache(time.Minute), store.WithPriceCache(time.Second, time.Minute))
 			if err := benchtest.Preload(context.Background(), db, users, tickers, prices); err != nil {
 				b.Fatal(err)
 			}

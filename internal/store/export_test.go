@@ -53,3 +53,7 @@ func (db *DB) Pipelined() bool { return db.pipe != nil }
 func WithUserCacheClock(ttl time.Duration, now func() time.Time) Option {
 	return withUserCache(ttl, now)
 }
+
+// PollPrices polls price_epoch once, as a DB with WithPriceCache does every
+// poll period.
+func (db *DB) PollPrices(ctx context.Context) { db.pollEpoch(ctx) }

@@ -24,7 +24,7 @@ func newDB(r, w *sql.DB, d dialect, dsn string) *DB {
 		rp = &pool{db: r, rebind: d.rebind}
 	}
 	return &DB{r: rp, w: wp, d: d, dsn: dsn, sums: newSumsCache(DefaultAverageCache),
-		users: newUserCache(0, 0, time.Now)}
+		users: newKept[string](0, 0, time.Now), rows: newKept[tickerState](0, 0, time.Now)}
 }
 
 func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -43,6 +43,8 @@ func TestEveryStatementIsRebound(t *testing.T) {
 	db := newDB(pool, pool, d, "test")
 	db.retries = 5
 	db.events = true // so that the events' inserts run too
+	WithPriceCache(time.Hour, time.Hour)(db) // and price_epoch's poll
+	defer db.stopPoll()
 	defer db.Close()
 
 	now := time.Now().UTC().Truncate(time.Second)
@@ -153,8 +155,9 @@ func TestEveryStatementIsRebound(t *testing.T) {
 		{"ReadCeiling", func() error { _, err := db.ReadCeiling(ctx, "AAPL"); return err }},
 		{"PointReadCeiling", func() error { _, err := db.PointReadCeiling(ctx, "a@x.com"); return err }},
 		{"InsertCeiling", func() error { return db.InsertCeiling(ctx, "k1", 1) }},
+		{"PollPrices", func() error { db.PollPrices(ctx); return nil }},
 	}
-	noQuery := []string{"AverageCacheStats", "Close", "Node", "Pipelined", "PoolStats", "Pools", "SetBeforeCommit", "UserCacheStats"}
+	noQuery := []string{"AverageCacheStats", "Close", "Node", "Pipelined", "PoolStats", "Pools", "PriceCacheStats", "SetBeforeCommit", "UserCacheStats"}
 
 	called := map[string]bool{}
 	for _, c := range calls {

@@ -41,8 +41,9 @@ func propertySeed(tb testing.TB) uint64 {
 // oldest and of scattered prices; users registering, switching ticker and
 // leaving) and after every step compares LatestPrice, AveragePrice for
 // several counts and ListUsers with a plain recomputation over
-// stock_prices. The writing DB keeps users' tickers for an hour
-// (WithUserCache): its reads must see its own writes of users at once.
+// stock_prices. The writing DB keeps users' tickers and tickers' rows for
+// an hour (WithUserCache, WithPriceCache, polling hourly): its reads must
+// see its own writes of users and prices at once.
 // The averages are read through it and through a second DB on the same
 // database (another replica) whose cache of price_sums rows holds 4: most
 // reads of a ticker not written since are answered from the caches, and
@@ -51,7 +52,7 @@ func TestPriceReadsMatchPlainSQL(t *testing.T) {
 	seed := propertySeed(t)
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		url := storetest.URL(t, b)
-		db := storetest.OpenURL(t, url, store.WithUserCache(time.Hour))
+		db := storetest.OpenURL(t, url, store.WithUserCache(time.Hour), store.WithPriceCache(time.Hour, time.Hour))
 		m := &model{t: t, db: db, replica: storetest.OpenURL(t, url, store.WithAverageCache(4)), rng: rand.New(rand.NewPCG(seed, 1))}
 		for step := range 250 {
 			op := m.step()
@@ -68,10 +69,12 @@ func TestPriceReadsMatchPlainSQL(t *testing.T) {
 				t.Errorf("%s's cache: %d hits, %d misses; the test needs both", name, hits, misses)
 			}
 		}
-		hits, misses := db.UserCacheStats()
-		t.Logf("%s: users' tickers kept: %d hits, %d misses", b, hits, misses)
-		if hits == 0 || misses == 0 {
-			t.Errorf("users' tickers kept: %d hits, %d misses; the test needs both", hits, misses)
+		for what, stats := range map[string]func() (uint64, uint64){"users' tickers": db.UserCacheStats, "tickers' rows": db.PriceCacheStats} {
+			hits, misses := stats()
+			t.Logf("%s: %s kept: %d hits, %d misses", b, what, hits, misses)
+			if hits == 0 || misses == 0 {
+				t.Errorf("%s kept: %d hits, %d misses; the test needs both", what, hits, misses)
+			}
 		}
 	})
 }

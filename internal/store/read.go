@@ -77,10 +77,11 @@ func (db *DB) noPrice(ctx context.Context, email string) error {
 // A ticker that became unknown after prices were stored still answers its
 // last price.
 //
-// One primary-key lookup serves it when the user's ticker is kept
-// (WithUserCache): the ticker's row of ticker_prices, which every write of
-// prices keeps exact in its own transaction (tickerprices.go); two
-// otherwise, the user first.
+// It reads the ticker's row of ticker_prices, which every write of prices
+// keeps exact in its own transaction (tickerprices.go): from memory when
+// the user's ticker and that row are kept (WithUserCache, WithPriceCache),
+// by one primary-key lookup when only the ticker is, and through users
+// otherwise.
 func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error) {
 	return db.latestPrice(ctx, email, true)
 }
@@ -88,33 +89,42 @@ func (db *DB) LatestPrice(ctx context.Context, email string) (stock.Price, error
 // latestPrice is LatestPrice, looking the user up even when the ticker is
 // kept unless useKept.
 func (db *DB) latestPrice(ctx context.Context, email string, useKept bool) (stock.Price, error) {
-	r, keep := db.tickerRowOf(ctx, email, priceColumns, useKept)
-	p, err := scanPrice(r)
+	st, err := db.tickerRow(ctx, email, useKept)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.Price{}, db.noPrice(ctx, email)
 	}
-	if err == nil {
-		keep(p.Ticker)
-	}
-	return p, db.wrap(err, "latest price")
+	return st.latest, db.wrap(err, "latest price")
 }
 
-// tickerRowOf runs the query of cols (of ticker_prices p) of the row of
-// the ticker the user follows, if it has a price: by the ticker alone when
-// it is kept (db.users) and useKept, and through users otherwise. The
-// caller passes the ticker it scanned to keep, to be kept for the next
-// read.
-func (db *DB) tickerRowOf(ctx context.Context, email, cols string, useKept bool) (row, func(ticker string)) {
-	ticker, start, ok := db.users.lookup(email)
+// tickerRow returns the row of ticker_prices of the ticker the user
+// follows, or sql.ErrNoRows if it has no price: kept in db.rows, or by the
+// ticker alone, when the ticker is kept in db.users and useKept, and
+// through users otherwise. It keeps what it reads for the next read.
+func (db *DB) tickerRow(ctx context.Context, email string, useKept bool) (tickerState, error) {
+	ticker, userStart, ok := db.users.lookup(email)
 	if ok && useKept {
-		return db.r.QueryRowContext(ctx, `SELECT `+cols+` FROM ticker_prices p
-			WHERE p.ticker = ? AND p.last_seq > 0`, ticker), func(string) {}
+		st, start, ok := db.rows.lookup(ticker)
+		if ok {
+			return st, nil
+		}
+		st, err := scanState(db.r.QueryRowContext(ctx, `SELECT `+tickerPriceColumns+` FROM ticker_prices
+			WHERE ticker = ? AND last_seq > 0`, ticker))
+		if err == nil {
+			db.rows.keep(ticker, st, start)
+		}
+		return st, err
 	}
-	return db.r.QueryRowContext(ctx, `SELECT `+cols+`
-			FROM users u JOIN ticker_prices p ON p.ticker = u.ticker AND p.last_seq > 0
-			WHERE u.email = ?`, email),
-		func(ticker string) { db.users.keep(email, ticker, start) }
+	st, err := scanState(db.r.QueryRowContext(ctx, `SELECT `+joinedTickerPriceColumns+`
+		FROM users u JOIN ticker_prices p ON p.ticker = u.ticker AND p.last_seq > 0
+		WHERE u.email = ?`, email))
+	if err == nil {
+		db.users.keep(email, st.latest.Ticker, userStart)
+	}
+	return st, err
 }
+
+// joinedTickerPriceColumns is tickerPriceColumns of ticker_prices p.
+var joinedTickerPriceColumns = "p." + strings.ReplaceAll(tickerPriceColumns, ", ", ", p.")
 
 // AveragePrice returns the mean of the newest n prices of the user's ticker,
 // or of all of them when fewer than n are stored. Only the newest run of
@@ -126,34 +136,27 @@ func (db *DB) tickerRowOf(ctx context.Context, email, cols string, useKept bool)
 //
 // The ticker's row of ticker_prices (the newest price's number, the sum of
 // the prices up to it, where its currency's run starts, and the generation
-// of the numbering) is read as LatestPrice reads its row; that is all when
+// of the numbering) is read as LatestPrice reads it; that is all when
 // the row of price_sums of the oldest price averaged (the sum of the
 // prices before it) is in db.sums. Otherwise averageFromSums reads
 // that row in a query of its own and keeps it. A kept row cannot be
 // stale: the rows of one (ticker, generation, seq) never change
 // (tickerprices.go), and the generation and the sums it is combined with
-// come from the same row of ticker_prices, read by one statement.
+// come from the same row of ticker_prices.
 func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Average, error) {
 	if db.sums.rows == nil { // nothing kept: one query, not a lookup bound to miss first
 		db.sums.misses.Add(1)
 		return db.averageFromSums(ctx, email, n)
 	}
-	var (
-		st       avgState
-		runStart int64
-	)
-	r, keep := db.tickerRowOf(ctx, email,
-		`p.ticker, p.currency, p.market_time, p.last_seq, p.sum_hi, p.sum_lo, p.run_start, p.generation`, true)
-	err := r.Scan(&st.ticker, &st.currency, &st.newest, &st.last, &st.total.hi, &st.total.lo, &runStart, &st.gen)
+	st, err := db.tickerRow(ctx, email, true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.Average{}, db.noPrice(ctx, email)
 	}
 	if err != nil {
 		return stock.Average{}, db.wrap(err, "average price")
 	}
-	keep(st.ticker)
-	first := max(st.last-int64(n)+1, runStart)
-	if b, ok := db.sums.get(sumsKey{st.ticker, st.gen, first}); ok {
+	first := st.firstAveraged(n)
+	if b, ok := db.sums.get(sumsKey{st.latest.Ticker, st.generation, first}); ok {
 		return st.average(n, first, b), nil
 	}
 	return db.averageFromSums(ctx, email, n)
@@ -163,25 +166,22 @@ func (db *DB) AveragePrice(ctx context.Context, email string, n int) (stock.Aver
 // same query (three primary-key lookups), which it keeps in db.sums.
 func (db *DB) averageFromSums(ctx context.Context, email string, n int) (stock.Average, error) {
 	var (
-		st    avgState
 		first int64
 		b     before
 	)
-	err := db.r.QueryRowContext(ctx, `SELECT tp.ticker, tp.currency, tp.market_time, tp.last_seq, tp.sum_hi, tp.sum_lo,
-			tp.generation, s.seq, s.market_time, s.before_hi, s.before_lo
-		FROM users u JOIN ticker_prices tp ON tp.ticker = u.ticker
-		JOIN price_sums s ON s.ticker = tp.ticker
-			AND s.seq = CASE WHEN tp.last_seq - ? + 1 > tp.run_start THEN tp.last_seq - ? + 1 ELSE tp.run_start END
-		WHERE u.email = ?`, n, n, email).
-		Scan(&st.ticker, &st.currency, &st.newest, &st.last, &st.total.hi, &st.total.lo,
-			&st.gen, &first, &b.marketTime, &b.sum.hi, &b.sum.lo)
+	st, err := scanState(db.r.QueryRowContext(ctx, `SELECT `+joinedTickerPriceColumns+`,
+			s.seq, s.market_time, s.before_hi, s.before_lo
+		FROM users u JOIN ticker_prices p ON p.ticker = u.ticker
+		JOIN price_sums s ON s.ticker = p.ticker
+			AND s.seq = CASE WHEN p.last_seq - ? + 1 > p.run_start THEN p.last_seq - ? + 1 ELSE p.run_start END
+		WHERE u.email = ?`, n, n, email), &first, &b.marketTime, &b.sum.hi, &b.sum.lo)
 	if errors.Is(err, sql.ErrNoRows) {
 		return stock.Average{}, db.noPrice(ctx, email)
 	}
 	if err != nil {
 		return stock.Average{}, db.wrap(err, "average price")
 	}
-	db.sums.add(sumsKey{st.ticker, st.gen, first}, b)
+	db.sums.add(sumsKey{st.latest.Ticker, st.generation, first}, b)
 	return st.average(n, first, b), nil
 }
 
@@ -252,22 +252,21 @@ type before struct {
 	marketTime int64
 }
 
-// avgState is what AveragePrice reads of a ticker's row of ticker_prices.
-type avgState struct {
-	ticker, currency string
-	newest, last     int64
-	total            sum
-	gen              int64
+// firstAveraged returns the number of the oldest price an average of n
+// prices takes: n back from the newest, but not before the newest price's
+// currency run.
+func (st tickerState) firstAveraged(n int) int64 {
+	return max(st.lastSeq-int64(n)+1, st.runStart)
 }
 
-// average returns the mean of the prices first…st.last, b being the row
-// of price_sums of first, for a request of n prices.
-func (st avgState) average(n int, first int64, b before) stock.Average {
-	count := int(st.last - first + 1)
+// average returns the mean of the prices first…st.lastSeq, b being the
+// row of price_sums of first, for a request of n prices.
+func (st tickerState) average(n int, first int64, b before) stock.Average {
+	count := int(st.lastSeq - first + 1)
 	return stock.Average{
-		Ticker: st.ticker, Currency: st.currency, Count: count, Requested: n,
-		Average: st.total.minus(b.sum) / float64(count),
-		Newest:  fromMicros(st.newest), Oldest: fromMicros(b.marketTime),
+		Ticker: st.latest.Ticker, Currency: st.latest.Currency, Count: count, Requested: n,
+		Average: st.sum.minus(b.sum) / float64(count),
+		Newest:  st.latest.MarketTime, Oldest: fromMicros(b.marketTime),
 	}
 }
 

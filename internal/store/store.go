@@ -50,7 +50,12 @@ type DB struct {
 	// sums keeps rows of price_sums for AveragePrice (WithAverageCache).
 	sums *sumsCache
 	// users keeps which ticker each user follows (WithUserCache).
-	users *userCache
+	users *kept[string]
+	// rows keeps tickers' rows of ticker_prices (WithPriceCache), which
+	// epoch tells when to stop serving and stopPoll stops polling.
+	rows     *kept[tickerState]
+	epoch    *priceEpoch
+	stopPoll func()
 
 	// beforeCommit, when set (by tests), runs after a write transaction's
 	// statements and before its commit; an error rolls it back.
@@ -185,8 +190,12 @@ func (db *DB) migrate(ctx context.Context, log *slog.Logger, upTo int64) error {
 	return nil
 }
 
-// Close closes the connection pools.
+// Close stops polling price_epoch (WithPriceCache) and closes the
+// connection pools.
 func (db *DB) Close() error {
+	if db.stopPoll != nil {
+		db.stopPoll()
+	}
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())

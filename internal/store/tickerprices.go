@@ -84,6 +84,7 @@ const tickerPriceColumns = `ticker, id, price, currency, market_time, collect_ti
 // lock (lastSeq 0), which the transaction fills or deletes, with the
 // generation after the one the ticker last had (ticker_generations).
 func (t *writeTx) lockTickers(ctx context.Context, tickers []string) (map[string]*tickerState, error) {
+	t.writeTickers(tickers)
 	states, err := t.selectStates(ctx, tickers)
 	if err != nil || len(states) == len(tickers) {
 		return states, err
@@ -174,18 +175,26 @@ func (t *writeTx) selectStates(ctx context.Context, tickers []string) (map[strin
 	defer rows.Close()
 	states := map[string]*tickerState{}
 	for rows.Next() {
-		var (
-			st     tickerState
-			mt, ct int64
-		)
-		p := &st.latest
-		if err := rows.Scan(&p.Ticker, &p.ID, &p.Price, &p.Currency, &mt, &ct, &st.lastSeq, &st.sum.hi, &st.sum.lo, &st.runStart, &st.generation); err != nil {
+		st, err := scanState(rows)
+		if err != nil {
 			return nil, t.db.wrap(err, "lock tickers")
 		}
-		p.MarketTime, p.CollectTime = fromMicros(mt), fromMicros(ct)
-		states[p.Ticker] = &st
+		states[st.latest.Ticker] = &st
 	}
 	return states, t.db.wrap(rows.Err(), "lock tickers")
+}
+
+// scanState scans the columns tickerPriceColumns of a row of
+// ticker_prices, then extra.
+func scanState(s scanner, extra ...any) (tickerState, error) {
+	var (
+		st     tickerState
+		mt, ct int64
+	)
+	p := &st.latest
+	err := s.Scan(append([]any{&p.Ticker, &p.ID, &p.Price, &p.Currency, &mt, &ct, &st.lastSeq, &st.sum.hi, &st.sum.lo, &st.runStart, &st.generation}, extra...)...)
+	p.MarketTime, p.CollectTime = fromMicros(mt), fromMicros(ct)
+	return st, err
 }
 
 // insertPrices stores prices, skipping those whose (ticker, market time)

@@ -52,12 +52,18 @@ func (db *DB) attempt(ctx context.Context, begin func(context.Context) (txn, err
 		return db.wrap(err, "begin")
 	}
 	wt := &writeTx{tx: tx, db: db}
-	// Whatever the outcome, the users it wrote are not kept as they were
-	// (WithUserCache), once it has ended (this runs after the Rollback).
-	defer func() { db.users.done(wt.users) }()
+	// Whatever the outcome, the users and tickers it wrote are not kept as
+	// they were (WithUserCache, WithPriceCache), once it has ended (this
+	// runs after the Rollback).
+	defer func() { db.users.done(wt.users); db.rows.done(wt.tickers) }()
 	defer tx.Rollback() // no-op after Commit
 	if err := fn(wt); err != nil {
 		return err
+	}
+	if len(wt.tickers) > 0 {
+		if err := wt.movePriceEpoch(ctx); err != nil {
+			return err
+		}
 	}
 	if db.beforeCommit != nil {
 		if err := db.beforeCommit(ctx); err != nil {
@@ -158,9 +164,10 @@ func (db *DB) DeletePrices(ctx context.Context, before time.Time) (int64, error)
 
 // writeTx implements stock.Tx on one database transaction.
 type writeTx struct {
-	tx    txn
-	db    *DB
-	users []string // e-mails of the users written (writeUser)
+	tx      txn
+	db      *DB
+	users   []string // e-mails of the users written (writeUser)
+	tickers []string // tickers whose prices are written (writeTickers)
 }
 
 // writeUser notes that t is about to write the user email (see
@@ -168,6 +175,15 @@ type writeTx struct {
 func (t *writeTx) writeUser(email string) {
 	t.users = append(t.users, email)
 	t.db.users.write(email)
+}
+
+// writeTickers notes that t is about to write the prices of tickers (see
+// WithPriceCache); t moves price_epoch before it commits.
+func (t *writeTx) writeTickers(tickers []string) {
+	t.tickers = append(t.tickers, tickers...)
+	for _, tk := range tickers {
+		t.db.rows.write(tk)
+	}
 }
 
 var _ once.Tx = (*writeTx)(nil)

@@ -2,22 +2,25 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/stockwatch/stockwatch/internal/stock"
 	"github.com/stockwatch/stockwatch/internal/testkit"
 )
 
-// TestUserCacheOrder: what a read keeps is dropped when a transaction
+// TestKeptOrder: what a read keeps is dropped when a transaction
 // writes the user; nothing is kept while a transaction writing a user of
 // the same stripe runs, nor by a read that began before one began or ended
 // (it may have found the user as it was before the write), and such a
 // read drops what was kept instead; a write in another stripe does not
-// matter; the TTL counts from the start of the read.
-func TestUserCacheOrder(t *testing.T) {
+// matter; the TTL counts from the start of the read; advance makes stale
+// what was kept and what reads in flight would keep.
+func TestKeptOrder(t *testing.T) {
 	clock := testkit.NewClock(time.Unix(0, 0))
-	c := newUserCache(8, time.Minute, clock.Now)
+	c := newKept[string](8, time.Minute, clock.Now)
 	look := func(when, want string) {
 		t.Helper()
 		got, _, ok := c.lookup("u@x.com")
@@ -86,11 +89,20 @@ func TestUserCacheOrder(t *testing.T) {
 	read("AAA")()
 	c.drop("u@x.com")
 	look("dropped", "")
+
+	read("AAA")()
+	keepLate = read("BBB")
+	c.advance()
+	look("after advance", "")
+	keepLate()
+	look("kept by a read that began before advance", "")
+	read("CCC")()
+	look("kept after advance", "CCC")
 }
 
-// TestUserCacheOff: without a TTL nothing is kept and every lookup misses.
-func TestUserCacheOff(t *testing.T) {
-	c := newUserCache(DefaultUserCache, 0, time.Now)
+// TestKeptOff: without a TTL nothing is kept and every lookup misses.
+func TestKeptOff(t *testing.T) {
+	c := newKept[string](DefaultUserCache, 0, time.Now)
 	_, start, _ := c.lookup("u@x.com")
 	c.keep("u@x.com", "AAA", start)
 	if tk, _, ok := c.lookup("u@x.com"); ok {
@@ -99,4 +111,37 @@ func TestUserCacheOff(t *testing.T) {
 	if c.hits.Load() != 0 || c.misses.Load() != 2 {
 		t.Errorf("%d hits, %d misses; want 0 and 2", c.hits.Load(), c.misses.Load())
 	}
+}
+
+// TestPollEpoch: a poll makes what is kept stale when price_epoch moved
+// since the last poll (a transaction wrote prices), and when it cannot be
+// read; otherwise what is kept stays.
+func TestPollEpoch(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, "sqlite://:memory:", nil, WithPriceCache(time.Hour, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	gen := db.rows.gen.Load() // after the first poll, at Open
+	poll := func(when string, moves bool) {
+		t.Helper()
+		db.pollEpoch(ctx)
+		was := gen
+		gen = db.rows.gen.Load()
+		if moved := gen != was; moved != moves {
+			t.Errorf("%s: generation %d → %d; want moved %v", when, was, gen, moves)
+		}
+	}
+	poll("nothing written", false)
+	if _, err := db.InsertPrices(ctx, []stock.Price{{Ticker: "AAA", Price: 1, Currency: "USD", MarketTime: time.Unix(1e9, 0), CollectTime: time.Unix(1e9, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	poll("prices written", true)
+	poll("nothing written since", false)
+	if _, err := db.w.ExecContext(ctx, `DROP TABLE price_epoch`); err != nil {
+		t.Fatal(err)
+	}
+	poll("price_epoch unreadable", true)
+	poll("price_epoch still unreadable", true)
 }
