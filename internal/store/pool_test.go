@@ -42,7 +42,7 @@ func TestEveryStatementIsRebound(t *testing.T) {
 	pool.SetMaxOpenConns(1)
 	db := newDB(pool, pool, d, "test")
 	db.retries = 5
-	db.events = true // so that the events' inserts run too
+	db.events = true                         // so that the events' inserts run too
 	WithPriceCache(time.Hour, time.Hour)(db) // and price_epoch's poll
 	defer db.stopPoll()
 	defer db.Close()
