@@ -44,7 +44,6 @@ func TestEveryStatementIsRebound(t *testing.T) {
 	db.retries = 5
 	db.events = true                         // so that the events' inserts run too
 	WithPriceCache(time.Hour, time.Hour)(db) // and price_epoch's poll
-	defer db.stopPoll()
 	defer db.Close()
 
 	now := time.Now().UTC().Truncate(time.Second)
