@@ -81,9 +81,7 @@ func TestUserCacheFreshness(t *testing.T) {
 				if tt.want == "" {
 					wantHits, wantMisses = 5, 3
 				}
-				if hits, misses := there.UserCacheStats(); hits != wantHits || misses != wantMisses {
-					t.Errorf("the other DB: %d hits, %d misses; want %d and %d", hits, misses, wantHits, wantMisses)
-				}
+				wantLookups(t, "the other DB", there.UserCacheStats, wantHits, wantMisses)
 			})
 		})
 	}
@@ -289,8 +287,15 @@ func wantLatest(t *testing.T, db *store.DB, when, ticker string) {
 // (hits) and that looked the user up (misses).
 func wantStats(t *testing.T, db *store.DB, hits, misses uint64) {
 	t.Helper()
-	if h, m := db.UserCacheStats(); h != hits || m != misses {
-		t.Errorf("users' tickers kept: %d hits, %d misses; want %d and %d", h, m, hits, misses)
+	wantLookups(t, "users' tickers kept", db.UserCacheStats, hits, misses)
+}
+
+// wantLookups checks the hits and misses that stats (a DB's
+// UserCacheStats or PriceCacheStats) counts.
+func wantLookups(t *testing.T, what string, stats func() (uint64, uint64), hits, misses uint64) {
+	t.Helper()
+	if h, m := stats(); h != hits || m != misses {
+		t.Errorf("%s: %d hits, %d misses; want %d and %d", what, h, m, hits, misses)
 	}
 }
 
@@ -374,9 +379,7 @@ func TestPriceCacheFreshness(t *testing.T) {
 				if tt.want == 0 {
 					wantHits, wantMisses = 4, 3
 				}
-				if hits, misses := there.PriceCacheStats(); hits != wantHits || misses != wantMisses {
-					t.Errorf("the other DB: %d hits, %d misses; want %d and %d", hits, misses, wantHits, wantMisses)
-				}
+				wantLookups(t, "the other DB", there.PriceCacheStats, wantHits, wantMisses)
 			})
 		})
 	}
@@ -397,8 +400,6 @@ func TestPriceCacheUserWrites(t *testing.T) {
 		wantLatest(t, there, "LatestPrice after the poll", "AAA")
 		// The first read looked the user up with the row (which does not
 		// count), the second read the row.
-		if hits, misses := there.PriceCacheStats(); hits != 1 || misses != 1 {
-			t.Errorf("%d hits, %d misses; want 1 and 1", hits, misses)
-		}
+		wantLookups(t, "tickers' rows kept", there.PriceCacheStats, 1, 1)
 	})
 }
