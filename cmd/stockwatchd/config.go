@@ -74,8 +74,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	fs.StringVar(&c.HTTPAddr, "http-addr", "localhost:9464", "HTTP address of the dashboard, the REST API, /metrics, /healthz and /readyz; empty disables")
 	fs.IntVar(&c.MaxConnections, "max-connections", 100, "gRPC connections served at once; more wait until one closes")
 	cliconfig.DurationVar(fs, &c.Interval, "interval", 60*time.Second, "collection period")
-	cliconfig.DurationVar(fs, &c.UserCacheTTL, "user-cache-ttl", 60*time.Second, "API: how long the ticker a user follows is kept for price reads (the prices themselves are always read); a change made through another replica shows here within it. Default and most: -interval (give the API the collectors' -interval); 0 keeps none")
-	cliconfig.DurationVar(fs, &c.PriceCachePoll, "price-cache-poll", time.Second, "API: how often the database is asked whether prices changed; in between, each ticker's newest price is kept in memory for price reads, and a price stored or deleted by another replica or collector shows here within it (through this daemon: at once). Default 1s, or -interval if shorter; at most -interval, at least 100ms; 0 keeps none")
+	cliconfig.DurationVar(fs, &c.UserCacheTTL, "user-cache-ttl", 60*time.Second, "API: how long the ticker a user follows is kept for price reads; a change made through another replica shows here within it (through this daemon: at once); the prices kept (-price-cache-poll) are used only for users kept. Default and most: -interval (give the API the collectors' -interval); 0 keeps none")
+	cliconfig.DurationVar(fs, &c.PriceCachePoll, "price-cache-poll", time.Second, "API: how often the database is asked whether prices changed; in between, each ticker's newest price is kept in memory for the price reads of users kept (-user-cache-ttl), and a price stored or deleted by another replica or collector shows here within twice it (through this daemon: at once). Default 1s, or -interval if shorter (0 if that is under 100ms); at most -interval, at least 100ms; 0 keeps none")
 	fs.StringVar(&c.YahooURL, "yahoo-url", yahoo.DefaultBaseURL, "base URL of the quote source")
 	fs.UintVar(&c.BreakerFailures, "breaker-failures", 5, "consecutive upstream failures that open the circuit breaker")
 	cliconfig.DurationVar(fs, &c.BreakerTimeout, "breaker-timeout", 30*time.Second, "circuit breaker recovery timeout (OPEN to HALF-OPEN)")
@@ -123,6 +123,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stdout io
 	}
 	if !isSet(fs, "price-cache-poll") {
 		c.PriceCachePoll = min(c.PriceCachePoll, c.Interval)
+		if c.PriceCachePoll < minPriceCachePoll {
+			c.PriceCachePoll = 0 // an -interval too short to poll within
+		}
 	}
 	return c, cliconfig.Usage(fs.Name(), c.validate())
 }
@@ -214,7 +217,7 @@ func (c config) validateLimits() error {
 	if c.runsAPI() && c.PriceCachePoll > c.Interval {
 		return fmt.Errorf("-price-cache-poll: must be at most -interval (%s), got %s", c.Interval, c.PriceCachePoll)
 	}
-	if c.PriceCachePoll > 0 && c.PriceCachePoll < minPriceCachePoll {
+	if c.runsAPI() && c.PriceCachePoll > 0 && c.PriceCachePoll < minPriceCachePoll {
 		return fmt.Errorf("-price-cache-poll: must be 0 or at least %s, got %s", minPriceCachePoll, c.PriceCachePoll)
 	}
 	// The breaker counts in a uint32: a larger value must not wrap.

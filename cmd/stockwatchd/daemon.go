@@ -61,14 +61,15 @@ type daemon struct {
 }
 
 // storeOptions returns the store's options for cfg: users' tickers kept
-// for -user-cache-ttl and, where the API runs, tickers' newest prices kept
-// between polls every -price-cache-poll (for at most -interval, the bound
-// if a writer does not tell: store.WithPriceCache); and with -nats-url
+// for -user-cache-ttl and, where the API runs and users are kept (the
+// prices kept serve only their reads), tickers' newest prices kept between
+// polls every -price-cache-poll (for at most -interval, the bound if a
+// writer does not tell: store.WithPriceCache); and with -nats-url
 // events written into the outbox along with the prices every role stores
 // (and only then: the default writes none).
 func storeOptions(cfg config) []store.Option {
 	opts := []store.Option{store.WithUserCache(cfg.UserCacheTTL)}
-	if cfg.runsAPI() {
+	if cfg.runsAPI() && cfg.UserCacheTTL > 0 {
 		opts = append(opts, store.WithPriceCache(cfg.PriceCachePoll, cfg.Interval))
 	}
 	if cfg.NATSURL != "" {

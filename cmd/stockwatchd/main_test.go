@@ -194,6 +194,12 @@ func TestConfigEnv(t *testing.T) {
 		{"PriceCachePollAtMostInterval", []string{"-interval", "200ms"}, nil, func(c *config) {
 			c.Interval, c.UserCacheTTL, c.PriceCachePoll = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
 		}},
+		{"PriceCachePollOffUnderMinimum", []string{"-interval", "50ms"}, nil, func(c *config) {
+			c.Interval, c.UserCacheTTL, c.PriceCachePoll = 50*time.Millisecond, 50*time.Millisecond, 0
+		}},
+		{"CollectorIgnoresPriceCacheMinimum", []string{"-role", "collector", "-price-cache-poll", "1ms"}, nil, func(c *config) {
+			c.Role, c.PriceCachePoll = "collector", time.Millisecond
+		}},
 		{"CollectorIgnoresPriceCachePoll", []string{"-role", "collector", "-interval", "10s", "-price-cache-poll", "1m"}, nil, func(c *config) {
 			c.Role, c.Interval, c.UserCacheTTL, c.PriceCachePoll = "collector", 10*time.Second, 10*time.Second, time.Minute
 		}},

@@ -106,19 +106,21 @@ func (c *kept[V]) lookup(key string) (V, readStart, bool) {
 }
 
 // keep remembers v as the value of key, as found by a read that began at
-// start, unless a write of a key of its stripe, or an advance, may have
-// come between; then it drops what is kept of key instead, which may be
-// older still.
+// start, unless a write of a key of its stripe may have come between; then
+// it drops what is kept of key instead, which may be older still. A read
+// that began before an advance keeps nothing, and leaves what a read
+// begun since has kept.
 func (c *kept[V]) keep(key string, v V, start readStart) {
 	if c.rows == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st := c.stripe(key); st.writing == 0 && st.forgets.Load() == start.forgets && c.gen.Load() == start.gen {
-		c.rows.Add(key, keptValue[V]{v: v, read: start.at, gen: start.gen})
-	} else {
+	switch st := c.stripe(key); {
+	case st.writing > 0 || st.forgets.Load() != start.forgets:
 		c.rows.Remove(key)
+	case c.gen.Load() == start.gen:
+		c.rows.Add(key, keptValue[V]{v: v, read: start.at, gen: start.gen})
 	}
 }
 

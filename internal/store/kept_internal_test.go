@@ -96,8 +96,12 @@ func TestKeptOrder(t *testing.T) {
 	look("after advance", "")
 	keepLate()
 	look("kept by a read that began before advance", "")
+	keepLate = read("BBB")
+	c.advance()
 	read("CCC")()
 	look("kept after advance", "CCC")
+	keepLate()
+	look("after a read that began before advance ended", "CCC")
 }
 
 // TestKeptOff: without a TTL nothing is kept and every lookup misses.

@@ -403,3 +403,97 @@ func TestPriceCacheUserWrites(t *testing.T) {
 		wantLookups(t, "tickers' rows kept", there.PriceCacheStats, 1, 1)
 	})
 }
+
+// TestPriceCacheDuringWrite: reads of a ticker's price while a transaction
+// that writes its prices runs (here, before its commit) keep nothing: the
+// read after the commit finds the new price, and reads the row.
+func TestPriceCacheDuringWrite(t *testing.T) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := storetest.OpenURL(t, storetest.URL(t, b), store.WithUserCache(time.Hour), store.WithPriceCache(time.Hour, time.Hour))
+		aaaAndBBB(t, db)
+		wantPrice(t, db, "LatestPrice", 10)
+		var during []float64
+		db.SetBeforeCommit(func(context.Context) error {
+			for range 2 {
+				p, err := db.LatestPrice(ctx, "u@x.com")
+				if err != nil {
+					return err
+				}
+				during = append(during, p.Price)
+			}
+			return nil
+		})
+		if _, err := db.InsertPrices(ctx, []stock.Price{{Ticker: "AAA", Price: 11, Currency: "USD", MarketTime: t0.Add(time.Minute), CollectTime: t0.Add(time.Minute)}}); err != nil {
+			t.Fatal(err)
+		}
+		db.SetBeforeCommit(nil)
+		if want := []float64{10, 10}; !slices.Equal(during, want) {
+			t.Errorf("reads before the commit: %v, want %v", during, want)
+		}
+		wantPrice(t, db, "LatestPrice after the commit", 11)
+		// The first read looked the user up with the row (not counted);
+		// the two during the write and the one after read the row.
+		wantLookups(t, "tickers' rows kept", db.PriceCacheStats, 0, 3)
+	})
+}
+
+// TestPriceCacheRolledBack: a write of prices that rolls back forgets the
+// ticker too, and the next read finds its row as it is.
+func TestPriceCacheRolledBack(t *testing.T) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		db := storetest.OpenURL(t, storetest.URL(t, b), store.WithUserCache(time.Hour), store.WithPriceCache(time.Hour, time.Hour))
+		aaaAndBBB(t, db)
+		wantPrice(t, db, "LatestPrice", 10)
+		wantPrice(t, db, "LatestPrice again", 10)
+		err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
+			if _, err := tx.InsertPrices(ctx, []stock.Price{{Ticker: "AAA", Price: 11, Currency: "USD", MarketTime: t0.Add(time.Minute), CollectTime: t0.Add(time.Minute)}}); err != nil {
+				return err
+			}
+			return stock.Errorf(stock.KindInvalid, "changed my mind")
+		})
+		wantKind(t, "Tx", err, stock.KindInvalid)
+		wantPrice(t, db, "LatestPrice after the rollback", 10)
+		wantLookups(t, "tickers' rows kept", db.PriceCacheStats, 0, 2)
+	})
+}
+
+// TestPriceCachePolls: a DB that polls price_epoch every 100 ms sees, on
+// its own, a price stored through another DB.
+func TestPriceCachePolls(t *testing.T) {
+	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		url := storetest.URL(t, b)
+		here := storetest.OpenURL(t, url)
+		there := storetest.OpenURL(t, url, store.WithUserCache(time.Hour), store.WithPriceCache(100*time.Millisecond, time.Hour))
+		aaaAndBBB(t, here)
+		wantPrice(t, there, "LatestPrice", 10)
+		wantPrice(t, there, "LatestPrice again", 10)
+		if _, err := here.InsertPrices(ctx, []stock.Price{{Ticker: "AAA", Price: 11, Currency: "USD", MarketTime: t0.Add(time.Minute), CollectTime: t0.Add(time.Minute)}}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			p, err := there.LatestPrice(ctx, "u@x.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Price == 11 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the other DB still answers %v 10 s after the write, polling every 100 ms", p.Price)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// wantPrice checks that db's LatestPrice of u@x.com is price.
+func wantPrice(t *testing.T, db *store.DB, when string, price float64) {
+	t.Helper()
+	if p, err := db.LatestPrice(context.Background(), "u@x.com"); err != nil || p.Price != price {
+		t.Errorf("%s: %v, %v; want %v", when, p.Price, err, price)
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"time"
 )
 
@@ -23,7 +24,7 @@ func newDB(r, w *sql.DB, d dialect, dsn string) *DB {
 	if r != w {
 		rp = &pool{db: r, rebind: d.rebind}
 	}
-	return &DB{r: rp, w: wp, d: d, dsn: dsn, sums: newSumsCache(DefaultAverageCache),
+	return &DB{r: rp, w: wp, d: d, dsn: dsn, log: slog.New(slog.DiscardHandler), sums: newSumsCache(DefaultAverageCache),
 		users: newKept[string](0, 0, time.Now), rows: newKept[tickerState](0, 0, time.Now)}
 }
 

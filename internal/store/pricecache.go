@@ -13,12 +13,13 @@ const DefaultPriceCache = 1 << 16
 
 // WithPriceCache makes LatestPrice and AveragePrice keep each ticker's row
 // of ticker_prices (its newest price and what averages need), so that a
-// price read whose user's ticker is kept too (WithUserCache) reads nothing
-// from the database. Every poll the DB asks the database whether any price
-// changed: every transaction that writes prices moves the one row of
-// price_epoch before it commits; when it moved, nothing kept before is
-// served again. A row is also served for at most ttl, the bound left if a
-// writer does not move price_epoch (a daemon from before that table).
+// price read whose user's ticker is kept too (WithUserCache; it is only
+// looked for then) reads nothing from the database. Every poll the DB asks
+// the database whether any price changed: every transaction that writes
+// prices moves the one row of price_epoch before it commits; when it
+// moved, nothing kept before is served again. A row is also served for at
+// most ttl, the bound left if a writer does not move price_epoch (a daemon
+// from before that table).
 //
 // Freshness: prices stored or deleted through this DB are seen by every
 // read that starts after the write's commit, as users are (WithUserCache):
@@ -26,9 +27,9 @@ const DefaultPriceCache = 1 << 16
 // of it (nor of the tickers of its stripe), and the tickers it writes are
 // forgotten before its first statement and again once it has ended. Prices
 // stored or deleted through another DB (another replica, a collector of
-// its own) are seen within poll plus the time one poll takes, which is at
-// most poll: a poll that fails or takes longer serves nothing kept until
-// one succeeds. poll 0 keeps nothing.
+// its own) are seen within twice poll: by the end of the first poll that
+// starts after their commit, and a poll that fails or takes longer than
+// poll counts as one that saw a move. poll 0 keeps nothing.
 func WithPriceCache(poll, ttl time.Duration) Option {
 	return func(db *DB) {
 		if poll <= 0 {
@@ -37,12 +38,20 @@ func WithPriceCache(poll, ttl time.Duration) Option {
 		db.rows = newKept[tickerState](DefaultPriceCache, ttl, time.Now)
 		db.epoch = &priceEpoch{poll: poll, seen: -1}
 		ctx, cancel := context.WithCancel(context.Background())
-		db.pollEpoch(ctx)
+		// The first poll, now: Open has just read the database, so it
+		// answers at once or not at all.
+		first, cancelFirst := context.WithTimeout(ctx, min(poll, firstPollTimeout))
+		db.pollEpoch(first)
+		cancelFirst()
 		var wg sync.WaitGroup
 		wg.Go(func() { db.pollPrices(ctx) })
 		db.stopPoll = func() { cancel(); wg.Wait() }
 	}
 }
+
+// firstPollTimeout bounds how long WithPriceCache waits for its first
+// poll, inside Open.
+const firstPollTimeout = time.Second
 
 // PriceCacheStats returns how many price reads found their ticker's row in
 // memory (hits) and how many read it (misses), for metrics. Reads whose
@@ -53,9 +62,10 @@ func (db *DB) PriceCacheStats() (hits, misses uint64) {
 
 // priceEpoch is what the DB last saw of price_epoch.
 type priceEpoch struct {
-	poll time.Duration
-	mu   sync.Mutex // one poll at a time
-	seen int64      // -1: nothing seen yet, or the last poll failed
+	poll    time.Duration
+	mu      sync.Mutex // one poll at a time
+	seen    int64      // -1: nothing seen yet, or the last poll failed
+	failing bool       // the last poll failed (logged once)
 }
 
 // pollPrices polls price_epoch every db.epoch.poll until ctx ends.
@@ -86,6 +96,13 @@ func (db *DB) pollEpoch(ctx context.Context) {
 	if err != nil || n != e.seen {
 		db.rows.advance()
 	}
+	switch {
+	case err != nil && !e.failing:
+		db.log.Warn("prices kept in memory: cannot poll price_epoch; what is kept is dropped at every poll until one succeeds", "err", err)
+	case err == nil && e.failing:
+		db.log.Info("prices kept in memory: polling price_epoch again")
+	}
+	e.failing = err != nil
 	if err != nil {
 		n = -1
 	}

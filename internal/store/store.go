@@ -43,6 +43,7 @@ type DB struct {
 	node    func() string // the server new connections go to; nil on SQLite
 	retries int           // of a write transaction that deadlocked
 	events  bool          // write events for other systems (WithEvents)
+	log     *slog.Logger  // of what the DB does on its own (polls)
 	// pipe, if set, runs write transactions that send several statements
 	// per round trip (pipeTxn): MySQL and MariaDB on one host, not a
 	// Galera node, unless the URL turns interpolateParams off.
@@ -106,6 +107,7 @@ func open(ctx context.Context, dsn string, log *slog.Logger, upTo int64, opts ..
 		// node (docs/storage.md, "Round trips").
 		log.Info("write transactions", "pipelined", db.pipe != nil)
 	}
+	db.log = log
 	for _, o := range opts {
 		o(db)
 	}

@@ -4,8 +4,9 @@ package store
 // price_sums; migrations/*/00005_ticker_prices.sql says what they hold):
 // LatestPrice and AveragePrice read them with primary-key lookups only.
 // They are written in the same transaction as every change of
-// stock_prices (InsertPrices, DeletePrices), so a read sees exactly the
-// prices committed before it, as if it read stock_prices itself.
+// stock_prices (InsertPrices, DeletePrices), so a read of them sees exactly
+// the prices committed before it, as if it read stock_prices itself (a
+// DB that keeps them in memory, WithPriceCache, has its own bound).
 //
 // Each ticker's prices, ordered by market time, are numbered 1, 2, … (seq)
 // in price_sums with the sum of the prices before each. A price newer than
