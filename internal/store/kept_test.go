@@ -385,9 +385,10 @@ func TestPriceCacheFreshness(t *testing.T) {
 	}
 }
 
-// TestPriceCacheUserWrites: writes of users do not move price_epoch, so
-// another DB's poll keeps serving its tickers' rows from memory.
-func TestPriceCacheUserWrites(t *testing.T) {
+// TestPriceCacheNoChange: writes of users, and a store of prices that are
+// stored already, do not move price_epoch, so another DB's poll keeps
+// serving its tickers' rows from memory.
+func TestPriceCacheNoChange(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		here, there := twoDBs(t, b, store.WithUserCache(time.Hour), store.WithPriceCache(time.Hour, time.Hour))
@@ -396,6 +397,10 @@ func TestPriceCacheUserWrites(t *testing.T) {
 		wantLatest(t, there, "LatestPrice again", "AAA")
 		storetest.AddUser(t, here, "v@x.com", "BBB", t0)
 		switchTo(t, here, "AAA")
+		again := []stock.Price{{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0}}
+		if n, err := here.SaveQuotes(ctx, again, nil); err != nil || n != 0 {
+			t.Fatalf("SaveQuotes of a stored price = %d, %v; want 0", n, err)
+		}
 		there.PollPrices(ctx)
 		wantLatest(t, there, "LatestPrice after the poll", "AAA")
 		// The first read looked the user up with the row (which does not

@@ -53,7 +53,8 @@ func TestPriceReadsMatchPlainSQL(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		url := storetest.URL(t, b)
 		db := storetest.OpenURL(t, url, store.WithUserCache(time.Hour), store.WithPriceCache(time.Hour, time.Hour))
-		m := &model{t: t, db: db, replica: storetest.OpenURL(t, url, store.WithAverageCache(4)), rng: rand.New(rand.NewPCG(seed, 1))}
+		m := &model{t: t, db: db, replica: storetest.OpenURL(t, url, store.WithAverageCache(4)), rng: rand.New(rand.NewPCG(seed, 1)),
+			polled: storetest.OpenURL(t, url, store.WithUserCache(time.Hour), store.WithPriceCache(time.Hour, time.Hour))}
 		for step := range 250 {
 			op := m.step()
 			m.check(fmt.Sprintf("step %d (%s)", step, op))
@@ -69,7 +70,9 @@ func TestPriceReadsMatchPlainSQL(t *testing.T) {
 				t.Errorf("%s's cache: %d hits, %d misses; the test needs both", name, hits, misses)
 			}
 		}
-		for what, stats := range map[string]func() (uint64, uint64){"users' tickers": db.UserCacheStats, "tickers' rows": db.PriceCacheStats} {
+		for what, stats := range map[string]func() (uint64, uint64){
+			"users' tickers": db.UserCacheStats, "tickers' rows": db.PriceCacheStats, "the polled DB's tickers' rows": m.polled.PriceCacheStats,
+		} {
 			hits, misses := stats()
 			t.Logf("%s: %s kept: %d hits, %d misses", b, what, hits, misses)
 			if hits == 0 || misses == 0 {
@@ -175,10 +178,15 @@ type model struct {
 	t       *testing.T
 	db      *store.DB
 	replica *store.DB // nil, or another DB on db's database: averages are read through both
-	rng     *rand.Rand
-	now     time.Time      // the clock: market times grow with it
-	cur     map[string]int // a ticker's currency (an index into currencies)
-	ops     map[string]int // how often each operation ran
+	// polled is nil, or another DB on db's database keeping users' tickers
+	// and tickers' rows, which polls price_epoch before every check and
+	// reads every user (GetUser, exact) before its price reads: they must
+	// then be exact, every change of prices having moved price_epoch.
+	polled *store.DB
+	rng    *rand.Rand
+	now    time.Time      // the clock: market times grow with it
+	cur    map[string]int // a ticker's currency (an index into currencies)
+	ops    map[string]int // how often each operation ran
 }
 
 var currencies = []string{"USD", "GBp"}
@@ -294,27 +302,45 @@ func (m *model) check(when string) {
 	for _, u := range listed {
 		inList[u.Email] = u.Latest
 	}
+	if m.polled != nil {
+		m.polled.PollPrices(ctx)
+	}
 	for _, email := range propUsers {
 		ticker, exists := m.userTicker(email)
 		rows := m.newest(ticker)
-
-		got, err := m.db.LatestPrice(ctx, email)
+		if m.polled != nil {
+			if _, err := m.polled.GetUser(ctx, email); err != nil && stock.KindOf(err) != stock.KindNotFound {
+				t.Fatalf("%s: GetUser(%s) on the polled DB: %v", when, email, err)
+			}
+		}
 		switch {
-		case !exists:
-			wantKind(t, when+": LatestPrice of "+email, err, stock.KindNotFound)
-		case len(rows) == 0:
-			wantKind(t, when+": LatestPrice of "+email, err, stock.KindFailedPrecondition)
-			if inList[email] != nil {
-				t.Errorf("%s: ListUsers gives %s a latest price %v, want none", when, email, inList[email])
-			}
-		case err != nil:
-			t.Errorf("%s: LatestPrice(%s): %v", when, email, err)
-		default:
-			if diff := cmp.Diff(rows[0], got); diff != "" {
-				t.Errorf("%s: LatestPrice(%s) mismatch (-plain SQL +got):\n%s", when, email, diff)
-			}
+		case exists && len(rows) == 0 && inList[email] != nil:
+			t.Errorf("%s: ListUsers gives %s a latest price %v, want none", when, email, inList[email])
+		case exists && len(rows) > 0:
 			if diff := cmp.Diff(&rows[0], inList[email]); diff != "" {
 				t.Errorf("%s: ListUsers latest of %s mismatch (-plain SQL +got):\n%s", when, email, diff)
+			}
+		}
+		for _, db := range []*store.DB{m.db, m.polled} {
+			if db == nil {
+				continue
+			}
+			got, err := db.LatestPrice(ctx, email)
+			what := when + ": LatestPrice of " + email
+			if db == m.polled {
+				what += " on the polled DB"
+			}
+			switch {
+			case !exists:
+				wantKind(t, what, err, stock.KindNotFound)
+			case len(rows) == 0:
+				wantKind(t, what, err, stock.KindFailedPrecondition)
+			case err != nil:
+				t.Errorf("%s: %v", what, err)
+			default:
+				if diff := cmp.Diff(rows[0], got); diff != "" {
+					t.Errorf("%s mismatch (-plain SQL +got):\n%s", what, diff)
+				}
 			}
 		}
 
@@ -324,19 +350,22 @@ func (m *model) check(when string) {
 	}
 }
 
-// checkAverage compares AveragePrice(email, n), through m.db and
-// m.replica, with plainAverage of rows, the user's ticker's prices.
+// checkAverage compares AveragePrice(email, n), through m.db, m.replica
+// and m.polled, with plainAverage of rows, the user's ticker's prices.
 func (m *model) checkAverage(when, email string, n int, exists bool, rows []stock.Price) {
 	t := m.t
 	t.Helper()
-	for _, db := range []*store.DB{m.db, m.replica} {
+	for _, db := range []*store.DB{m.db, m.replica, m.polled} {
 		if db == nil {
 			continue
 		}
 		got, err := db.AveragePrice(context.Background(), email, n)
 		what := fmt.Sprintf("%s: AveragePrice(%s, %d)", when, email, n)
-		if db == m.replica {
+		switch db {
+		case m.replica:
 			what += " on the replica"
+		case m.polled:
+			what += " on the polled DB"
 		}
 		switch {
 		case !exists:

@@ -98,6 +98,7 @@ func (t *writeTx) lockTickers(ctx context.Context, tickers []string) (map[string
 			args = append(args, tk)
 		}
 	}
+	t.pricesChanged = true // a placeholder, filled or deleted before the commit
 	_, err = t.tx.ExecContext(ctx, `INSERT INTO ticker_prices (`+tickerPriceColumns+`) VALUES `+
 		strings.TrimSuffix(strings.Repeat("(?, 0, 0, '', 0, 0, 0, 0, 0, 0, 0), ", len(missing)), ", ")+" "+t.db.d.ignoreConflict("ticker"), args...)
 	if err != nil {
@@ -267,6 +268,9 @@ func (t *writeTx) insertTickers(ctx context.Context, tickers []string, byTicker 
 		if err := t.renumber(ctx, states[tk]); err != nil {
 			return 0, err
 		}
+	}
+	if n+m > 0 || len(redo) > 0 {
+		t.pricesChanged = true
 	}
 	return n + m, nil
 }
@@ -523,6 +527,9 @@ func (t *writeTx) deleteTickers(ctx context.Context, tickers []string, b int64) 
 	n, err := res.RowsAffected()
 	if err != nil {
 		return 0, t.db.wrap(err, "delete prices")
+	}
+	if n > 0 {
+		t.pricesChanged = true
 	}
 	oldestLeft, firstSeq, err := t.leftAfter(ctx, in, args[1:])
 	if err != nil {

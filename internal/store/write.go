@@ -60,7 +60,7 @@ func (db *DB) attempt(ctx context.Context, begin func(context.Context) (txn, err
 	if err := fn(wt); err != nil {
 		return err
 	}
-	if len(wt.tickers) > 0 {
+	if wt.pricesChanged {
 		if err := wt.movePriceEpoch(ctx); err != nil {
 			return err
 		}
@@ -168,6 +168,9 @@ type writeTx struct {
 	db      *DB
 	users   []string // e-mails of the users written (writeUser)
 	tickers []string // tickers whose prices are written (writeTickers)
+	// pricesChanged: a row of ticker_prices, price_sums or stock_prices
+	// was written; the transaction moves price_epoch before it commits.
+	pricesChanged bool
 }
 
 // writeUser notes that t is about to write the user email (see
@@ -178,7 +181,7 @@ func (t *writeTx) writeUser(email string) {
 }
 
 // writeTickers notes that t is about to write the prices of tickers (see
-// WithPriceCache); t moves price_epoch before it commits.
+// WithPriceCache).
 func (t *writeTx) writeTickers(tickers []string) {
 	t.tickers = append(t.tickers, tickers...)
 	for _, tk := range tickers {
