@@ -64,5 +64,13 @@ func TestCollectorEndToEnd(t *testing.T) {
 		if logs.find(map[string]any{"msg": "circuit breaker state changed", "from": "half-open", "to": "closed"}) == nil {
 			t.Error("no log line for half-open → closed")
 		}
+
+		// The daemon keeps the user's ticker and its newest price
+		// (-user-cache-ttl, -price-cache-poll): a read then finds both.
+		h := httpAddr(t, logs)
+		eventually(t, "a price read answered from memory", func() bool {
+			p, err := c.GetLatestPrice(ctx, &pb.GetLatestPriceRequest{Email: "a@x.com"})
+			return err == nil && p.GetPrice() == 191 && scrape(t, h)[`stockwatch_price_cache_lookups_total{result="hit"}`] >= 1
+		})
 	})
 }
