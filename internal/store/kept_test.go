@@ -149,22 +149,9 @@ func TestUserCacheGetUser(t *testing.T) {
 // ended sees the change.
 func TestUserCacheDuringWrite(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
-		ctx := context.Background()
 		db := storetest.OpenURL(t, storetest.URL(t, b), store.WithUserCache(time.Hour))
 		aaaAndBBB(t, db)
-		var during []string
-		db.SetBeforeCommit(func(context.Context) error {
-			for range 2 {
-				p, err := db.LatestPrice(ctx, "u@x.com")
-				if err != nil {
-					return err
-				}
-				during = append(during, p.Ticker)
-			}
-			return nil
-		})
-		switchTo(t, db, "BBB")
-		db.SetBeforeCommit(nil)
+		during := readsDuringWrite(t, db, func() { switchTo(t, db, "BBB") }, func(p stock.Price) string { return p.Ticker })
 		if want := []string{"AAA", "AAA"}; !slices.Equal(during, want) {
 			t.Errorf("reads before the commit: %v, want %v", during, want)
 		}
@@ -315,9 +302,6 @@ func twoDBs(t *testing.T, b storetest.Backend, opts ...store.Option) (here, ther
 // replica) at its next poll, never later; until then it answers the price
 // as it was. A poll that finds nothing moved keeps serving from memory.
 func TestPriceCacheFreshness(t *testing.T) {
-	price := func(p float64, at time.Duration) []stock.Price {
-		return []stock.Price{{Ticker: "AAA", Price: p, Currency: "USD", MarketTime: t0.Add(at), CollectTime: t0.Add(at)}}
-	}
 	tests := []struct {
 		name string
 		// change writes AAA's prices (10 at t0, read) through db.
@@ -327,11 +311,11 @@ func TestPriceCacheFreshness(t *testing.T) {
 		want float64
 	}{
 		{"Insert", func(ctx context.Context, db *store.DB) error {
-			_, err := db.InsertPrices(ctx, price(11, time.Minute))
+			_, err := db.InsertPrices(ctx, aaa(11, time.Minute))
 			return err
 		}, 11},
 		{"SaveQuotes", func(ctx context.Context, db *store.DB) error {
-			_, err := db.SaveQuotes(ctx, price(12, time.Minute), nil)
+			_, err := db.SaveQuotes(ctx, aaa(12, time.Minute), nil)
 			return err
 		}, 12},
 		{"DeleteAll", func(ctx context.Context, db *store.DB) error {
@@ -343,7 +327,7 @@ func TestPriceCacheFreshness(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 				ctx := context.Background()
-				here, there := twoDBs(t, b, store.WithUserCache(time.Hour), store.WithPriceCache(time.Hour, time.Hour))
+				here, there := twoDBs(t, b, keepBoth...)
 				reads := func(db *store.DB, when string, want float64) {
 					t.Helper()
 					p, err := db.LatestPrice(ctx, "u@x.com")
@@ -391,14 +375,13 @@ func TestPriceCacheFreshness(t *testing.T) {
 func TestPriceCacheNoChange(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		here, there := twoDBs(t, b, store.WithUserCache(time.Hour), store.WithPriceCache(time.Hour, time.Hour))
+		here, there := twoDBs(t, b, keepBoth...)
 		there.PollPrices(ctx)
 		wantLatest(t, there, "LatestPrice", "AAA")
 		wantLatest(t, there, "LatestPrice again", "AAA")
 		storetest.AddUser(t, here, "v@x.com", "BBB", t0)
 		switchTo(t, here, "AAA")
-		again := []stock.Price{{Ticker: "AAA", Price: 10, Currency: "USD", MarketTime: t0, CollectTime: t0}}
-		if n, err := here.SaveQuotes(ctx, again, nil); err != nil || n != 0 {
+		if n, err := here.SaveQuotes(ctx, aaa(10, 0), nil); err != nil || n != 0 {
 			t.Fatalf("SaveQuotes of a stored price = %d, %v; want 0", n, err)
 		}
 		there.PollPrices(ctx)
@@ -415,24 +398,12 @@ func TestPriceCacheNoChange(t *testing.T) {
 func TestPriceCacheDuringWrite(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		db := storetest.OpenURL(t, storetest.URL(t, b), store.WithUserCache(time.Hour), store.WithPriceCache(time.Hour, time.Hour))
-		aaaAndBBB(t, db)
-		wantPrice(t, db, "LatestPrice", 10)
-		var during []float64
-		db.SetBeforeCommit(func(context.Context) error {
-			for range 2 {
-				p, err := db.LatestPrice(ctx, "u@x.com")
-				if err != nil {
-					return err
-				}
-				during = append(during, p.Price)
+		db := keeping(t, b)
+		during := readsDuringWrite(t, db, func() {
+			if _, err := db.InsertPrices(ctx, aaa(11, time.Minute)); err != nil {
+				t.Fatal(err)
 			}
-			return nil
-		})
-		if _, err := db.InsertPrices(ctx, []stock.Price{{Ticker: "AAA", Price: 11, Currency: "USD", MarketTime: t0.Add(time.Minute), CollectTime: t0.Add(time.Minute)}}); err != nil {
-			t.Fatal(err)
-		}
-		db.SetBeforeCommit(nil)
+		}, func(p stock.Price) float64 { return p.Price })
 		if want := []float64{10, 10}; !slices.Equal(during, want) {
 			t.Errorf("reads before the commit: %v, want %v", during, want)
 		}
@@ -448,12 +419,10 @@ func TestPriceCacheDuringWrite(t *testing.T) {
 func TestPriceCacheRolledBack(t *testing.T) {
 	storetest.EachParallel(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
-		db := storetest.OpenURL(t, storetest.URL(t, b), store.WithUserCache(time.Hour), store.WithPriceCache(time.Hour, time.Hour))
-		aaaAndBBB(t, db)
-		wantPrice(t, db, "LatestPrice", 10)
+		db := keeping(t, b)
 		wantPrice(t, db, "LatestPrice again", 10)
 		err := db.Tx(ctx, func(ctx context.Context, tx stock.Tx) error {
-			if _, err := tx.InsertPrices(ctx, []stock.Price{{Ticker: "AAA", Price: 11, Currency: "USD", MarketTime: t0.Add(time.Minute), CollectTime: t0.Add(time.Minute)}}); err != nil {
+			if _, err := tx.InsertPrices(ctx, aaa(11, time.Minute)); err != nil {
 				return err
 			}
 			return stock.Errorf(stock.KindInvalid, "changed my mind")
@@ -475,7 +444,7 @@ func TestPriceCachePolls(t *testing.T) {
 		aaaAndBBB(t, here)
 		wantPrice(t, there, "LatestPrice", 10)
 		wantPrice(t, there, "LatestPrice again", 10)
-		if _, err := here.InsertPrices(ctx, []stock.Price{{Ticker: "AAA", Price: 11, Currency: "USD", MarketTime: t0.Add(time.Minute), CollectTime: t0.Add(time.Minute)}}); err != nil {
+		if _, err := here.InsertPrices(ctx, aaa(11, time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		deadline := time.Now().Add(10 * time.Second)
@@ -493,6 +462,47 @@ func TestPriceCachePolls(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
+}
+
+// readsDuringWrite runs write, which writes through db, reading the
+// latest price of u@x.com twice through db just before the write commits,
+// and returns what field says of each read.
+func readsDuringWrite[T any](t *testing.T, db *store.DB, write func(), field func(stock.Price) T) []T {
+	t.Helper()
+	var during []T
+	db.SetBeforeCommit(func(ctx context.Context) error {
+		for range 2 {
+			p, err := db.LatestPrice(ctx, "u@x.com")
+			if err != nil {
+				return err
+			}
+			during = append(during, field(p))
+		}
+		return nil
+	})
+	defer db.SetBeforeCommit(nil)
+	write()
+	return during
+}
+
+// keepBoth keeps users' tickers and tickers' rows for an hour, polling
+// only when a test says so.
+var keepBoth = []store.Option{store.WithUserCache(time.Hour), store.WithPriceCache(time.Hour, time.Hour)}
+
+// keeping opens a DB on a database of backend b with keepBoth, registers
+// u@x.com tracking AAA as aaaAndBBB does, and reads its price once (which
+// keeps the user; the next read keeps the row).
+func keeping(t *testing.T, b storetest.Backend) *store.DB {
+	t.Helper()
+	db := storetest.OpenURL(t, storetest.URL(t, b), keepBoth...)
+	aaaAndBBB(t, db)
+	wantPrice(t, db, "LatestPrice", 10)
+	return db
+}
+
+// aaa returns a price p of AAA at t0 + at, collected then.
+func aaa(p float64, at time.Duration) []stock.Price {
+	return []stock.Price{{Ticker: "AAA", Price: p, Currency: "USD", MarketTime: t0.Add(at), CollectTime: t0.Add(at)}}
 }
 
 // wantPrice checks that db's LatestPrice of u@x.com is price.

@@ -326,22 +326,12 @@ func (m *model) check(when string) {
 				continue
 			}
 			got, err := db.LatestPrice(ctx, email)
-			what := when + ": LatestPrice of " + email
-			if db == m.polled {
-				what += " on the polled DB"
-			}
-			switch {
-			case !exists:
-				wantKind(t, what, err, stock.KindNotFound)
-			case len(rows) == 0:
-				wantKind(t, what, err, stock.KindFailedPrecondition)
-			case err != nil:
-				t.Errorf("%s: %v", what, err)
-			default:
+			what := when + ": LatestPrice of " + email + m.on(db)
+			wantAnswer(t, what, err, exists, rows, func() {
 				if diff := cmp.Diff(rows[0], got); diff != "" {
 					t.Errorf("%s mismatch (-plain SQL +got):\n%s", what, diff)
 				}
-			}
+			})
 		}
 
 		for _, n := range []int{1, 2, 3, 1 + m.rng.IntN(len(rows)+2), 100, 10_000} {
@@ -360,21 +350,8 @@ func (m *model) checkAverage(when, email string, n int, exists bool, rows []stoc
 			continue
 		}
 		got, err := db.AveragePrice(context.Background(), email, n)
-		what := fmt.Sprintf("%s: AveragePrice(%s, %d)", when, email, n)
-		switch db {
-		case m.replica:
-			what += " on the replica"
-		case m.polled:
-			what += " on the polled DB"
-		}
-		switch {
-		case !exists:
-			wantKind(t, what, err, stock.KindNotFound)
-		case len(rows) == 0:
-			wantKind(t, what, err, stock.KindFailedPrecondition)
-		case err != nil:
-			t.Errorf("%s: %v", what, err)
-		default:
+		what := fmt.Sprintf("%s: AveragePrice(%s, %d)%s", when, email, n, m.on(db))
+		wantAnswer(t, what, err, exists, rows, func() {
 			want := plainAverage(rows, n)
 			if math.Abs(got.Average-want.Average) > 1e-9*math.Abs(want.Average) {
 				t.Errorf("%s: average %v, plain SQL %v", what, got.Average, want.Average)
@@ -383,7 +360,35 @@ func (m *model) checkAverage(when, email string, n int, exists bool, rows []stoc
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("%s mismatch (-plain SQL +got):\n%s", what, diff)
 			}
-		}
+		})
+	}
+}
+
+// on names db among the model's DBs, for messages: "" for m.db.
+func (m *model) on(db *store.DB) string {
+	switch db {
+	case m.replica:
+		return " on the replica"
+	case m.polled:
+		return " on the polled DB"
+	}
+	return ""
+}
+
+// wantAnswer checks the error of a price read (what) of a user: KindNotFound
+// if the user does not exist, KindFailedPrecondition if its ticker has no
+// prices (rows), none otherwise; then check compares the answer.
+func wantAnswer(t *testing.T, what string, err error, exists bool, rows []stock.Price, check func()) {
+	t.Helper()
+	switch {
+	case !exists:
+		wantKind(t, what, err, stock.KindNotFound)
+	case len(rows) == 0:
+		wantKind(t, what, err, stock.KindFailedPrecondition)
+	case err != nil:
+		t.Errorf("%s: %v", what, err)
+	default:
+		check()
 	}
 }
 
