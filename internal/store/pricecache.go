@@ -15,7 +15,7 @@ const DefaultPriceCache = 1 << 16
 // of ticker_prices (its newest price and what averages need), so that a
 // price read whose user's ticker is kept too (WithUserCache; it is only
 // looked for then) reads nothing from the database. Every poll the DB asks
-// the database whether any price changed: every transaction that writes
+// the database whether any price changed: every transaction that changes
 // prices moves the one row of price_epoch before it commits; when it
 // moved, nothing kept before is served again. A row is also served for at
 // most ttl, the bound left if a writer does not move price_epoch (a daemon
